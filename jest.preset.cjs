@@ -1,0 +1,34 @@
+// Shared Jest settings for every workspace package.
+//
+// Workspace packages are consumed from source: the custom export condition
+// "@fiml/source" points each package's exports at src/*.ts, so tests need no
+// build first. @swc/jest compiles TypeScript to CommonJS; the moduleNameMapper
+// strips the ".js" that NodeNext-style relative imports carry.
+'use strict';
+
+/** @param {string} rootDir the package directory (pass __dirname) */
+module.exports = function preset(rootDir, overrides = {}) {
+  return {
+    rootDir,
+    testEnvironment: 'node',
+    testEnvironmentOptions: {
+      customExportConditions: ['@fiml/source', 'node', 'require', 'default'],
+    },
+    transform: {
+      '^.+\\.(t|j)s$': [
+        require.resolve('@swc/jest'),
+        {
+          jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+          module: { type: 'commonjs' },
+          sourceMaps: 'inline',
+        },
+      ],
+    },
+    moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+    testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+    testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+    // Integration tests wait on real servers; a generous bound that still fails a hang.
+    testTimeout: 30_000,
+    ...overrides,
+  };
+};
