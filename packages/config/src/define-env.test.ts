@@ -1,0 +1,150 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, apiEnv, batchSchedulerEnv, defineEnv, envVar, warmerEnv } from './index.js';
+import { z } from 'zod';
+
+const valid = {
+  REDIS_QUEUE_URL: 'redis://127.0.0.1:6379/0',
+  REDIS_CACHE_URL: 'redis://127.0.0.1:6379/1',
+};
+
+function problemsOf(fn: () => unknown): Map<string, string> {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const e = error as ConfigError;
+    return new Map(e.problems.map((p) => [p.variable, p.problem]));
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('apiEnv', () => {
+  it('applies documented defaults and types every value', () => {
+    const config = apiEnv.parse(valid);
+    expect(config).toEqual({
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      REDIS_QUEUE_URL: 'redis://127.0.0.1:6379/0',
+      REDIS_CACHE_URL: 'redis://127.0.0.1:6379/1',
+      QUEUE_PREFIX: 'fiml',
+      SHUTDOWN_TIMEOUT_MS: 10_000,
+      API_HOST: '0.0.0.0',
+      API_PORT: 3000,
+    });
+  });
+
+  it('reads given values over defaults, trimming whitespace', () => {
+    const config = apiEnv.parse({ ...valid, API_PORT: ' 8080 ', NODE_ENV: 'development' });
+    expect(config.API_PORT).toBe(8080);
+    expect(config.NODE_ENV).toBe('development');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(apiEnv.parse({ ...valid, API_PORT: '' }).API_PORT).toBe(3000);
+    expect(problemsOf(() => apiEnv.parse({ ...valid, REDIS_CACHE_URL: '  ' }))).toEqual(
+      new Map([['REDIS_CACHE_URL', 'is required but not set']]),
+    );
+  });
+
+  it('lists every missing and invalid variable in one error', () => {
+    const problems = problemsOf(() =>
+      apiEnv.parse({ API_PORT: '30o0', NODE_ENV: 'prod', LOG_LEVEL: 'loud', QUEUE_PREFIX: '{x}' }),
+    );
+    expect([...problems.keys()].sort()).toEqual([
+      'API_PORT',
+      'LOG_LEVEL',
+      'NODE_ENV',
+      'QUEUE_PREFIX',
+      'REDIS_CACHE_URL',
+      'REDIS_QUEUE_URL',
+    ]);
+    expect(problems.get('API_PORT')).toBe('"30o0" is invalid (not an integer)');
+    expect(problems.get('NODE_ENV')).toContain('not one of development, production, test');
+  });
+
+  it('names the expected form of each bad variable in the message', () => {
+    try {
+      apiEnv.parse({ ...valid, API_PORT: '70000' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain('Invalid configuration for api: 1 variable to fix.');
+      expect(message).toContain(
+        'API_PORT: "70000" is invalid (above the maximum 65535); expected integer 0-65535',
+      );
+      expect((error as ConfigError).code).toBe('FIML_CONFIG_INVALID');
+    }
+  });
+
+  it('rejects URLs that are not Redis URLs, and masks passwords when it reports them', () => {
+    const problems = problemsOf(() =>
+      apiEnv.parse({
+        REDIS_QUEUE_URL: 'http://user:hunter2@example.com',
+        REDIS_CACHE_URL: 'not a url',
+      }),
+    );
+    expect(problems.get('REDIS_QUEUE_URL')).toBe(
+      '"http://user:***@example.com/" is invalid (not a redis:// or rediss:// URL)',
+    );
+    expect(problems.get('REDIS_CACHE_URL')).toContain('not a redis:// or rediss:// URL');
+    expect(apiEnv.parse({ ...valid, REDIS_QUEUE_URL: 'rediss://:pw@h:6380' }).REDIS_QUEUE_URL).toBe(
+      'rediss://:pw@h:6380',
+    );
+  });
+});
+
+describe('worker environments', () => {
+  it('batch-scheduler bounds its concurrency', () => {
+    expect(batchSchedulerEnv.parse(valid).WORKER_CONCURRENCY).toBe(8);
+    expect(problemsOf(() => batchSchedulerEnv.parse({ ...valid, WORKER_CONCURRENCY: '0' }))).toEqual(
+      new Map([['WORKER_CONCURRENCY', '"0" is invalid (below the minimum 1)']]),
+    );
+  });
+
+  it('warmer validates its cron pattern, time zone and switch', () => {
+    const config = warmerEnv.parse({ ...valid, CACHE_WARMING_ENABLED: 'OFF' });
+    expect(config.CACHE_WARMING_ENABLED).toBe(false);
+    expect(config.CACHE_WARMING_SCHEDULE).toBe('*/5 * * * *');
+    expect(config.CACHE_WARMING_TIMEZONE).toBe('America/New_York');
+    expect(warmerEnv.parse({ ...valid, CACHE_WARMING_SCHEDULE: '*/10 * * * * *' }).CACHE_WARMING_SCHEDULE).toBe(
+      '*/10 * * * * *',
+    );
+
+    const problems = problemsOf(() =>
+      warmerEnv.parse({
+        ...valid,
+        CACHE_WARMING_ENABLED: 'maybe',
+        CACHE_WARMING_SCHEDULE: 'every five minutes',
+        CACHE_WARMING_TIMEZONE: 'Mars/Olympus_Mons',
+        METRICS_PORT: '-1',
+      }),
+    );
+    expect([...problems.keys()].sort()).toEqual([
+      'CACHE_WARMING_ENABLED',
+      'CACHE_WARMING_SCHEDULE',
+      'CACHE_WARMING_TIMEZONE',
+      'METRICS_PORT',
+    ]);
+    expect(problems.get('CACHE_WARMING_TIMEZONE')).toContain('not an IANA time zone');
+    expect(problems.get('CACHE_WARMING_SCHEDULE')).toContain('not a valid cron pattern');
+  });
+});
+
+describe('defineEnv', () => {
+  it('never shows the value of a secret variable', () => {
+    const env = defineEnv('demo', {
+      API_KEY: envVar(z.string().min(32, 'too short'), {
+        description: 'key',
+        expected: 'at least 32 characters',
+        secret: true,
+      }),
+    });
+    try {
+      env.parse({ API_KEY: 'sekrit-value' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('sekrit-value');
+      expect((error as Error).message).toContain('API_KEY: (value hidden) is invalid (too short)');
+    }
+  });
+});

@@ -1,0 +1,70 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+
+/**
+ * Parsers from a raw environment string to a typed value. Each one states the
+ * accepted form in its error message; the variable's doc states it for people.
+ */
+
+export const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, 'not an integer')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, `below the minimum ${min}`)
+        .max(max, `above the maximum ${max}`),
+    );
+
+export const port = () => integer(0, 65_535);
+
+export const boolean = () =>
+  z.stringbool({
+    truthy: ['true', '1', 'yes', 'on'],
+    falsy: ['false', '0', 'no', 'off'],
+    case: 'insensitive',
+  });
+
+export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `not one of ${values.join(', ')}` });
+
+export const redisUrl = () =>
+  z.string().refine((s) => {
+    try {
+      const { protocol } = new URL(s);
+      return protocol === 'redis:' || protocol === 'rediss:';
+    } catch {
+      return false;
+    }
+  }, 'not a redis:// or rediss:// URL');
+
+export const hostname = () =>
+  z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'not a host name or IP address');
+
+/** A cron pattern as BullMQ's Job Scheduler reads it (5 fields, or 6 with seconds). */
+export const cronPattern = () =>
+  z.string().refine((s) => {
+    try {
+      CronExpressionParser.parse(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid cron pattern');
+
+/** An IANA time zone name that this Node.js build knows ("America/New_York"). */
+export const timeZone = () =>
+  z.string().refine((s) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: s });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not an IANA time zone');
+
+/** A Redis key prefix: letters, digits, "-", "_" and "."; no braces (we add the hash tag). */
+export const keyPrefix = () =>
+  z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'not 1-32 letters, digits, ".", "_" or "-"');
