@@ -1,0 +1,27 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricsRegistryOptions {
+  /** Written as the `service` label on every series, so one Prometheus job can scrape all three apps. */
+  readonly service: string;
+  /** Process and Node.js runtime metrics (CPU, memory, event-loop lag, GC). @defaultValue true */
+  readonly defaultMetrics?: boolean;
+}
+
+/**
+ * The process's one Prometheus registry, created at the composition root and
+ * passed down. Never use prom-client's global registry: tests build many apps
+ * in one process and each must see only its own series.
+ */
+export function createMetricsRegistry(options: MetricsRegistryOptions): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: options.service });
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** The body and content type of a /metrics response. */
+export async function renderMetrics(
+  registry: Registry,
+): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
