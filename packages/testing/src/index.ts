@@ -1,0 +1,18 @@
+export {
+  RedisServerNotFoundError,
+  RedisServerStartError,
+  freePort,
+  resolveRedisServerBinary,
+  startRedisServer,
+  type RedisServer,
+  type RedisServerOptions,
+} from './redis-server.js';
+export { TEST_REDIS_URLS_ENV, testRedisUrl, uniqueName } from './test-redis.js';
+export {
+  WaitTimeoutError,
+  waitFor,
+  waitForEvent,
+  withDeadline,
+  type WaitForOptions,
+  type WaitOptions,
+} from './wait-for.js';
