@@ -1,0 +1,30 @@
+export {
+  BULLMQ_PRIORITY,
+  MAX_SYMBOLS_PER_REQUEST,
+  PRIORITIES,
+  REFRESH_JOB_NAME,
+  REFRESH_JOB_OPTIONS,
+  refreshRequestSchema,
+  type RefreshPriority,
+  type RefreshRequest,
+  type RefreshRequestInput,
+} from './contracts/refresh-request.js';
+export { InvalidJobPayloadError, fieldIssues, type FieldIssue } from './errors.js';
+export { createJobWorker, type JobWorker, type JobWorkerOptions } from './job-worker.js';
+export { createShutdown, type Shutdown, type ShutdownOptions } from './lifecycle.js';
+export { QUEUE_NAMES, QueueName, queuePrefix } from './queue-names.js';
+export {
+  RefreshProducer,
+  enqueueRefresh,
+  parseRefreshRequest,
+  type EnqueuedRefresh,
+  type RefreshProducerOptions,
+} from './refresh-producer.js';
+export {
+  connectionOptionsFor,
+  createRedisConnection,
+  reconnectDelay,
+  type RedisConnectionOptions,
+  type RedisRole,
+} from './redis-connection.js';
+export { redisReadiness } from './redis-readiness.js';

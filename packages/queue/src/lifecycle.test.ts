@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+import { createLogger } from '@fiml/observability';
+import { createShutdown } from './index.js';
+
+function setup(timeoutMs = 1_000) {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    service: 'test',
+    destination: new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        cb();
+      },
+    }),
+  });
+  const exits: number[] = [];
+  const shutdown = createShutdown({ logger, timeoutMs, exit: (code) => exits.push(code) });
+  return { shutdown, exits, lines };
+}
+
+describe('createShutdown', () => {
+  it('closes resources in reverse order of registration and exits 0', async () => {
+    const { shutdown, exits, lines } = setup();
+    const order: string[] = [];
+    shutdown.register('redis', () => Promise.resolve(order.push('redis')));
+    shutdown.register('worker', () => Promise.resolve(order.push('worker')));
+    shutdown.register('metrics server', () => Promise.resolve(order.push('metrics server')));
+    await shutdown.run('SIGTERM');
+    expect(order).toEqual(['metrics server', 'worker', 'redis']);
+    expect(exits).toEqual([0]);
+    expect(lines.filter((l) => l.msg === 'closed').map((l) => l.step)).toEqual(order);
+  });
+
+  it('keeps closing after a failed step, then exits 1', async () => {
+    const { shutdown, exits, lines } = setup();
+    const order: string[] = [];
+    shutdown.register('redis', () => Promise.resolve(order.push('redis')));
+    shutdown.register('worker', () => Promise.reject(new Error('stuck')));
+    await shutdown.run('SIGTERM');
+    expect(order).toEqual(['redis']);
+    expect(exits).toEqual([1]);
+    expect(lines.find((l) => l.msg === 'failed to close')).toMatchObject({ step: 'worker', level: 'error' });
+  });
+
+  it('exits 1 when closing outlives the bound', async () => {
+    const { shutdown, exits } = setup(50);
+    shutdown.register('hang', () => new Promise(() => undefined));
+    await shutdown.run('SIGTERM');
+    expect(exits).toEqual([1]);
+  });
+
+  it('runs once however often it is asked', async () => {
+    const { shutdown, exits } = setup();
+    let closes = 0;
+    shutdown.register('x', () => Promise.resolve(closes++));
+    await Promise.all([shutdown.run('SIGTERM'), shutdown.run('SIGINT')]);
+    expect(closes).toBe(1);
+    expect(exits).toEqual([0]);
+  });
+});

@@ -1,0 +1,93 @@
+import type { Logger } from '@fiml/observability';
+
+export interface ShutdownOptions {
+  readonly logger: Logger;
+  /**
+   * Bound on the whole shutdown; past it the process exits 1 whatever is still
+   * closing. Give it more than the worker's own job timeout. @defaultValue 15000
+   */
+  readonly timeoutMs?: number;
+  /** Exits the process. Injected so tests can observe it. @defaultValue process.exit */
+  readonly exit?: (code: number) => void;
+}
+
+export interface Shutdown {
+  /**
+   * Registers a resource to close on shutdown. Resources close in reverse
+   * order of registration: register connections first, the things that use
+   * them after.
+   */
+  register(name: string, close: () => Promise<unknown>): void;
+  /** Closes everything and exits: 0 when every step succeeded, 1 otherwise. Runs once. */
+  run(reason: string): Promise<void>;
+  /** Runs on SIGTERM and SIGINT; a second signal exits at once with status 1. */
+  listen(signals?: readonly NodeJS.Signals[]): void;
+}
+
+/**
+ * The process's shutdown sequence, set up by the composition root: stop
+ * taking work, let work in flight finish within a bound, close connections,
+ * exit 0. Every step is logged with its duration so a slow shutdown is
+ * explained in the logs.
+ */
+export function createShutdown(options: ShutdownOptions): Shutdown {
+  const log = options.logger.child({ component: 'shutdown' });
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const steps: { name: string; close: () => Promise<unknown> }[] = [];
+  let running: Promise<void> | undefined;
+
+  async function closeAll(): Promise<boolean> {
+    let ok = true;
+    for (const step of [...steps].reverse()) {
+      const started = performance.now();
+      try {
+        await step.close();
+        log.info({ step: step.name, ms: Math.round(performance.now() - started) }, 'closed');
+      } catch (error) {
+        ok = false;
+        log.error({ step: step.name, err: error }, 'failed to close');
+      }
+    }
+    return ok;
+  }
+
+  const shutdown: Shutdown = {
+    register(name, close) {
+      steps.push({ name, close });
+    },
+    run(reason) {
+      running ??= (async () => {
+        log.info({ reason, timeoutMs }, 'shutting down');
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+          timer.unref();
+        });
+        const outcome = await Promise.race([closeAll(), deadline]);
+        clearTimeout(timer);
+        if (outcome === 'timeout') {
+          log.error({ timeoutMs }, 'shutdown did not finish in time; exiting');
+          exit(1);
+        } else {
+          log.info({ clean: outcome }, 'shutdown complete');
+          exit(outcome ? 0 : 1);
+        }
+      })();
+      return running;
+    },
+    listen(signals = ['SIGTERM', 'SIGINT']) {
+      for (const signal of signals) {
+        process.on(signal, () => {
+          if (running) {
+            log.warn({ signal }, 'second signal during shutdown; exiting now');
+            exit(1);
+            return;
+          }
+          void shutdown.run(signal);
+        });
+      }
+    },
+  };
+  return shutdown;
+}

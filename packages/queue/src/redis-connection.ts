@@ -1,0 +1,73 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '@fiml/observability';
+
+/**
+ * What a connection is for; each role follows BullMQ's production rules.
+ *
+ * - `worker`: BullMQ Workers (blocking commands). `maxRetriesPerRequest: null`
+ *   so a blocking call waits out a Redis restart instead of failing, and the
+ *   offline queue on, so commands issued while reconnecting run afterwards.
+ * - `producer`: Queues that add jobs on behalf of a caller (an HTTP request).
+ *   Offline queue off and one retry: when Redis is down `add()` fails at once
+ *   and the API answers 503, instead of holding the request open.
+ * - `cache`: L2 reads and writes, readiness probes. Fails fast like a
+ *   producer: a dead cache must not add latency to reads.
+ */
+export type RedisRole = 'worker' | 'producer' | 'cache';
+
+export interface RedisConnectionOptions {
+  readonly role: RedisRole;
+  /** Shown in `CLIENT LIST` as `fiml:<name>`, so operators can tell connections apart. */
+  readonly name: string;
+  readonly logger: Logger;
+  /** Longest pause between reconnection attempts. @defaultValue 10000 */
+  readonly maxReconnectDelayMs?: number;
+}
+
+/**
+ * Reconnect forever with exponential backoff (100 ms, 200 ms, … capped), so a
+ * process outlives a Redis restart instead of crash-looping.
+ */
+export function reconnectDelay(attempt: number, maxMs = 10_000): number {
+  return Math.min(100 * 2 ** Math.min(attempt - 1, 20), maxMs);
+}
+
+export function connectionOptionsFor(role: RedisRole, maxReconnectDelayMs = 10_000): RedisOptions {
+  const common: RedisOptions = {
+    retryStrategy: (times) => reconnectDelay(times, maxReconnectDelayMs),
+    connectTimeout: 5_000,
+  };
+  switch (role) {
+    case 'worker':
+      return { ...common, maxRetriesPerRequest: null, enableOfflineQueue: true };
+    case 'producer':
+    case 'cache':
+      return { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: false };
+  }
+}
+
+/**
+ * Opens an ioredis connection for a role. It connects in the background: the
+ * process starts even when Redis is down, /readyz says so, and the connection
+ * recovers by itself. Connection errors are logged (at most once per outage),
+ * never thrown as unhandled 'error' events.
+ */
+export function createRedisConnection(url: string, options: RedisConnectionOptions): Redis {
+  const log = options.logger.child({ component: 'redis', role: options.role, connection: options.name });
+  const client = new Redis(url, {
+    ...connectionOptionsFor(options.role, options.maxReconnectDelayMs),
+    connectionName: `fiml:${options.name}`,
+  });
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ err: error }, 'redis connection lost; reconnecting with backoff');
+  });
+  client.on('ready', () => {
+    if (down) log.info('redis connection restored');
+    else log.debug('redis connection ready');
+    down = false;
+  });
+  return client;
+}
