@@ -4,7 +4,7 @@ import type { apiEnv, batchSchedulerEnv, warmerEnv } from './schemas.js';
 export { ConfigError, type ConfigProblem } from './config-error.js';
 export { defineEnv, type EnvDefinition, type RawEnv } from './define-env.js';
 export { envVar, type EnvOf, type EnvShape, type EnvVar, type EnvVarDoc } from './env-var.js';
-export { loadConfig, type LoadConfigOptions } from './load-config.js';
+export { loadConfig, loadConfigOrExit, type LoadConfigOptions } from './load-config.js';
 export { redactUrl } from './redact-url.js';
 export { allEnvs, apiEnv, batchSchedulerEnv, warmerEnv } from './schemas.js';
 export {

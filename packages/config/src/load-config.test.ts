@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, batchSchedulerEnv, loadConfig } from './index.js';
+import { ConfigError, batchSchedulerEnv, loadConfig, loadConfigOrExit } from './index.js';
 
 describe('loadConfig', () => {
   let dir: string;
@@ -65,5 +65,33 @@ describe('loadConfig', () => {
 
   it('throws ConfigError for the merged environment', () => {
     expect(() => loadConfig(batchSchedulerEnv, { env: {}, dotenvPath: false })).toThrow(ConfigError);
+  });
+});
+
+describe('loadConfigOrExit', () => {
+  it('prints every problem to stderr and exits 1', () => {
+    let written = '';
+    const exit = ((code: number) => {
+      throw new Error(`exit ${code}`);
+    }) as (code: number) => never;
+    expect(() =>
+      loadConfigOrExit(batchSchedulerEnv, {
+        env: { WORKER_CONCURRENCY: 'many' },
+        dotenvPath: false,
+        exit,
+        stderr: { write: (text: string) => (written += text) },
+      }),
+    ).toThrow('exit 1');
+    expect(written).toContain('Invalid configuration for batch-scheduler: 2 variables to fix.');
+    expect(written).toContain('REDIS_QUEUE_URL: is required but not set');
+    expect(written).toContain('WORKER_CONCURRENCY: "many" is invalid (not an integer)');
+  });
+
+  it('returns the config when it is valid', () => {
+    const config = loadConfigOrExit(batchSchedulerEnv, {
+      env: { REDIS_QUEUE_URL: 'redis://h:1' },
+      dotenvPath: false,
+    });
+    expect(config.REDIS_QUEUE_URL).toBe('redis://h:1');
   });
 });

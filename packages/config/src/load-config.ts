@@ -1,6 +1,7 @@
 import { config as dotenvConfig } from 'dotenv';
 import type { EnvShape, EnvOf } from './env-var.js';
 import type { EnvDefinition, RawEnv } from './define-env.js';
+import { ConfigError } from './config-error.js';
 
 export interface LoadConfigOptions {
   /** The process environment; variables set here win over the .env file. @defaultValue process.env */
@@ -39,4 +40,27 @@ export function loadConfig<S extends EnvShape>(
     }
   }
   return definition.parse(env);
+}
+
+/**
+ * For composition roots: {@link loadConfig}, and on a {@link ConfigError}
+ * print its list of problems to stderr and exit 1 (an orchestrator shows the
+ * message; restarting will not fix a typo, so there is no point in retrying).
+ */
+export function loadConfigOrExit<S extends EnvShape>(
+  definition: EnvDefinition<S>,
+  options: LoadConfigOptions & {
+    /** @defaultValue process.exit */
+    readonly exit?: (code: number) => never;
+    /** @defaultValue process.stderr */
+    readonly stderr?: { write(text: string): unknown };
+  } = {},
+): EnvOf<S> {
+  try {
+    return loadConfig(definition, options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    (options.stderr ?? process.stderr).write(`${error.message}\n`);
+    return (options.exit ?? process.exit)(1);
+  }
 }
