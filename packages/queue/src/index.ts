@@ -5,6 +5,7 @@ export {
   REFRESH_JOB_NAME,
   REFRESH_JOB_OPTIONS,
   refreshRequestSchema,
+  symbolSchema,
   type RefreshPriority,
   type RefreshRequest,
   type RefreshRequestInput,

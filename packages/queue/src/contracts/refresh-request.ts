@@ -27,7 +27,8 @@ export const BULLMQ_PRIORITY: Readonly<Record<RefreshPriority, number>> = {
   low: 10,
 };
 
-const symbol = z
+/** One symbol: trimmed, upper-cased, matching `SYMBOL_PATTERN` from @fiml/market. */
+export const symbolSchema = z
   .string()
   .trim()
   .toUpperCase()
@@ -36,7 +37,7 @@ const symbol = z
 export const refreshRequestSchema = z.object({
   /** Symbols to refresh; normalized to upper case, duplicates removed (first occurrence kept). */
   symbols: z
-    .array(symbol)
+    .array(symbolSchema)
     .min(1, 'at least one symbol')
     .max(MAX_SYMBOLS_PER_REQUEST, `at most ${MAX_SYMBOLS_PER_REQUEST} symbols`)
     .transform((symbols) => [...new Set(symbols)]),
