@@ -6,6 +6,11 @@
 // strips the ".js" that NodeNext-style relative imports carry.
 'use strict';
 
+// Dependencies that ship only ES modules; Jest runs CommonJS, so these are compiled too.
+// (cookie 2 arrives through fastify's light-my-request, used by app.inject().)
+const esmOnly = ['cookie'];
+const notEsmOnly = esmOnly.map((name) => `\\.pnpm/${name}@|${name}/`).join('|');
+
 /** @param {string} rootDir the package directory (pass __dirname) */
 module.exports = function preset(rootDir, overrides = {}) {
   return {
@@ -24,6 +29,7 @@ module.exports = function preset(rootDir, overrides = {}) {
         },
       ],
     },
+    transformIgnorePatterns: [`/node_modules/(?!${notEsmOnly})`],
     moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
     testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
     testPathIgnorePatterns: ['/node_modules/', '/dist/'],
