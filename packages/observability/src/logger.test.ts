@@ -70,7 +70,8 @@ describe('createLogger', () => {
     logger.info({ jobId: '7' }, 'job done');
     const text = out.lines().join('\n');
     expect(text).toMatch(/INFO.*job done/);
-    expect(text).toContain('jobId: "7"');
+    expect(text).toContain('"jobId":"7"');
+    expect(out.lines()).toHaveLength(1);
     expect(() => JSON.parse(out.lines()[0]!) as unknown).toThrow();
   });
 });

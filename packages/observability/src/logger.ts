@@ -59,6 +59,7 @@ export function createLogger(options: LoggerOptions): Logger {
     sync: true,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname,service',
+    singleLine: true,
   };
   const destination = options.pretty
     ? pretty(

@@ -7,6 +7,12 @@ export {
   type RedisServer,
   type RedisServerOptions,
 } from './redis-server.js';
+export {
+  startServiceProcess,
+  type LogRecord,
+  type ServiceProcess,
+  type ServiceProcessOptions,
+} from './service-process.js';
 export { TEST_REDIS_URLS_ENV, testRedisUrl, uniqueName } from './test-redis.js';
 export {
   WaitTimeoutError,

@@ -31,6 +31,8 @@ export interface RedisServerOptions {
   readonly binary?: string;
   /** Extra `--name value` pairs, e.g. `{ 'maxmemory-policy': 'allkeys-lfu' }`. */
   readonly config?: Readonly<Record<string, string>>;
+  /** A fixed port (for "Redis comes up later" tests); no retry if it is taken. @defaultValue a free port */
+  readonly port?: number;
   /** How long to wait for "Ready to accept connections". @defaultValue 10000 */
   readonly startTimeoutMs?: number;
 }
@@ -222,6 +224,9 @@ async function launchOnFreePort(
   dataDir: string,
   options: RedisServerOptions,
 ): Promise<{ child: ChildProcess; port: number }> {
+  if (options.port !== undefined) {
+    return { child: await launch(binary, options.port, dataDir, options), port: options.port };
+  }
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {

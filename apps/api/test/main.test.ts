@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import {
+  freePort,
+  startRedisServer,
+  startServiceProcess,
+  testRedisUrl,
+  uniqueName,
+  waitFor,
+  type ServiceProcess,
+} from '@fiml/testing';
+
+const open: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close();
+});
+
+function startApi(env: Record<string, string>): ServiceProcess {
+  const service = startServiceProcess({
+    entry: join(__dirname, '../src/main.ts'),
+    cwd: join(__dirname, '..'),
+    env: { API_HOST: '127.0.0.1', QUEUE_PREFIX: uniqueName('api'), ...env },
+  });
+  open.push(() => service.kill());
+  return service;
+}
+
+async function status(url: string): Promise<number> {
+  return (await fetch(url)).status;
+}
+
+describe('the api process', () => {
+  it('serves requests and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const api = startApi({
+      REDIS_QUEUE_URL: testRedisUrl(),
+      REDIS_CACHE_URL: testRedisUrl(),
+      API_PORT: String(port),
+    });
+    await api.waitForLog((r) => r.msg === 'api ready');
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await status(`${base}/readyz`)) === 200, { description: '/readyz 200' });
+    const res = await fetch(`${base}/v1/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataType: 'news', assetType: 'equity', symbols: ['AAPL'] }),
+    });
+    expect(res.status).toBe(202);
+
+    api.child.kill('SIGTERM');
+    await expect(api.exited).resolves.toEqual({ code: 0, signal: null });
+    expect(api.logs.filter((r) => r.msg === 'closed').map((r) => r.step)).toEqual([
+      'http server',
+      'refresh producer',
+      'cache redis',
+      'queue redis',
+    ]);
+  });
+
+  it('starts without Redis, answers /readyz 503 meanwhile, and becomes ready when Redis comes up', async () => {
+    const [apiPort, redisPort] = [await freePort(), await freePort()];
+    const url = `redis://127.0.0.1:${redisPort}`;
+    const api = startApi({ REDIS_QUEUE_URL: url, REDIS_CACHE_URL: url, API_PORT: String(apiPort) });
+    await api.waitForLog((r) => r.msg === 'api ready');
+    const base = `http://127.0.0.1:${apiPort}`;
+    expect(await status(`${base}/healthz`)).toBe(200);
+    expect(await status(`${base}/readyz`)).toBe(503);
+    await api.waitForLog((r) => r.msg === 'redis connection lost; reconnecting with backoff');
+
+    const redis = await startRedisServer({ port: redisPort });
+    open.push(() => redis.stop());
+    await waitFor(async () => (await status(`${base}/readyz`)) === 200, {
+      timeoutMs: 15_000,
+      description: '/readyz 200 once Redis is up',
+    });
+    expect(api.child.exitCode).toBeNull();
+  });
+});

@@ -1,0 +1,54 @@
+// Composition root of the batch-scheduler process.
+import { batchSchedulerEnv, loadConfigOrExit, redactUrl } from '@fiml/config';
+import { createLogger, createMetricsRegistry, startOpsServer } from '@fiml/observability';
+import { createRedisConnection, createShutdown, redisReadiness } from '@fiml/queue';
+import { buildWorker } from './worker.js';
+
+const config = loadConfigOrExit(batchSchedulerEnv);
+const logger = createLogger({
+  service: 'batch-scheduler',
+  level: config.LOG_LEVEL,
+  pretty: config.NODE_ENV === 'development',
+});
+const registry = createMetricsRegistry({ service: 'batch-scheduler' });
+const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
+shutdown.listen();
+
+const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
+  role: 'worker',
+  name: 'batch-scheduler',
+  logger,
+});
+shutdown.register('queue redis', () => queueRedis.quit());
+
+const worker = buildWorker({
+  connection: queueRedis,
+  prefix: config.QUEUE_PREFIX,
+  logger,
+  concurrency: config.WORKER_CONCURRENCY,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+});
+shutdown.register('refresh worker', () => worker.close());
+
+try {
+  const ops = await startOpsServer({
+    registry,
+    logger,
+    host: config.METRICS_HOST,
+    port: config.METRICS_PORT,
+    readiness: { queueRedis: redisReadiness(queueRedis) },
+  });
+  shutdown.register('ops server', () => ops.close());
+  logger.info(
+    {
+      queueRedis: redactUrl(config.REDIS_QUEUE_URL),
+      queuePrefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      metrics: `${ops.url}/metrics`,
+    },
+    'batch-scheduler ready',
+  );
+} catch (error) {
+  logger.fatal({ err: error }, 'batch-scheduler could not start its ops server');
+  await shutdown.run('ops server failed');
+}

@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import type { Job } from 'bullmq';
+import { createLogger } from '@fiml/observability';
+import { RefreshProducer, createRedisConnection } from '@fiml/queue';
+import {
+  startServiceProcess,
+  testRedisUrl,
+  uniqueName,
+  waitForEvent,
+  type ServiceProcess,
+} from '@fiml/testing';
+import { buildWorker } from '../src/worker.js';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const open: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+function producer(prefix: string): RefreshProducer {
+  const connection = createRedisConnection(testRedisUrl(), { role: 'producer', name: 'test-p', logger });
+  open.push(() => Promise.resolve(connection.disconnect()));
+  const p = new RefreshProducer({ connection, prefix });
+  open.push(() => p.close());
+  return p;
+}
+
+describe('buildWorker', () => {
+  it('consumes refresh requests enqueued by the typed producer', async () => {
+    const prefix = uniqueName('bs');
+    const connection = createRedisConnection(testRedisUrl(), { role: 'worker', name: 'test-w', logger });
+    open.push(() => Promise.resolve(connection.disconnect()));
+    const worker = buildWorker({ connection, prefix, logger, concurrency: 2 });
+    open.push(() => worker.close());
+
+    const completed = waitForEvent<[Job, unknown]>(worker.worker, 'completed');
+    const { jobId } = await producer(prefix).enqueueRefresh({
+      symbols: ['btc', 'eth'],
+      assetType: 'crypto',
+      dataType: 'price',
+      source: 'test',
+    });
+    const [job, result] = await completed;
+    expect(job.id).toBe(jobId);
+    expect(result).toEqual({ symbols: 2, dataType: 'price', assetType: 'crypto' });
+  });
+});
+
+describe('the batch-scheduler process', () => {
+  let service: ServiceProcess | undefined;
+  afterEach(() => {
+    service?.kill();
+    service = undefined;
+  });
+
+  const start = (env: Record<string, string>) =>
+    (service = startServiceProcess({ entry: join(__dirname, '../src/main.ts'), cwd: join(__dirname, '..'), env }));
+
+  it('serves /readyz and /metrics, consumes requests, and exits 0 on SIGTERM', async () => {
+    const prefix = uniqueName('bs');
+    const proc = start({
+      REDIS_QUEUE_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefix,
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+    });
+    const ready = await proc.waitForLog((r) => r.msg === 'batch-scheduler ready');
+    const metricsUrl = ready.metrics as string;
+    expect((await fetch(metricsUrl.replace('/metrics', '/readyz'))).status).toBe(200);
+    expect(await (await fetch(metricsUrl)).text()).toContain('service="batch-scheduler"');
+
+    const { jobId } = await producer(prefix).enqueueRefresh({
+      symbols: ['AAPL'],
+      assetType: 'equity',
+      dataType: 'fundamentals',
+      source: 'test',
+    });
+    await proc.waitForLog((r) => r.msg === 'refresh request received' && r.jobId === jobId);
+
+    proc.child.kill('SIGTERM');
+    await expect(proc.exited).resolves.toEqual({ code: 0, signal: null });
+    const steps = proc.logs.filter((r) => r.msg === 'closed').map((r) => r.step);
+    expect(steps).toEqual(['ops server', 'refresh worker', 'queue redis']);
+  });
+
+  it('exits 1 listing every invalid variable', async () => {
+    const proc = start({ WORKER_CONCURRENCY: 'lots', METRICS_PORT: 'x' });
+    await expect(proc.exited).resolves.toEqual({ code: 1, signal: null });
+    expect(proc.stderr()).toContain('Invalid configuration for batch-scheduler: 3 variables to fix.');
+    expect(proc.stderr()).toMatch(/REDIS_QUEUE_URL: is required/);
+    expect(proc.stderr()).toMatch(/METRICS_PORT: "x" is invalid/);
+    expect(proc.stderr()).toMatch(/WORKER_CONCURRENCY: "lots" is invalid/);
+  });
+});

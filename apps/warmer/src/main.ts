@@ -1,0 +1,58 @@
+// Composition root of the warmer process.
+import { loadConfigOrExit, redactUrl, warmerEnv } from '@fiml/config';
+import { createLogger, createMetricsRegistry, startOpsServer } from '@fiml/observability';
+import { createRedisConnection, createShutdown, reconnectDelay, redisReadiness } from '@fiml/queue';
+import { buildWarmer } from './warmer.js';
+
+const config = loadConfigOrExit(warmerEnv);
+const logger = createLogger({
+  service: 'warmer',
+  level: config.LOG_LEVEL,
+  pretty: config.NODE_ENV === 'development',
+});
+const registry = createMetricsRegistry({ service: 'warmer' });
+const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
+shutdown.listen();
+
+const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, { role: 'worker', name: 'warmer', logger });
+shutdown.register('queue redis', () => queueRedis.quit());
+
+const warmer = buildWarmer({
+  connection: queueRedis,
+  prefix: config.QUEUE_PREFIX,
+  logger,
+  enabled: config.CACHE_WARMING_ENABLED,
+  schedule: { pattern: config.CACHE_WARMING_SCHEDULE, tz: config.CACHE_WARMING_TIMEZONE },
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+});
+shutdown.register('warmer', () => warmer.close());
+
+try {
+  const ops = await startOpsServer({
+    registry,
+    logger,
+    host: config.METRICS_HOST,
+    port: config.METRICS_PORT,
+    readiness: { queueRedis: redisReadiness(queueRedis) },
+  });
+  shutdown.register('ops server', () => ops.close());
+  logger.info(
+    { queueRedis: redactUrl(config.REDIS_QUEUE_URL), queuePrefix: config.QUEUE_PREFIX, metrics: `${ops.url}/metrics` },
+    'warmer ready',
+  );
+} catch (error) {
+  logger.fatal({ err: error }, 'warmer could not start its ops server');
+  await shutdown.run('ops server failed');
+}
+
+// Register the schedule; while the queue Redis is unreachable, keep trying with backoff.
+for (let attempt = 1; ; attempt++) {
+  try {
+    await warmer.start();
+    break;
+  } catch (error) {
+    const delayMs = reconnectDelay(attempt);
+    logger.warn({ err: error, attempt, delayMs }, 'could not register the warming schedule; retrying');
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+}
