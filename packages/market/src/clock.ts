@@ -28,7 +28,9 @@ export class ManualClock implements Clock {
 
   /** Moves the clock forward by `ms` (never backward: a negative step is a bug in the test). */
   advance(ms: number): this {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance(ms): ms must be a finite number >= 0, got ${ms}`);
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`advance(ms): ms must be a finite number >= 0, got ${ms}`);
+    }
     this.#now += ms;
     return this;
   }

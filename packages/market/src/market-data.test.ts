@@ -13,18 +13,31 @@ describe('normalizeSymbol', () => {
     expect(normalizeSymbol(raw)).toBe(expected);
   });
 
-  it.each(['', ' ', 'AAPL;DROP', 'TOO-LONG-SUFFIX', 'ABCDEFGHIJK', '.B', 'A..B', 'A B', 'ÄPFEL', '*'])(
-    'rejects %j',
-    (raw) => {
-      expect(normalizeSymbol(raw)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    ' ',
+    'AAPL;DROP',
+    'TOO-LONG-SUFFIX',
+    'ABCDEFGHIJK',
+    '.B',
+    'A..B',
+    'A B',
+    'ÄPFEL',
+    '*',
+  ])('rejects %j', (raw) => {
+    expect(normalizeSymbol(raw)).toBeUndefined();
+  });
 });
 
 describe('type guards', () => {
   it('know the asset and data types', () => {
     expect(['equity', 'crypto', 'bond'].map(isAssetType)).toEqual([true, true, false]);
-    expect(['price', 'fundamentals', 'news', 'PRICE'].map(isDataType)).toEqual([true, true, true, false]);
+    expect(['price', 'fundamentals', 'news', 'PRICE'].map(isDataType)).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
   });
 });
 
