@@ -25,6 +25,8 @@ run(
   ],
   { env },
 );
+say('lint the repository scripts');
+run('pnpm', ['exec', 'eslint', 'scripts', 'jest.preset.cjs', 'eslint.config.mjs'], { env });
 say('formatting (prettier --check)');
 run('pnpm', ['exec', 'prettier', '--check', '--log-level=warn', '.'], { env });
 say('all checks passed');

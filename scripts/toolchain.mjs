@@ -19,13 +19,20 @@ export function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options });
   if (result.error) throw result.error;
   if (result.status !== 0) {
-    console.error(`\n${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}).`);
+    console.error(
+      `\n${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}).`,
+    );
     process.exit(result.status ?? 1);
   }
 }
 
 function succeeds(command, args, options = {}) {
-  const result = spawnSync(command, args, { stdio: 'pipe', cwd: root, encoding: 'utf8', ...options });
+  const result = spawnSync(command, args, {
+    stdio: 'pipe',
+    cwd: root,
+    encoding: 'utf8',
+    ...options,
+  });
   return result.status === 0 ? (result.stdout ?? '').trim() : undefined;
 }
 
@@ -92,7 +99,9 @@ export function ensureRedisServer() {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && findOnPath('apt-get')) {
     say('redis-server not found; installing it with apt-get');
-    run('apt-get', ['update', '-qq'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', ['update', '-qq'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     run('apt-get', ['install', '-y', '-qq', 'redis-server'], {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });

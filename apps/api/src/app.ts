@@ -22,7 +22,9 @@ export interface AppDeps {
 
 /** A request id: the caller's X-Request-Id when it is sane, otherwise a fresh UUID. */
 function requestId(header: string | string[] | undefined): string {
-  return typeof header === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(header) ? header : randomUUID();
+  return typeof header === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(header)
+    ? header
+    : randomUUID();
 }
 
 /**

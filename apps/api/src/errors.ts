@@ -36,7 +36,11 @@ const FASTIFY_CLIENT_ERRORS: Readonly<Record<string, { status: number; code: str
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'FIML_BAD_REQUEST' },
 };
 
-function send(reply: FastifyReply, status: number, body: Omit<ErrorBody, 'requestId'>): FastifyReply {
+function send(
+  reply: FastifyReply,
+  status: number,
+  body: Omit<ErrorBody, 'requestId'>,
+): FastifyReply {
   return reply.status(status).send({ ...body, requestId: reply.request.id });
 }
 
@@ -72,9 +76,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return send(reply, error.statusCode, { error: { code: error.code, message: error.message } });
     }
     const known = FASTIFY_CLIENT_ERRORS[error.code];
-    if (known) return send(reply, known.status, { error: { code: known.code, message: error.message } });
+    if (known)
+      return send(reply, known.status, { error: { code: known.code, message: error.message } });
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return send(reply, error.statusCode, { error: { code: 'FIML_BAD_REQUEST', message: error.message } });
+      return send(reply, error.statusCode, {
+        error: { code: 'FIML_BAD_REQUEST', message: error.message },
+      });
     }
     request.log.error({ err: error }, 'unhandled error');
     return send(reply, 500, { error: { code: 'FIML_INTERNAL', message: 'internal error' } });
@@ -82,7 +89,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
   app.setNotFoundHandler((request, reply) =>
     send(reply, 404, {
-      error: { code: 'FIML_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` },
+      error: {
+        code: 'FIML_NOT_FOUND',
+        message: `No route ${request.method} ${request.url.split('?')[0]}`,
+      },
     }),
   );
 }

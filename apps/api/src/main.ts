@@ -20,12 +20,24 @@ const registry = createMetricsRegistry({ service: 'api' });
 const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
 shutdown.listen();
 
-const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, { role: 'producer', name: 'api:queue', logger });
+const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
+  role: 'producer',
+  name: 'api:queue',
+  logger,
+});
 shutdown.register('queue redis', () => queueRedis.quit());
-const cacheRedis = createRedisConnection(config.REDIS_CACHE_URL, { role: 'cache', name: 'api:cache', logger });
+const cacheRedis = createRedisConnection(config.REDIS_CACHE_URL, {
+  role: 'cache',
+  name: 'api:cache',
+  logger,
+});
 shutdown.register('cache redis', () => cacheRedis.quit());
 
-const refresh = new RefreshProducer({ connection: queueRedis, prefix: config.QUEUE_PREFIX, logger });
+const refresh = new RefreshProducer({
+  connection: queueRedis,
+  prefix: config.QUEUE_PREFIX,
+  logger,
+});
 shutdown.register('refresh producer', () => refresh.close());
 
 const app = buildApp({

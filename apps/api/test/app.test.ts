@@ -48,7 +48,12 @@ describe('POST /v1/refresh', () => {
     const res = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
-      payload: { dataType: 'price', assetType: 'equity', symbols: ['aapl', 'MSFT', 'AAPL'], priority: 'urgent' },
+      payload: {
+        dataType: 'price',
+        assetType: 'equity',
+        symbols: ['aapl', 'MSFT', 'AAPL'],
+        priority: 'urgent',
+      },
     });
     expect(res.statusCode).toBe(202);
     const body = res.json<{ accepted: number; deduplicated: number; requestIds: string[] }>();
@@ -70,10 +75,17 @@ describe('POST /v1/refresh', () => {
     const res = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
-      payload: { dataType: 'quotes', assetType: 'equity', symbols: ['AAPL', 'DROP TABLE'], extra: 1 },
+      payload: {
+        dataType: 'quotes',
+        assetType: 'equity',
+        symbols: ['AAPL', 'DROP TABLE'],
+        extra: 1,
+      },
     });
     expect(res.statusCode).toBe(400);
-    const body = res.json<{ error: { code: string; fields: { path: string; message: string }[] } }>();
+    const body = res.json<{
+      error: { code: string; fields: { path: string; message: string }[] };
+    }>();
     expect(body.error.code).toBe('FIML_VALIDATION');
     expect(body.error.fields.map((f) => f.path).sort()).toEqual(['', 'dataType', 'symbols.1']);
     expect(body.error.fields.find((f) => f.path === '')?.message).toMatch(/extra/);
@@ -82,14 +94,28 @@ describe('POST /v1/refresh', () => {
   });
 
   it.each([
-    ['no symbols', { dataType: 'price', assetType: 'crypto', symbols: [] }, 'symbols', 'at least one symbol'],
+    [
+      'no symbols',
+      { dataType: 'price', assetType: 'crypto', symbols: [] },
+      'symbols',
+      'at least one symbol',
+    ],
     [
       'too many symbols',
-      { dataType: 'price', assetType: 'crypto', symbols: Array.from({ length: 501 }, (_, i) => `S${i}`) },
+      {
+        dataType: 'price',
+        assetType: 'crypto',
+        symbols: Array.from({ length: 501 }, (_, i) => `S${i}`),
+      },
       'symbols',
       'at most 500 symbols',
     ],
-    ['a missing asset type', { dataType: 'news', symbols: ['BTC'] }, 'assetType', 'one of equity, crypto'],
+    [
+      'a missing asset type',
+      { dataType: 'news', symbols: ['BTC'] },
+      'assetType',
+      'one of equity, crypto',
+    ],
     [
       'a deadline without offset',
       { dataType: 'news', assetType: 'crypto', symbols: ['BTC'], deadline: '2026-11-27T10:00:00' },
@@ -97,16 +123,24 @@ describe('POST /v1/refresh', () => {
       'an ISO 8601 instant with offset',
     ],
   ])('answers 400 for %s', async (_name, payload, path, message) => {
-    const api = app({ refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) } });
+    const api = app({
+      refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) },
+    });
     const res = await api.inject({ method: 'POST', url: '/v1/refresh', payload });
     // 501 symbols exceed the 4 KiB body limit of this test app before validation runs.
-    if (res.statusCode === 413) return expect(res.json()).toMatchObject({ error: { code: 'FIML_BODY_TOO_LARGE' } });
+    if (res.statusCode === 413)
+      return expect(res.json()).toMatchObject({ error: { code: 'FIML_BODY_TOO_LARGE' } });
     expect(res.statusCode).toBe(400);
-    expect(res.json<{ error: { fields: unknown[] } }>().error.fields).toContainEqual({ path, message });
+    expect(res.json<{ error: { fields: unknown[] } }>().error.fields).toContainEqual({
+      path,
+      message,
+    });
   });
 
   it('answers 400 for bad JSON, 415 for another media type and 413 for an oversized body', async () => {
-    const api = app({ refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) } });
+    const api = app({
+      refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) },
+    });
     const badJson = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
@@ -128,7 +162,11 @@ describe('POST /v1/refresh', () => {
     const huge = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
-      payload: { dataType: 'price', assetType: 'equity', symbols: Array.from({ length: 800 }, () => 'AAPL') },
+      payload: {
+        dataType: 'price',
+        assetType: 'equity',
+        symbols: Array.from({ length: 800 }, () => 'AAPL'),
+      },
     });
     expect(huge.statusCode).toBe(413);
   });
@@ -138,7 +176,9 @@ describe('POST /v1/refresh', () => {
     open.push(() => server.stop());
     const { api } = realQueueApp(server.url);
     const payload = { dataType: 'price', assetType: 'equity', symbols: ['AAPL'] };
-    expect((await api.inject({ method: 'POST', url: '/v1/refresh', payload })).statusCode).toBe(202);
+    expect((await api.inject({ method: 'POST', url: '/v1/refresh', payload })).statusCode).toBe(
+      202,
+    );
     await server.kill();
     const res = await api.inject({ method: 'POST', url: '/v1/refresh', payload });
     expect(res.statusCode).toBe(503);
@@ -156,7 +196,11 @@ describe('operations routes', () => {
     const metrics = await api.inject('/metrics');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toMatch(/^process_cpu_user_seconds_total\{service="api"\}/m);
-    const missing = await api.inject({ method: 'GET', url: '/v2/nothing?x=1', headers: { 'x-request-id': 'abc-1' } });
+    const missing = await api.inject({
+      method: 'GET',
+      url: '/v2/nothing?x=1',
+      headers: { 'x-request-id': 'abc-1' },
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({
       error: { code: 'FIML_NOT_FOUND', message: 'No route GET /v2/nothing' },
@@ -167,8 +211,16 @@ describe('operations routes', () => {
   it('turns /readyz 503 when a Redis role dies and 200 again when it is back', async () => {
     const queueServer = await startRedisServer();
     open.push(() => queueServer.stop());
-    const queueRedis = createRedisConnection(queueServer.url, { role: 'producer', name: 'test-q', logger });
-    const cacheRedis = createRedisConnection(testRedisUrl(), { role: 'cache', name: 'test-c', logger });
+    const queueRedis = createRedisConnection(queueServer.url, {
+      role: 'producer',
+      name: 'test-q',
+      logger,
+    });
+    const cacheRedis = createRedisConnection(testRedisUrl(), {
+      role: 'cache',
+      name: 'test-c',
+      logger,
+    });
     open.push(() => Promise.resolve(queueRedis.disconnect()));
     open.push(() => Promise.resolve(cacheRedis.disconnect()));
     const api = app({
@@ -179,8 +231,12 @@ describe('operations routes', () => {
 
     await waitFor(async () => (await status()) === 200, { description: '/readyz 200 at start' });
     await queueServer.kill();
-    await waitFor(async () => (await status()) === 503, { description: '/readyz 503 after the kill' });
-    const report = (await api.inject('/readyz')).json<{ checks: Record<string, { ok: boolean }> }>();
+    await waitFor(async () => (await status()) === 503, {
+      description: '/readyz 503 after the kill',
+    });
+    const report = (await api.inject('/readyz')).json<{
+      checks: Record<string, { ok: boolean }>;
+    }>();
     expect(report.checks.queueRedis?.ok).toBe(false);
     expect(report.checks.cacheRedis?.ok).toBe(true);
 

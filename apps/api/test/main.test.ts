@@ -39,7 +39,9 @@ describe('the api process', () => {
     });
     await api.waitForLog((r) => r.msg === 'api ready');
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await status(`${base}/readyz`)) === 200, { description: '/readyz 200' });
+    await waitFor(async () => (await status(`${base}/readyz`)) === 200, {
+      description: '/readyz 200',
+    });
     const res = await fetch(`${base}/v1/refresh`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

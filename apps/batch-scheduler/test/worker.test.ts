@@ -19,7 +19,11 @@ afterEach(async () => {
 });
 
 function producer(prefix: string): RefreshProducer {
-  const connection = createRedisConnection(testRedisUrl(), { role: 'producer', name: 'test-p', logger });
+  const connection = createRedisConnection(testRedisUrl(), {
+    role: 'producer',
+    name: 'test-p',
+    logger,
+  });
   open.push(() => Promise.resolve(connection.disconnect()));
   const p = new RefreshProducer({ connection, prefix });
   open.push(() => p.close());
@@ -29,7 +33,11 @@ function producer(prefix: string): RefreshProducer {
 describe('buildWorker', () => {
   it('consumes refresh requests enqueued by the typed producer', async () => {
     const prefix = uniqueName('bs');
-    const connection = createRedisConnection(testRedisUrl(), { role: 'worker', name: 'test-w', logger });
+    const connection = createRedisConnection(testRedisUrl(), {
+      role: 'worker',
+      name: 'test-w',
+      logger,
+    });
     open.push(() => Promise.resolve(connection.disconnect()));
     const worker = buildWorker({ connection, prefix, logger, concurrency: 2 });
     open.push(() => worker.close());
@@ -55,7 +63,11 @@ describe('the batch-scheduler process', () => {
   });
 
   const start = (env: Record<string, string>) =>
-    (service = startServiceProcess({ entry: join(__dirname, '../src/main.ts'), cwd: join(__dirname, '..'), env }));
+    (service = startServiceProcess({
+      entry: join(__dirname, '../src/main.ts'),
+      cwd: join(__dirname, '..'),
+      env,
+    }));
 
   it('serves /readyz and /metrics, consumes requests, and exits 0 on SIGTERM', async () => {
     const prefix = uniqueName('bs');
@@ -88,7 +100,9 @@ describe('the batch-scheduler process', () => {
   it('exits 1 listing every invalid variable', async () => {
     const proc = start({ WORKER_CONCURRENCY: 'lots', METRICS_PORT: 'x' });
     await expect(proc.exited).resolves.toEqual({ code: 1, signal: null });
-    expect(proc.stderr()).toContain('Invalid configuration for batch-scheduler: 3 variables to fix.');
+    expect(proc.stderr()).toContain(
+      'Invalid configuration for batch-scheduler: 3 variables to fix.',
+    );
     expect(proc.stderr()).toMatch(/REDIS_QUEUE_URL: is required/);
     expect(proc.stderr()).toMatch(/METRICS_PORT: "x" is invalid/);
     expect(proc.stderr()).toMatch(/WORKER_CONCURRENCY: "lots" is invalid/);

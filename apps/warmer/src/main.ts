@@ -14,7 +14,11 @@ const registry = createMetricsRegistry({ service: 'warmer' });
 const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
 shutdown.listen();
 
-const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, { role: 'worker', name: 'warmer', logger });
+const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
+  role: 'worker',
+  name: 'warmer',
+  logger,
+});
 shutdown.register('queue redis', () => queueRedis.quit());
 
 const warmer = buildWarmer({
@@ -37,7 +41,11 @@ try {
   });
   shutdown.register('ops server', () => ops.close());
   logger.info(
-    { queueRedis: redactUrl(config.REDIS_QUEUE_URL), queuePrefix: config.QUEUE_PREFIX, metrics: `${ops.url}/metrics` },
+    {
+      queueRedis: redactUrl(config.REDIS_QUEUE_URL),
+      queuePrefix: config.QUEUE_PREFIX,
+      metrics: `${ops.url}/metrics`,
+    },
     'warmer ready',
   );
 } catch (error) {
@@ -52,7 +60,10 @@ for (let attempt = 1; ; attempt++) {
     break;
   } catch (error) {
     const delayMs = reconnectDelay(attempt);
-    logger.warn({ err: error, attempt, delayMs }, 'could not register the warming schedule; retrying');
+    logger.warn(
+      { err: error, attempt, delayMs },
+      'could not register the warming schedule; retrying',
+    );
     await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
 }

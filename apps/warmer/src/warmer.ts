@@ -56,7 +56,10 @@ export function buildWarmer(deps: WarmerDeps): Warmer {
     concurrency: 1,
     shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 10_000,
     process: (_payload, job) => {
-      log.info({ jobId: job.id, scheduledFor: job.opts.prevMillis }, 'warming cycle (no-op until the planner lands)');
+      log.info(
+        { jobId: job.id, scheduledFor: job.opts.prevMillis },
+        'warming cycle (no-op until the planner lands)',
+      );
       return Promise.resolve({ warmed: 0 });
     },
   });
@@ -79,7 +82,10 @@ export function buildWarmer(deps: WarmerDeps): Warmer {
           opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
         },
       );
-      log.info({ pattern: deps.schedule.pattern, tz: deps.schedule.tz }, 'warming schedule registered');
+      log.info(
+        { pattern: deps.schedule.pattern, tz: deps.schedule.tz },
+        'warming schedule registered',
+      );
     },
     async close() {
       await worker.close();

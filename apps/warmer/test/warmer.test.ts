@@ -18,17 +18,35 @@ afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
 });
 
-function warmer(schedule: { pattern: string; tz: string }, extra: { enabled?: boolean; prefix?: string } = {}): Warmer {
-  const connection = createRedisConnection(testRedisUrl(), { role: 'worker', name: 'test-warmer', logger });
+function warmer(
+  schedule: { pattern: string; tz: string },
+  extra: { enabled?: boolean; prefix?: string } = {},
+): Warmer {
+  const connection = createRedisConnection(testRedisUrl(), {
+    role: 'worker',
+    name: 'test-warmer',
+    logger,
+  });
   open.push(() => Promise.resolve(connection.disconnect()));
-  const w = buildWarmer({ connection, prefix: extra.prefix ?? uniqueName('warm'), logger, schedule, ...extra });
+  const w = buildWarmer({
+    connection,
+    prefix: extra.prefix ?? uniqueName('warm'),
+    logger,
+    schedule,
+    ...extra,
+  });
   open.push(() => w.close());
   return w;
 }
 
 /** The wall-clock hour and minute of an instant in a time zone. */
 function localTime(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(ms);
 }
 
 describe('buildWarmer', () => {
@@ -38,7 +56,11 @@ describe('buildWarmer', () => {
     await w.start(); // idempotent: replicas and restarts share one schedule
     const schedulers = await w.queue.getJobSchedulers();
     expect(schedulers).toHaveLength(1);
-    expect(schedulers[0]).toMatchObject({ key: WARM_SCHEDULER_ID, pattern: '0 9 * * 1-5', tz: 'America/New_York' });
+    expect(schedulers[0]).toMatchObject({
+      key: WARM_SCHEDULER_ID,
+      pattern: '0 9 * * 1-5',
+      tz: 'America/New_York',
+    });
     // The next run is 09:00 on the exchange's clock, whatever the host's zone and the DST offset.
     expect(localTime(schedulers[0]!.next!, 'America/New_York')).toBe('09:00');
   });
@@ -60,7 +82,10 @@ describe('buildWarmer', () => {
     const on = warmer({ pattern: '*/5 * * * *', tz: 'America/New_York' }, { prefix });
     await on.start();
     expect(await on.queue.getJobSchedulersCount()).toBe(1);
-    const off = warmer({ pattern: '*/5 * * * *', tz: 'America/New_York' }, { prefix, enabled: false });
+    const off = warmer(
+      { pattern: '*/5 * * * *', tz: 'America/New_York' },
+      { prefix, enabled: false },
+    );
     await off.start();
     expect(await off.queue.getJobSchedulersCount()).toBe(0);
   });
@@ -86,8 +111,12 @@ describe('the warmer process', () => {
       },
     });
     const ready = await service.waitForLog((r) => r.msg === 'warmer ready');
-    await service.waitForLog((r) => r.msg === 'warming schedule registered' && r.pattern === '30 9 * * 1-5');
-    expect((await fetch((ready.metrics as string).replace('/metrics', '/readyz'))).status).toBe(200);
+    await service.waitForLog(
+      (r) => r.msg === 'warming schedule registered' && r.pattern === '30 9 * * 1-5',
+    );
+    expect((await fetch((ready.metrics as string).replace('/metrics', '/readyz'))).status).toBe(
+      200,
+    );
     service.child.kill('SIGTERM');
     await expect(service.exited).resolves.toEqual({ code: 0, signal: null });
   });
@@ -96,7 +125,11 @@ describe('the warmer process', () => {
     service = startServiceProcess({
       entry: join(__dirname, '../src/main.ts'),
       cwd: join(__dirname, '..'),
-      env: { REDIS_QUEUE_URL: testRedisUrl(), CACHE_WARMING_SCHEDULE: 'every minute', CACHE_WARMING_TIMEZONE: 'EST5' },
+      env: {
+        REDIS_QUEUE_URL: testRedisUrl(),
+        CACHE_WARMING_SCHEDULE: 'every minute',
+        CACHE_WARMING_TIMEZONE: 'EST5',
+      },
     });
     await expect(service.exited).resolves.toEqual({ code: 1, signal: null });
     expect(service.stderr()).toMatch(/CACHE_WARMING_SCHEDULE: "every minute" is invalid/);

@@ -96,9 +96,9 @@ describe('apiEnv', () => {
 describe('worker environments', () => {
   it('batch-scheduler bounds its concurrency', () => {
     expect(batchSchedulerEnv.parse(valid).WORKER_CONCURRENCY).toBe(8);
-    expect(problemsOf(() => batchSchedulerEnv.parse({ ...valid, WORKER_CONCURRENCY: '0' }))).toEqual(
-      new Map([['WORKER_CONCURRENCY', '"0" is invalid (below the minimum 1)']]),
-    );
+    expect(
+      problemsOf(() => batchSchedulerEnv.parse({ ...valid, WORKER_CONCURRENCY: '0' })),
+    ).toEqual(new Map([['WORKER_CONCURRENCY', '"0" is invalid (below the minimum 1)']]));
   });
 
   it('warmer validates its cron pattern, time zone and switch', () => {
@@ -106,9 +106,10 @@ describe('worker environments', () => {
     expect(config.CACHE_WARMING_ENABLED).toBe(false);
     expect(config.CACHE_WARMING_SCHEDULE).toBe('*/5 * * * *');
     expect(config.CACHE_WARMING_TIMEZONE).toBe('America/New_York');
-    expect(warmerEnv.parse({ ...valid, CACHE_WARMING_SCHEDULE: '*/10 * * * * *' }).CACHE_WARMING_SCHEDULE).toBe(
-      '*/10 * * * * *',
-    );
+    expect(
+      warmerEnv.parse({ ...valid, CACHE_WARMING_SCHEDULE: '*/10 * * * * *' })
+        .CACHE_WARMING_SCHEDULE,
+    ).toBe('*/10 * * * * *');
 
     const problems = problemsOf(() =>
       warmerEnv.parse({

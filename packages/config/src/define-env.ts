@@ -19,8 +19,7 @@ const MAX_SHOWN_VALUE = 80;
 function showValue(name: string, raw: string, secret: boolean | undefined): string {
   if (secret) return '(value hidden)';
   const shown = /_URL$/.test(name) ? redactUrl(raw) : raw;
-  const clipped =
-    shown.length > MAX_SHOWN_VALUE ? `${shown.slice(0, MAX_SHOWN_VALUE)}…` : shown;
+  const clipped = shown.length > MAX_SHOWN_VALUE ? `${shown.slice(0, MAX_SHOWN_VALUE)}…` : shown;
   return JSON.stringify(clipped);
 }
 
@@ -36,7 +35,11 @@ export function defineEnv<S extends EnvShape>(app: string, vars: S): EnvDefiniti
         // An empty variable (FOO=) means "unset" in every shell and compose file.
         const raw = given === undefined || given.trim() === '' ? spec.default : given.trim();
         if (raw === undefined) {
-          problems.push({ variable: name, problem: 'is required but not set', expected: spec.expected });
+          problems.push({
+            variable: name,
+            problem: 'is required but not set',
+            expected: spec.expected,
+          });
           continue;
         }
         const result = spec.schema.safeParse(raw);

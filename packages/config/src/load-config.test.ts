@@ -15,7 +15,10 @@ describe('loadConfig', () => {
 
   it('reads the .env file, with the real environment winning', () => {
     const file = join(dir, '.env');
-    writeFileSync(file, 'REDIS_QUEUE_URL=redis://from-file:6379\nWORKER_CONCURRENCY=3\nLOG_LEVEL=debug\n');
+    writeFileSync(
+      file,
+      'REDIS_QUEUE_URL=redis://from-file:6379\nWORKER_CONCURRENCY=3\nLOG_LEVEL=debug\n',
+    );
     const config = loadConfig(batchSchedulerEnv, {
       env: { LOG_LEVEL: 'warn' },
       dotenvPath: file,
@@ -64,7 +67,9 @@ describe('loadConfig', () => {
   });
 
   it('throws ConfigError for the merged environment', () => {
-    expect(() => loadConfig(batchSchedulerEnv, { env: {}, dotenvPath: false })).toThrow(ConfigError);
+    expect(() => loadConfig(batchSchedulerEnv, { env: {}, dotenvPath: false })).toThrow(
+      ConfigError,
+    );
   });
 });
 

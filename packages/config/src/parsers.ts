@@ -11,12 +11,7 @@ export const integer = (min: number, max: number) =>
     .string()
     .regex(/^-?\d+$/, 'not an integer')
     .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, `below the minimum ${min}`)
-        .max(max, `above the maximum ${max}`),
-    );
+    .pipe(z.number().min(min, `below the minimum ${min}`).max(max, `above the maximum ${max}`));
 
 export const port = () => integer(0, 65_535);
 

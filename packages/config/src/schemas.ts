@@ -66,7 +66,8 @@ const metricsServer = (defaultPort: string) => ({
     default: '0.0.0.0',
   }),
   METRICS_PORT: envVar(port(), {
-    description: 'Port of the worker’s /metrics, /healthz and /readyz server (0 picks a free port).',
+    description:
+      'Port of the worker’s /metrics, /healthz and /readyz server (0 picks a free port).',
     expected: 'integer 0-65535',
     default: defaultPort,
   }),

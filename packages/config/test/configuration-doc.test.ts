@@ -16,7 +16,10 @@ describe('docs/CONFIGURATION.md', () => {
 
   it('documents exactly the variables the schemas read, with their defaults (run `pnpm docs:config` to fix)', () => {
     const expected = renderVariablesSection(allEnvs);
-    const actual = doc.slice(doc.indexOf(GENERATED_BEGIN), doc.indexOf(GENERATED_END) + GENERATED_END.length);
+    const actual = doc.slice(
+      doc.indexOf(GENERATED_BEGIN),
+      doc.indexOf(GENERATED_END) + GENERATED_END.length,
+    );
     expect(actual).toBe(expected);
   });
 
@@ -27,7 +30,10 @@ describe('docs/CONFIGURATION.md', () => {
   });
 
   it('keeps the prose around the generated section', () => {
-    const replaced = replaceVariablesSection('intro\n' + GENERATED_BEGIN + 'old' + GENERATED_END + '\nafter', 'NEW');
+    const replaced = replaceVariablesSection(
+      'intro\n' + GENERATED_BEGIN + 'old' + GENERATED_END + '\nafter',
+      'NEW',
+    );
     expect(replaced).toBe('intro\nNEW\nafter');
     expect(() => replaceVariablesSection('no markers', 'NEW')).toThrow(/markers/);
   });

@@ -1,4 +1,10 @@
-export { REDACTED_PATHS, createLogger, type LogLevel, type Logger, type LoggerOptions } from './logger.js';
+export {
+  REDACTED_PATHS,
+  createLogger,
+  type LogLevel,
+  type Logger,
+  type LoggerOptions,
+} from './logger.js';
 export type { Registry } from 'prom-client';
 export {
   createMetricsRegistry,

@@ -67,7 +67,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       log.error({ err: error, url: req.url }, 'ops request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'FIML_INTERNAL', message: 'internal error' } });
+      if (!res.headersSent)
+        sendJson(res, 500, { error: { code: 'FIML_INTERNAL', message: 'internal error' } });
       else res.destroy();
     });
   });

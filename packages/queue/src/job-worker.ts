@@ -36,7 +36,9 @@ export interface JobWorker {
   close(): Promise<{ graceful: boolean }>;
 }
 
-export function createJobWorker<S extends z.ZodType, R>(options: JobWorkerOptions<S, R>): JobWorker {
+export function createJobWorker<S extends z.ZodType, R>(
+  options: JobWorkerOptions<S, R>,
+): JobWorker {
   const log = options.logger.child({ component: 'worker', queue: options.queueName });
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
 
@@ -46,7 +48,10 @@ export function createJobWorker<S extends z.ZodType, R>(options: JobWorkerOption
       const parsed = options.schema.safeParse(job.data);
       if (!parsed.success) {
         const error = new InvalidJobPayloadError(job.name, fieldIssues(parsed.error));
-        log.warn({ jobId: job.id, issues: error.issues }, 'job payload violates its contract; failing without retry');
+        log.warn(
+          { jobId: job.id, issues: error.issues },
+          'job payload violates its contract; failing without retry',
+        );
         throw new UnrecoverableError(error.message);
       }
       return options.process(parsed.data, job);
@@ -60,10 +65,14 @@ export function createJobWorker<S extends z.ZodType, R>(options: JobWorkerOption
   );
 
   worker.on('completed', (job) => {
-    log.debug({ jobId: job.id, ms: (job.finishedOn ?? 0) - (job.processedOn ?? 0) }, 'job completed');
+    log.debug(
+      { jobId: job.id, ms: (job.finishedOn ?? 0) - (job.processedOn ?? 0) },
+      'job completed',
+    );
   });
   worker.on('failed', (job, error) => {
-    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError;
+    const final =
+      !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError;
     log[final ? 'error' : 'warn'](
       { jobId: job?.id, attemptsMade: job?.attemptsMade, err: error },
       final ? 'job failed for good' : 'job attempt failed; will retry',
@@ -84,7 +93,10 @@ export function createJobWorker<S extends z.ZodType, R>(options: JobWorkerOption
           timer = setTimeout(() => resolve('timeout'), shutdownTimeoutMs);
         });
         // close() stops fetching at once, waits for the active jobs, then closes connections.
-        const outcome = await Promise.race([worker.close().then(() => 'drained' as const), deadline]);
+        const outcome = await Promise.race([
+          worker.close().then(() => 'drained' as const),
+          deadline,
+        ]);
         clearTimeout(timer);
         const graceful = outcome === 'drained';
         if (!graceful) {

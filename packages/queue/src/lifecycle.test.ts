@@ -40,7 +40,10 @@ describe('createShutdown', () => {
     await shutdown.run('SIGTERM');
     expect(order).toEqual(['redis']);
     expect(exits).toEqual([1]);
-    expect(lines.find((l) => l.msg === 'failed to close')).toMatchObject({ step: 'worker', level: 'error' });
+    expect(lines.find((l) => l.msg === 'failed to close')).toMatchObject({
+      step: 'worker',
+      level: 'error',
+    });
   });
 
   it('exits 1 when closing outlives the bound', async () => {

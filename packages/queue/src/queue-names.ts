@@ -18,7 +18,9 @@ export const QUEUE_NAMES: readonly QueueName[] = Object.values(QueueName);
  */
 export function queuePrefix(prefix: string): string {
   if (!/^[A-Za-z0-9._-]{1,32}$/.test(prefix)) {
-    throw new RangeError(`queue prefix must be 1-32 letters, digits, ".", "_" or "-", got ${JSON.stringify(prefix)}`);
+    throw new RangeError(
+      `queue prefix must be 1-32 letters, digits, ".", "_" or "-", got ${JSON.stringify(prefix)}`,
+    );
   }
   return `{${prefix}}`;
 }

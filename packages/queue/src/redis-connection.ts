@@ -53,7 +53,11 @@ export function connectionOptionsFor(role: RedisRole, maxReconnectDelayMs = 10_0
  * never thrown as unhandled 'error' events.
  */
 export function createRedisConnection(url: string, options: RedisConnectionOptions): Redis {
-  const log = options.logger.child({ component: 'redis', role: options.role, connection: options.name });
+  const log = options.logger.child({
+    component: 'redis',
+    role: options.role,
+    connection: options.name,
+  });
   const client = new Redis(url, {
     ...connectionOptionsFor(options.role, options.maxReconnectDelayMs),
     connectionName: `fiml:${options.name}`,

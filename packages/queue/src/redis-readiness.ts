@@ -13,7 +13,10 @@ export function redisReadiness(client: Redis, timeoutMs = 1_000): ReadinessCheck
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`PING timed out after ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`PING timed out after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       });
       await Promise.race([client.ping(), timeout]);
       return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };

@@ -16,7 +16,8 @@ import { createRedisConnection } from './redis-connection.js';
 /** Validates and normalizes a refresh request, or throws {@link InvalidJobPayloadError}. */
 export function parseRefreshRequest(input: unknown): RefreshRequest {
   const parsed = refreshRequestSchema.safeParse(input);
-  if (!parsed.success) throw new InvalidJobPayloadError(REFRESH_JOB_NAME, fieldIssues(parsed.error));
+  if (!parsed.success)
+    throw new InvalidJobPayloadError(REFRESH_JOB_NAME, fieldIssues(parsed.error));
   return parsed.data;
 }
 
@@ -72,7 +73,11 @@ export class RefreshProducer {
     const logger = options.logger ?? createLogger({ service: 'refresh-producer', level: 'silent' });
     const connection =
       typeof options.connection === 'string'
-        ? createRedisConnection(options.connection, { role: 'producer', name: 'refresh-producer', logger })
+        ? createRedisConnection(options.connection, {
+            role: 'producer',
+            name: 'refresh-producer',
+            logger,
+          })
         : options.connection;
     this.#ownedConnection = typeof options.connection === 'string' ? connection : undefined;
     this.queue = new Queue(QueueName.REFRESH, {
@@ -90,6 +95,7 @@ export class RefreshProducer {
 
   async close(): Promise<void> {
     await this.queue.close();
-    if (this.#ownedConnection) await this.#ownedConnection.quit().catch(() => this.#ownedConnection?.disconnect());
+    if (this.#ownedConnection)
+      await this.#ownedConnection.quit().catch(() => this.#ownedConnection?.disconnect());
   }
 }

@@ -54,7 +54,9 @@ function worker(
     schema: refreshRequestSchema,
     process,
     logger,
-    ...(extra.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: extra.shutdownTimeoutMs }),
+    ...(extra.shutdownTimeoutMs === undefined
+      ? {}
+      : { shutdownTimeoutMs: extra.shutdownTimeoutMs }),
   });
   open.push(() => w.close());
   return w;
@@ -75,7 +77,9 @@ describe('refresh queue through a real redis-server', () => {
       received.push({ payload, priority: job.opts.priority });
       return Promise.resolve({ refreshed: payload.symbols.length });
     });
-    const done = waitForEvent<[Job, unknown]>(w.worker, 'completed', { description: 'the refresh job' });
+    const done = waitForEvent<[Job, unknown]>(w.worker, 'completed', {
+      description: 'the refresh job',
+    });
 
     const { jobId, request } = await producer(prefix).enqueueRefresh({
       symbols: ['aapl', 'msft', 'AAPL'],
@@ -96,7 +100,12 @@ describe('refresh queue through a real redis-server', () => {
     const prefix = uniqueName('q');
     const p = producer(prefix);
     await expect(
-      p.enqueueRefresh({ symbols: ['AAPL'], assetType: 'bond' as 'equity', dataType: 'price', source: 'x' }),
+      p.enqueueRefresh({
+        symbols: ['AAPL'],
+        assetType: 'bond' as 'equity',
+        dataType: 'price',
+        source: 'x',
+      }),
     ).rejects.toThrow(InvalidJobPayloadError);
     expect(await p.queue.getJobCounts()).toMatchObject({ waiting: 0, prioritized: 0, delayed: 0 });
   });
@@ -108,9 +117,14 @@ describe('refresh queue through a real redis-server', () => {
       calls += 1;
       return Promise.resolve();
     });
-    const failed = waitForEvent<[Job, Error]>(w.worker, 'failed', { description: 'the bad job to fail' });
+    const failed = waitForEvent<[Job, Error]>(w.worker, 'failed', {
+      description: 'the bad job to fail',
+    });
     // A foreign producer that skips validation.
-    const raw = new Queue(QueueName.REFRESH, { connection: connection('producer'), prefix: `{${prefix}}` });
+    const raw = new Queue(QueueName.REFRESH, {
+      connection: connection('producer'),
+      prefix: `{${prefix}}`,
+    });
     open.push(() => raw.close());
     await raw.add('refresh', { symbols: 'AAPL', assetType: 'equity' }, { attempts: 5 });
 
@@ -133,12 +147,22 @@ describe('refresh queue through a real redis-server', () => {
     });
     const p = producer(prefix);
     const active = waitForEvent(w.worker, 'active', { description: 'the first job to start' });
-    await p.enqueueRefresh({ symbols: ['FIRST'], assetType: 'equity', dataType: 'price', source: 't' });
+    await p.enqueueRefresh({
+      symbols: ['FIRST'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 't',
+    });
     await active;
 
     const closing = w.close();
     // Enqueued after close began: must stay in the queue for another worker.
-    await p.enqueueRefresh({ symbols: ['SECOND'], assetType: 'equity', dataType: 'price', source: 't' });
+    await p.enqueueRefresh({
+      symbols: ['SECOND'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 't',
+    });
     let closed = false;
     void closing.then(() => (closed = true));
     await new Promise((resolve) => setImmediate(resolve));
@@ -163,9 +187,16 @@ describe('refresh queue through a real redis-server', () => {
     open.push(() => Promise.resolve(hold.open()));
     const w = worker(prefix, () => hold.promise, { shutdownTimeoutMs: 200 });
     const active = waitForEvent(w.worker, 'active');
-    await producer(prefix).enqueueRefresh({ symbols: ['HANG'], assetType: 'equity', dataType: 'price', source: 't' });
+    await producer(prefix).enqueueRefresh({
+      symbols: ['HANG'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 't',
+    });
     await active;
-    await expect(withDeadline(w.close(), 5_000, 'the forced close')).resolves.toEqual({ graceful: false });
+    await expect(withDeadline(w.close(), 5_000, 'the forced close')).resolves.toEqual({
+      graceful: false,
+    });
   });
 });
 
@@ -181,7 +212,12 @@ describe('when the queue Redis goes away', () => {
     const server = await privateServer();
     const prefix = uniqueName('q');
     const p = producer(prefix, server.url);
-    const request = { symbols: ['AAPL'], assetType: 'equity', dataType: 'price', source: 't' } as const;
+    const request = {
+      symbols: ['AAPL'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 't',
+    } as const;
     await p.enqueueRefresh(request);
 
     await server.kill();
@@ -213,7 +249,13 @@ describe('when the queue Redis goes away', () => {
     });
     const p = producer(prefix, server.url);
     await waitFor(
-      () => p.enqueueRefresh({ symbols: ['AFTER'], assetType: 'crypto', dataType: 'price', source: 't' }),
+      () =>
+        p.enqueueRefresh({
+          symbols: ['AFTER'],
+          assetType: 'crypto',
+          dataType: 'price',
+          source: 't',
+        }),
       { timeoutMs: 10_000, intervalMs: 50, description: 'an add to succeed after Redis restarted' },
     );
     const [, result] = await completed;

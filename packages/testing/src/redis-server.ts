@@ -20,8 +20,13 @@ export class RedisServerNotFoundError extends Error {
 /** Thrown when a redis-server does not start; carries the tail of its output. */
 export class RedisServerStartError extends Error {
   readonly code = 'FIML_REDIS_SERVER_START_FAILED';
-  constructor(message: string, readonly output: string) {
-    super(`${message}\n--- redis-server output ---\n${output.trim().split('\n').slice(-15).join('\n')}`);
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(
+      `${message}\n--- redis-server output ---\n${output.trim().split('\n').slice(-15).join('\n')}`,
+    );
     this.name = 'RedisServerStartError';
   }
 }
@@ -209,7 +214,12 @@ function launch(
     const timer = setTimeout(() => {
       cleanup();
       child.kill('SIGKILL');
-      reject(new RedisServerStartError(`redis-server on port ${port} was not ready within ${timeoutMs} ms`, output));
+      reject(
+        new RedisServerStartError(
+          `redis-server on port ${port} was not ready within ${timeoutMs} ms`,
+          output,
+        ),
+      );
     }, timeoutMs);
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
@@ -248,10 +258,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const dataDir = mkdtempSync(join(tmpdir(), 'fiml-redis-'));
   installExitHook();
 
-  const { child, port } = await launchOnFreePort(binary, dataDir, options).catch((error: unknown) => {
-    rmSync(dataDir, { recursive: true, force: true });
-    throw error;
-  });
+  const { child, port } = await launchOnFreePort(binary, dataDir, options).catch(
+    (error: unknown) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw error;
+    },
+  );
 
   let entry = { child, dataDir };
   live.add(entry);

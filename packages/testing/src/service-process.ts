@@ -89,7 +89,10 @@ export function startServiceProcess(options: ServiceProcessOptions): ServiceProc
         };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          const tail = logs.slice(-10).map((r) => JSON.stringify(r)).join('\n');
+          const tail = logs
+            .slice(-10)
+            .map((r) => JSON.stringify(r))
+            .join('\n');
           reject(
             new WaitTimeoutError(
               `a matching log line; last lines:\n${tail}\nstderr:\n${stderr.slice(-2000)}`,
@@ -102,7 +105,11 @@ export function startServiceProcess(options: ServiceProcessOptions): ServiceProc
           if (!waiters.has(waiter)) return;
           waiters.delete(waiter);
           clearTimeout(timer);
-          reject(new Error(`the process exited before logging a matching line; stderr:\n${stderr.slice(-2000)}`));
+          reject(
+            new Error(
+              `the process exited before logging a matching line; stderr:\n${stderr.slice(-2000)}`,
+            ),
+          );
         });
       });
     },

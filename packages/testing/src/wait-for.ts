@@ -84,10 +84,7 @@ export function withDeadline<T>(
   description: string,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new WaitTimeoutError(description, timeoutMs)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => reject(new WaitTimeoutError(description, timeoutMs)), timeoutMs);
     promise.then(
       (value) => {
         clearTimeout(timer);

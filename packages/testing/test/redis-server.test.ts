@@ -22,7 +22,11 @@ function isAlive(pid: number): boolean {
 }
 
 async function ping(url: string): Promise<string> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   try {
     await client.connect();
     return await client.ping();
@@ -44,7 +48,10 @@ describe('startRedisServer', () => {
     expect(await ping(server.url)).toBe('PONG');
     const client = new Redis(server.url);
     try {
-      expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      expect(await client.config('GET', 'maxmemory-policy')).toEqual([
+        'maxmemory-policy',
+        'noeviction',
+      ]);
       expect(await client.config('GET', 'save')).toEqual(['save', '']);
       expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
     } finally {
@@ -56,7 +63,10 @@ describe('startRedisServer', () => {
     server = await startRedisServer({ config: { 'maxmemory-policy': 'allkeys-lfu' } });
     const client = new Redis(server.url);
     try {
-      expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lfu']);
+      expect(await client.config('GET', 'maxmemory-policy')).toEqual([
+        'maxmemory-policy',
+        'allkeys-lfu',
+      ]);
     } finally {
       client.disconnect();
     }

@@ -63,7 +63,11 @@ export const refreshRoutes: FastifyPluginAsyncZod<RefreshRoutesOptions> = (app, 
         );
       }
       request.log.info(
-        { jobId: enqueued.jobId, dataType: body.dataType, symbols: enqueued.request.symbols.length },
+        {
+          jobId: enqueued.jobId,
+          dataType: body.dataType,
+          symbols: enqueued.request.symbols.length,
+        },
         'refresh enqueued',
       );
       return reply.status(202).send({

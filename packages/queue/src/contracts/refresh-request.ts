@@ -32,7 +32,10 @@ export const symbolSchema = z
   .string()
   .trim()
   .toUpperCase()
-  .regex(SYMBOL_PATTERN, 'not a symbol (1-10 letters or digits, optionally "." or "-" and up to 5 more)');
+  .regex(
+    SYMBOL_PATTERN,
+    'not a symbol (1-10 letters or digits, optionally "." or "-" and up to 5 more)',
+  );
 
 export const refreshRequestSchema = z.object({
   /** Symbols to refresh; normalized to upper case, duplicates removed (first occurrence kept). */
