@@ -1,0 +1,92 @@
+import { systemClock, type Clock, type DataType } from '@fiml/market';
+import { z } from 'zod';
+import { BaseProvider, type BatchAnswer } from '../base-provider.js';
+import { getJson, parseBody } from '../http/http-json.js';
+import type { AssetRef, AssetResult, PriceQuote } from '../model.js';
+import type { FetchOptions, ProviderCapabilities } from '../provider.js';
+import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
+import { DEFAULT_TIMEOUT_MS, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
+
+/** Free plan: 60 calls a minute, and never more than 30 in one second. */
+export const FINNHUB_RATE_LIMITS: readonly RateLimitWindow[] = [
+  { limit: 60, windowMs: 60_000 },
+  { limit: 30, windowMs: 1_000 },
+];
+
+export const FINNHUB_BASE_URL = 'https://finnhub.io';
+
+/**
+ * `{"c":261.74,"d":-1.2,"dp":-0.4543,"h":263.31,"l":260.68,"o":261.07,"pc":262.94,"t":1727880000}`.
+ * An unknown symbol is answered 200 with zeros and nulls.
+ */
+const quoteSchema = z.object({
+  c: z.number(),
+  d: z.number().nullable(),
+  dp: z.number().nullable(),
+  h: z.number().nullable().optional(),
+  l: z.number().nullable().optional(),
+  o: z.number().nullable().optional(),
+  pc: z.number().nullable().optional(),
+  t: z.number(),
+});
+
+/**
+ * Finnhub `GET /api/v1/quote?symbol=AAPL`: one equity per call. The key goes
+ * in the `X-Finnhub-Token` header, not the `token` query parameter, so it
+ * never appears in a URL. Mapping: price = `c`, change = `d`, changePercent =
+ * `dp`, asOf = `t` × 1000; the endpoint reports no volume. `c` = 0 (with
+ * `t` = 0) is Finnhub's answer for a symbol it does not know: not-found.
+ */
+export class FinnhubProvider extends BaseProvider {
+  readonly id: string;
+  readonly capabilities: ProviderCapabilities = { assetTypes: ['equity'], dataTypes: ['price'] };
+  readonly maxBatchSize = 1;
+  readonly rateLimits: readonly RateLimitWindow[];
+  readonly #options: HttpAdapterOptions;
+  readonly #clock: Clock;
+
+  constructor(options: HttpAdapterOptions = {}) {
+    super();
+    this.id = options.id ?? 'finnhub';
+    this.rateLimits = options.rateLimits ?? FINNHUB_RATE_LIMITS;
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  protected async fetchBatch(
+    _dataType: DataType,
+    assets: readonly AssetRef[],
+    options: FetchOptions,
+  ): Promise<BatchAnswer> {
+    const asset = assets[0]!;
+    const url = joinUrl(this.#options.baseUrl ?? FINNHUB_BASE_URL, '/api/v1/quote');
+    url.searchParams.set('symbol', asset.symbol);
+    const request = {
+      providerId: this.id,
+      url,
+      headers: this.#options.apiKey ? { 'x-finnhub-token': this.#options.apiKey } : {},
+      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      clock: this.#clock,
+      // Without a Retry-After or X-Ratelimit-Reset header, wait out the minute window.
+      defaultRetryAfterMs: 60_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+    };
+    const body = parseBody(quoteSchema, await getJson(request), request);
+    if (!(body.c > 0))
+      return { results: new Map<string, AssetResult>([[asset.symbol, { status: 'not-found' }]]) };
+    const quote: PriceQuote = {
+      symbol: asset.symbol,
+      assetType: 'equity',
+      price: body.c,
+      currency: 'USD',
+      ...(body.d === null ? {} : { change: body.d }),
+      ...(body.dp === null ? {} : { changePercent: body.dp }),
+      asOf: body.t > 0 ? body.t * 1000 : this.#clock.now(),
+      provider: this.id,
+    };
+    return {
+      results: new Map<string, AssetResult>([[asset.symbol, { status: 'ok', value: quote }]]),
+    };
+  }
+}

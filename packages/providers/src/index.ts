@@ -1,0 +1,161 @@
+export {
+  CALL_OUTCOMES,
+  dataValueSchemas,
+  fundamentalsSchema,
+  newsItemSchema,
+  newsListSchema,
+  priceQuoteSchema,
+  type AssetRef,
+  type AssetResult,
+  type CallOutcome,
+  type DataValue,
+  type DataValueMap,
+  type Fundamentals,
+  type NewsItem,
+  type PriceQuote,
+} from './model.js';
+export {
+  serves,
+  type FetchOptions,
+  type MarketDataProvider,
+  type ProviderCallEvent,
+  type ProviderCapabilities,
+  type ProviderEvents,
+  type ProviderResponse,
+} from './provider.js';
+export {
+  MAX_ERROR_BODY_CHARS,
+  ProviderError,
+  ProviderErrorCode,
+  truncateBody,
+  type ProviderErrorOptions,
+} from './provider-error.js';
+export { ProviderConfigError, UnknownProviderError } from './provider-config-error.js';
+export { BaseProvider, summarize, type BatchAnswer } from './base-provider.js';
+export {
+  describeUrl,
+  getJson,
+  parseBody,
+  retryAfterFrom,
+  type HttpJsonRequest,
+  type HttpJsonResponse,
+} from './http/http-json.js';
+
+export {
+  assertValidWindows,
+  formatRateLimits,
+  parseRateLimits,
+  type RateLimitWindow,
+} from './rate-limit/rate-limit-window.js';
+export {
+  SlidingWindowLog,
+  type LocalAcquireResult,
+  type WindowBudget,
+} from './rate-limit/sliding-window-log.js';
+export {
+  RateLimiter,
+  type AcquireResult,
+  type RateBudget,
+  type RateLimiterEvents,
+  type RateLimiterOptions,
+} from './rate-limit/rate-limiter.js';
+
+export {
+  formatRoutes,
+  matchRoute,
+  parseRouteKey,
+  parseRoutes,
+  type ProviderRoutes,
+  type RouteKey,
+} from './registry/routes.js';
+export {
+  ProviderRegistry,
+  type CallRecord,
+  type FallbackEvent,
+  type ProviderRegistryEvents,
+  type ProviderRegistryOptions,
+  type RegistryFetchResult,
+  type ThrottledEvent,
+} from './registry/provider-registry.js';
+export {
+  BUILT_IN_PROVIDER_IDS,
+  DEFAULT_PROVIDER_SETTINGS,
+  buildProviderRegistry,
+  type ProviderRegistryDeps,
+  type ProviderSettings,
+} from './registry/build-provider-registry.js';
+
+export { DEFAULT_TIMEOUT_MS, type HttpAdapterOptions } from './adapters/http-adapter-options.js';
+export { COINGECKO_IDS } from './adapters/coingecko-ids.js';
+export {
+  COINGECKO_BASE_URLS,
+  COINGECKO_RATE_LIMITS,
+  CoinGeckoProvider,
+  type CoinGeckoPlan,
+  type CoinGeckoProviderOptions,
+} from './adapters/coingecko-provider.js';
+export {
+  FINNHUB_BASE_URL,
+  FINNHUB_RATE_LIMITS,
+  FinnhubProvider,
+} from './adapters/finnhub-provider.js';
+export {
+  POLYGON_BASE_URL,
+  POLYGON_RATE_LIMITS,
+  PolygonProvider,
+} from './adapters/polygon-provider.js';
+export { SimHttpProvider, type SimHttpProviderOptions } from './adapters/sim-http-provider.js';
+
+export {
+  SeededRandom,
+  gaussian,
+  hash32,
+  hashString,
+  sampleLatency,
+  toSeed,
+  unit,
+  type LatencyModel,
+} from './sim/random.js';
+export { walkAt } from './sim/price-walk.js';
+export {
+  WELL_KNOWN_CRYPTO,
+  WELL_KNOWN_EQUITIES,
+  simulatedUniverse,
+  type Universe,
+  type UniverseOptions,
+} from './sim/universe.js';
+export {
+  SimulatedMarket,
+  isoDay,
+  type EarningsEvent,
+  type SimulatedMarketOptions,
+} from './sim/simulated-market.js';
+export {
+  SIMULATED_PROFILES,
+  SIMULATED_PROFILE_NAMES,
+  findSimulatedProfile,
+  type SimulatedProfile,
+  type SimulatedProfileName,
+} from './sim/simulated-profiles.js';
+export {
+  SimulatedUpstream,
+  type SimulatedUpstreamOptions,
+  type UpstreamAnswer,
+} from './sim/simulated-upstream.js';
+export {
+  SimulatedProvider,
+  createSimulatedProviders,
+  type SimulatedProviderOptions,
+  type SimulatedProvidersOptions,
+} from './sim/simulated-provider.js';
+export {
+  startSimulatedProviderServer,
+  type SimulatedProviderServer,
+  type SimulatedProviderServerOptions,
+} from './sim/simulated-provider-server.js';
+export {
+  simDataResponseSchema,
+  simErrorBodySchema,
+  type SimDataResponse,
+  type SimErrorBody,
+} from './sim/sim-wire.js';

@@ -1,0 +1,356 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '@fiml/market';
+import type { Logger } from '@fiml/observability';
+import { ProviderConfigError } from '../provider-config-error.js';
+import { ACQUIRE_SCRIPT, PENALIZE_SCRIPT, sha1 } from './acquire-script.js';
+import { assertValidWindows, type RateLimitWindow } from './rate-limit-window.js';
+import { SlidingWindowLog, type WindowBudget } from './sliding-window-log.js';
+
+export type { WindowBudget } from './sliding-window-log.js';
+
+export type AcquireResult =
+  | { readonly granted: true }
+  | {
+      readonly granted: false;
+      /** When the same request would be granted (if nobody else takes the room first). */
+      readonly retryAfterMs: number;
+      /** `window`: a window is full; `penalty`: an upstream 429 asked us to wait. */
+      readonly reason: 'window' | 'penalty';
+    };
+
+/** A provider's budget, for the scheduler and the warmer to plan with. */
+export interface RateBudget {
+  readonly providerId: string;
+  /** One entry per configured window, in configuration order. */
+  readonly windows: readonly WindowBudget[];
+  /** Calls that would be granted now: the smallest remaining of all windows, 0 while penalized. */
+  readonly remaining: number;
+  /** Time left on an upstream 429's Retry-After; 0 when none. */
+  readonly blockedForMs: number;
+  /** True while Redis is unreachable and this process counts alone (with its reduced share). */
+  readonly degraded: boolean;
+}
+
+export interface RateLimiterOptions {
+  /**
+   * The cache Redis (an ioredis client created by the app with fail-fast
+   * options). Without one the limiter is process-local: right for tests,
+   * simulators and single-process tools, wrong for a deployment.
+   */
+  readonly redis?: Redis;
+  /** Windows per provider id; more can be added with {@link RateLimiter.define}. */
+  readonly limits?: Readonly<Record<string, readonly RateLimitWindow[]>>;
+  /** Prefix of every key. Keys are `<prefix>:{<providerId>}:…`. @defaultValue 'fiml-rl' */
+  readonly keyPrefix?: string;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /**
+   * While Redis is unreachable, the share of each limit one process may use on
+   * its own (at least one call per window). With P processes, at most
+   * P × share of a limit can be spent in an outage: 1 / P makes that a hard
+   * guarantee, the default trades some risk of a 429 for progress.
+   * @defaultValue 0.5
+   */
+  readonly degradedShare?: number;
+  /** A Redis call slower than this counts as Redis being down. @defaultValue 1000 */
+  readonly redisTimeoutMs?: number;
+  /** While degraded, how often one call probes Redis again. @defaultValue 1000 */
+  readonly probeIntervalMs?: number;
+}
+
+/** Event map of {@link RateLimiter}. */
+export interface RateLimiterEvents {
+  /** Redis became unreachable; the limiter counts locally until it is back. Once per outage. */
+  degraded: [info: { readonly error: Error }];
+  /** Redis answers again; calls granted meanwhile were written back to it. */
+  recovered: [];
+}
+
+interface ProviderState {
+  readonly windows: readonly RateLimitWindow[];
+  /** This process's own calls: mirrors Redis grants so an outage starts from real history. */
+  readonly local: SlidingWindowLog;
+  /** Calls granted while degraded, not yet written to Redis. */
+  unsynced: number[];
+  penaltyUntil: number;
+  readonly keys: readonly string[];
+}
+
+const ACQUIRE_SHA = sha1(ACQUIRE_SCRIPT);
+const PENALIZE_SHA = sha1(PENALIZE_SCRIPT);
+
+/**
+ * Rate limits shared by every process through the cache Redis: each provider
+ * has several windows (5/min and 500/day), a call is counted in all or none,
+ * an upstream 429 blocks every process until its Retry-After, and the
+ * remaining budget is readable for planning. See the package README for the
+ * design and the Redis-down behaviour.
+ */
+export class RateLimiter extends EventEmitter<RateLimiterEvents> {
+  readonly #redis: Redis | undefined;
+  readonly #prefix: string;
+  readonly #clock: Clock;
+  readonly #log: Logger | undefined;
+  readonly #share: number;
+  readonly #timeoutMs: number;
+  readonly #probeIntervalMs: number;
+  readonly #providers = new Map<string, ProviderState>();
+  readonly #instance = randomUUID().slice(0, 8);
+  #sequence = 0;
+  #degraded = false;
+  #nextProbeAt = 0;
+
+  constructor(options: RateLimiterOptions = {}) {
+    super();
+    this.#redis = options.redis;
+    this.#prefix = options.keyPrefix ?? 'fiml-rl';
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.logger?.child({ component: 'rate-limiter' });
+    this.#share = options.degradedShare ?? 0.5;
+    if (!(this.#share > 0 && this.#share <= 1))
+      throw new RangeError(`degradedShare must be in (0, 1], got ${this.#share}`);
+    this.#timeoutMs = options.redisTimeoutMs ?? 1_000;
+    this.#probeIntervalMs = options.probeIntervalMs ?? 1_000;
+    for (const [id, windows] of Object.entries(options.limits ?? {})) this.define(id, windows);
+  }
+
+  /** Whether Redis is currently unreachable and limits are counted locally. */
+  get degraded(): boolean {
+    return this.#degraded;
+  }
+
+  /** Whether the limiter shares its counts through Redis at all. */
+  get shared(): boolean {
+    return this.#redis !== undefined;
+  }
+
+  /** Sets (or replaces) a provider's windows. An empty list means "no limit" (penalties still apply). */
+  define(providerId: string, windows: readonly RateLimitWindow[]): void {
+    assertValidWindows(providerId, windows);
+    const tag = `${this.#prefix}:{${providerId}}`;
+    this.#providers.set(providerId, {
+      windows: [...windows],
+      local: new SlidingWindowLog(windows),
+      unsynced: [],
+      penaltyUntil: 0,
+      keys: [`${tag}:penalty`, ...windows.map((w) => `${tag}:w${w.windowMs}`)],
+    });
+  }
+
+  /** Whether a provider has windows defined. */
+  has(providerId: string): boolean {
+    return this.#providers.has(providerId);
+  }
+
+  /** The windows of a provider. */
+  windows(providerId: string): readonly RateLimitWindow[] {
+    return this.#state(providerId).windows;
+  }
+
+  /**
+   * Takes `n` calls from every window of a provider, or none. Never waits and
+   * never rejects for Redis trouble (it counts locally then).
+   */
+  async tryAcquire(providerId: string, n = 1): Promise<AcquireResult> {
+    const state = this.#state(providerId);
+    const smallest = Math.min(...state.windows.map((w) => w.limit));
+    if (!Number.isInteger(n) || n < 1 || n > smallest) {
+      throw new RangeError(
+        `tryAcquire(${providerId}, n): n must be an integer 1..${smallest}, got ${n}`,
+      );
+    }
+    const now = this.#clock.now();
+    if (this.#useRedis(now)) {
+      try {
+        const result = await this.#acquireShared(state, now, n);
+        this.#healthy();
+        if (result.granted) state.local.record(now, n);
+        return result;
+      } catch (error) {
+        this.#degrade(error);
+      }
+    }
+    if (state.penaltyUntil > now)
+      return { granted: false, retryAfterMs: state.penaltyUntil - now, reason: 'penalty' };
+    const local = state.local.tryAcquire(now, n, this.#redis ? this.#share : 1);
+    if (!local.granted)
+      return { granted: false, retryAfterMs: local.retryAfterMs, reason: 'window' };
+    if (this.#redis) for (let i = 0; i < n; i += 1) state.unsynced.push(now);
+    return { granted: true };
+  }
+
+  /**
+   * An upstream refused a call with 429: no process calls this provider until
+   * `retryAfterMs` from now. Extends an existing penalty, never shortens it.
+   */
+  async penalize(providerId: string, retryAfterMs: number): Promise<void> {
+    const state = this.#state(providerId);
+    const now = this.#clock.now();
+    const until = now + Math.max(1, Math.ceil(retryAfterMs));
+    state.penaltyUntil = Math.max(state.penaltyUntil, until);
+    if (!this.#redis || this.#degraded) return;
+    try {
+      await this.#eval(
+        PENALIZE_SCRIPT,
+        PENALIZE_SHA,
+        [state.keys[0]!],
+        [String(until), String(until - now)],
+      );
+    } catch (error) {
+      this.#degrade(error);
+    }
+  }
+
+  /** What is left of each window's budget now. Reads only; grants nothing. */
+  async remaining(providerId: string): Promise<RateBudget> {
+    const state = this.#state(providerId);
+    const now = this.#clock.now();
+    if (this.#redis && !this.#degraded) {
+      try {
+        return await this.#remainingShared(providerId, state, now);
+      } catch (error) {
+        this.#degrade(error);
+      }
+    }
+    const windows = state.local.remaining(now, this.#redis ? this.#share : 1);
+    return this.#budget(providerId, windows, Math.max(0, state.penaltyUntil - now));
+  }
+
+  #budget(providerId: string, windows: readonly WindowBudget[], blockedForMs: number): RateBudget {
+    const remaining =
+      blockedForMs > 0 ? 0 : Math.min(Number.POSITIVE_INFINITY, ...windows.map((w) => w.remaining));
+    return { providerId, windows, remaining, blockedForMs, degraded: this.#degraded };
+  }
+
+  async #remainingShared(
+    providerId: string,
+    state: ProviderState,
+    now: number,
+  ): Promise<RateBudget> {
+    const redis = this.#redis!;
+    const pipeline = redis.pipeline();
+    pipeline.get(state.keys[0]!);
+    state.windows.forEach((w, i) => {
+      const key = state.keys[i + 1]!;
+      pipeline.zcount(key, `(${now - w.windowMs}`, '+inf');
+      pipeline.zrangebyscore(key, `(${now - w.windowMs}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
+    });
+    const replies = await this.#withTimeout(pipeline.exec());
+    if (!replies) throw new Error('pipeline discarded');
+    for (const [error] of replies) if (error) throw error;
+    const value = (i: number): unknown => replies[i]![1];
+    const blockedUntil = Number(value(0) ?? 0);
+    const windows = state.windows.map((w, i): WindowBudget => {
+      const used = Number(value(1 + 2 * i));
+      const oldest = value(2 + 2 * i) as string[];
+      const oldestAt = oldest[1] === undefined ? undefined : Number(oldest[1]);
+      return {
+        limit: w.limit,
+        windowMs: w.windowMs,
+        used,
+        remaining: Math.max(0, w.limit - used),
+        resetInMs: oldestAt === undefined ? 0 : Math.max(0, oldestAt + w.windowMs - now),
+      };
+    });
+    return this.#budget(providerId, windows, Math.max(0, blockedUntil - now));
+  }
+
+  async #acquireShared(state: ProviderState, now: number, n: number): Promise<AcquireResult> {
+    // Calls granted during an outage are written back, so the windows stay true after it.
+    const longest = Math.max(0, ...state.windows.map((w) => w.windowMs));
+    const pending = state.unsynced;
+    state.unsynced = [];
+    const backfill = pending.filter((at) => at > now - longest);
+    const member = `${this.#instance}:${(this.#sequence += 1)}`;
+    const args = [
+      String(now),
+      String(n),
+      member,
+      ...state.windows.flatMap((w) => [String(w.windowMs), String(w.limit)]),
+      String(backfill.length),
+      ...backfill.map(String),
+    ];
+    let reply: [number, number, number];
+    try {
+      reply = (await this.#eval(ACQUIRE_SCRIPT, ACQUIRE_SHA, [...state.keys], args)) as [
+        number,
+        number,
+        number,
+      ];
+    } catch (error) {
+      // Not written (or not known to be): keep them for the next attempt. Writing twice only over-counts.
+      state.unsynced = [...backfill, ...state.unsynced];
+      throw error;
+    }
+    if (reply[0] === 1) return { granted: true };
+    return {
+      granted: false,
+      retryAfterMs: reply[1],
+      reason: reply[2] === 0 ? 'penalty' : 'window',
+    };
+  }
+
+  async #eval(script: string, sha: string, keys: string[], args: string[]): Promise<unknown> {
+    const redis = this.#redis!;
+    try {
+      return await this.#withTimeout(redis.evalsha(sha, keys.length, ...keys, ...args));
+    } catch (error) {
+      // The first call after a Redis restart (or on a new server) finds no cached script.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await this.#withTimeout(redis.eval(script, keys.length, ...keys, ...args));
+    }
+  }
+
+  #withTimeout<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
+      timer.unref();
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  #useRedis(now: number): boolean {
+    if (!this.#redis) return false;
+    if (!this.#degraded) return true;
+    if (now < this.#nextProbeAt) return false;
+    // One call per interval probes Redis; the others keep counting locally meanwhile.
+    this.#nextProbeAt = now + this.#probeIntervalMs;
+    return true;
+  }
+
+  #degrade(error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.#nextProbeAt = this.#clock.now() + this.#probeIntervalMs;
+    if (this.#degraded) return;
+    this.#degraded = true;
+    this.#log?.warn(
+      { err, degradedShare: this.#share },
+      'rate limiter cannot reach Redis; counting locally with a reduced share of each limit',
+    );
+    this.emit('degraded', { error: err });
+  }
+
+  #healthy(): void {
+    if (!this.#degraded) return;
+    this.#degraded = false;
+    this.#log?.info('rate limiter reaches Redis again; shared counting resumed');
+    this.emit('recovered');
+  }
+
+  #state(providerId: string): ProviderState {
+    const state = this.#providers.get(providerId);
+    if (!state) {
+      throw new ProviderConfigError(
+        `No rate limits defined for provider "${providerId}". Defined: ${[...this.#providers.keys()].join(', ') || '(none)'}.`,
+      );
+    }
+    return state;
+  }
+}

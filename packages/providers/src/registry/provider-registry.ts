@@ -1,0 +1,306 @@
+import { EventEmitter } from 'node:events';
+import {
+  ASSET_TYPES,
+  DATA_TYPES,
+  normalizeSymbol,
+  type AssetType,
+  type DataType,
+} from '@fiml/market';
+import type { Logger } from '@fiml/observability';
+import { summarize } from '../base-provider.js';
+import type { AssetResult, CallOutcome, DataValue } from '../model.js';
+import {
+  serves,
+  type FetchOptions,
+  type MarketDataProvider,
+  type ProviderCallEvent,
+} from '../provider.js';
+import { ProviderConfigError, UnknownProviderError } from '../provider-config-error.js';
+import { ProviderError, ProviderErrorCode } from '../provider-error.js';
+import { RateLimiter, type RateBudget } from '../rate-limit/rate-limiter.js';
+import { matchRoute, parseRouteKey, type ProviderRoutes } from './routes.js';
+
+export interface ProviderRegistryOptions {
+  readonly providers: readonly MarketDataProvider[];
+  /** `<assetType>:<dataType>` -> provider ids in fallback order (see {@link matchRoute}). */
+  readonly routes: ProviderRoutes;
+  /**
+   * The shared limiter. Providers it has no windows for get their own
+   * `rateLimits`. @defaultValue a process-local limiter over the providers' limits
+   */
+  readonly limiter?: RateLimiter;
+  /** Upstream calls one `fetch` runs at once (a batch split into many chunks). @defaultValue 4 */
+  readonly concurrency?: number;
+  readonly logger?: Logger;
+}
+
+/** Emitted when the limiter refused a call before it was made. */
+export interface ThrottledEvent {
+  readonly provider: string;
+  readonly dataType: DataType;
+  readonly assetType: AssetType;
+  readonly symbols: number;
+  readonly retryAfterMs: number;
+  readonly reason: 'window' | 'penalty';
+}
+
+/** Emitted when symbols move on to the next provider of their route. */
+export interface FallbackEvent {
+  readonly from: string;
+  readonly to: string;
+  readonly dataType: DataType;
+  readonly assetType: AssetType;
+  readonly symbols: number;
+}
+
+/** Event map of {@link ProviderRegistry}: observability subscribes here. */
+export interface ProviderRegistryEvents {
+  call: [event: ProviderCallEvent];
+  throttled: [event: ThrottledEvent];
+  fallback: [event: FallbackEvent];
+}
+
+/** One upstream call a registry fetch made. */
+export interface CallRecord {
+  readonly provider: string;
+  readonly symbols: number;
+  readonly latencyMs: number;
+  readonly outcome: CallOutcome;
+}
+
+export interface RegistryFetchResult<V = DataValue> {
+  /**
+   * One result per distinct requested symbol, keyed by the normalized symbol
+   * (a symbol that does not normalize is keyed as given, with an
+   * INVALID_SYMBOL error). An error is the last provider's error.
+   */
+  readonly results: ReadonlyMap<string, AssetResult<V>>;
+  /** Every upstream call made, in completion order (for latency accounting in simulators). */
+  readonly calls: readonly CallRecord[];
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * Routes (asset type, data type) to an ordered list of providers and fetches
+ * through them: splits batches to each provider's `maxBatchSize`, takes a
+ * permit from the shared limiter for every call, penalizes a provider that
+ * answered 429, and moves symbols whose provider was rate-limited or failed
+ * on to the next provider of the route (not-found is an answer and stays).
+ * Built from configuration; a bad configuration fails in the constructor.
+ */
+export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
+  readonly limiter: RateLimiter;
+  readonly routes: ProviderRoutes;
+  readonly #providers: ReadonlyMap<string, MarketDataProvider>;
+  readonly #concurrency: number;
+  readonly #log: Logger | undefined;
+
+  constructor(options: ProviderRegistryOptions) {
+    super();
+    const providers = new Map<string, MarketDataProvider>();
+    for (const provider of options.providers) {
+      if (providers.has(provider.id))
+        throw new ProviderConfigError(`Two providers have the id "${provider.id}".`);
+      providers.set(provider.id, provider);
+    }
+    this.#providers = providers;
+    this.routes = options.routes;
+    this.#validateRoutes();
+    this.limiter = options.limiter ?? new RateLimiter();
+    for (const provider of providers.values()) {
+      if (!this.limiter.has(provider.id)) this.limiter.define(provider.id, provider.rateLimits);
+    }
+    this.#concurrency = Math.max(1, options.concurrency ?? 4);
+    this.#log = options.logger?.child({ component: 'provider-registry' });
+  }
+
+  /** Every registered provider. */
+  providers(): readonly MarketDataProvider[] {
+    return [...this.#providers.values()];
+  }
+
+  provider(id: string): MarketDataProvider | undefined {
+    return this.#providers.get(id);
+  }
+
+  /** The providers tried for a pair, in order: the matching route, less those that do not serve it. */
+  route(assetType: AssetType, dataType: DataType): readonly MarketDataProvider[] {
+    const ids = matchRoute(this.routes, assetType, dataType) ?? [];
+    return ids.map((id) => this.#providers.get(id)!).filter((p) => serves(p, assetType, dataType));
+  }
+
+  /** A provider's remaining budget, for planning (see RateLimiter.remaining). */
+  remaining(providerId: string): Promise<RateBudget> {
+    return this.limiter.remaining(providerId);
+  }
+
+  /** Fetches symbols of one asset type through their route. Never rejects. */
+  async fetch<D extends DataType>(
+    dataType: D,
+    assetType: AssetType,
+    symbols: readonly string[],
+    options: FetchOptions = {},
+  ): Promise<RegistryFetchResult<DataValue<D>>> {
+    const results = new Map<string, AssetResult>();
+    const calls: CallRecord[] = [];
+    let pending: string[] = [];
+    const seen = new Set<string>();
+    for (const raw of symbols) {
+      const symbol = normalizeSymbol(raw);
+      if (symbol === undefined) {
+        results.set(raw, {
+          status: 'error',
+          error: new ProviderError(
+            ProviderErrorCode.INVALID_SYMBOL,
+            `not a symbol: ${JSON.stringify(raw)}`,
+            { providerId: 'registry' },
+          ),
+        });
+      } else if (!seen.has(symbol)) {
+        seen.add(symbol);
+        pending.push(symbol);
+      }
+    }
+    const chain = this.route(assetType, dataType);
+    const lastError = new Map<string, ProviderError>();
+    if (chain.length === 0 && pending.length > 0) {
+      const error = new ProviderError(
+        ProviderErrorCode.NO_ROUTE,
+        `no provider configured for ${assetType}:${dataType}`,
+        {
+          providerId: 'registry',
+        },
+      );
+      for (const symbol of pending) lastError.set(symbol, error);
+    }
+
+    for (let i = 0; i < chain.length && pending.length > 0; i += 1) {
+      const provider = chain[i]!;
+      const failed = new Set<string>();
+      const chunks = chunk(pending, provider.maxBatchSize);
+      const runChunk = async (batch: string[]): Promise<void> => {
+        const permit = await this.limiter.tryAcquire(provider.id);
+        if (!permit.granted) {
+          const error = new ProviderError(
+            ProviderErrorCode.BUDGET_EXHAUSTED,
+            `rate limit budget spent (${permit.reason}); next call in ${permit.retryAfterMs} ms`,
+            { providerId: provider.id, retryAfterMs: permit.retryAfterMs },
+          );
+          for (const symbol of batch) {
+            lastError.set(symbol, error);
+            failed.add(symbol);
+          }
+          this.emit('throttled', {
+            provider: provider.id,
+            dataType,
+            assetType,
+            symbols: batch.length,
+            retryAfterMs: permit.retryAfterMs,
+            reason: permit.reason,
+          });
+          return;
+        }
+        const response = await provider.fetch(
+          dataType,
+          batch.map((symbol) => ({ symbol, assetType })),
+          options,
+        );
+        const batchResults = batch.map(
+          (symbol) => response.results.get(symbol) ?? ({ status: 'not-found' } as const),
+        );
+        const firstError = batchResults.find((r) => r.status === 'error');
+        const summary = summarize(batchResults, undefined);
+        calls.push({
+          provider: provider.id,
+          symbols: batch.length,
+          latencyMs: response.latencyMs,
+          outcome: response.outcome,
+        });
+        this.emit('call', {
+          provider: provider.id,
+          dataType,
+          symbols: batch.length,
+          latencyMs: response.latencyMs,
+          outcome: response.outcome,
+          ok: summary.ok,
+          notFound: summary.notFound,
+          errors: summary.errors,
+          ...(firstError?.status === 'error' && response.outcome !== 'ok'
+            ? { errorCode: firstError.error.code }
+            : {}),
+        });
+        if (response.outcome === 'rate-limited') {
+          // Every process stops calling this provider until the upstream's Retry-After has passed.
+          await this.limiter.penalize(provider.id, response.retryAfterMs ?? 60_000);
+        }
+        batch.forEach((symbol, j) => {
+          const result = batchResults[j]!;
+          if (result.status === 'error' && result.error.code !== ProviderErrorCode.ABORTED) {
+            lastError.set(symbol, result.error);
+            failed.add(symbol);
+          } else {
+            results.set(symbol, result);
+          }
+        });
+      };
+      await this.#runLimited(chunks, runChunk);
+      const next = chain[i + 1];
+      if (failed.size > 0 && next) {
+        this.#log?.debug(
+          { from: provider.id, to: next.id, symbols: failed.size },
+          'falling back to the next provider',
+        );
+        this.emit('fallback', {
+          from: provider.id,
+          to: next.id,
+          dataType,
+          assetType,
+          symbols: failed.size,
+        });
+      }
+      pending = pending.filter((s) => failed.has(s));
+    }
+    for (const symbol of pending)
+      results.set(symbol, { status: 'error', error: lastError.get(symbol)! });
+    return { results: results as ReadonlyMap<string, AssetResult<DataValue<D>>>, calls };
+  }
+
+  async #runLimited<T>(items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const item = items[next]!;
+        next += 1;
+        await run(item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, items.length) }, worker));
+  }
+
+  #validateRoutes(): void {
+    const known = [...this.#providers.keys()];
+    for (const [key, ids] of Object.entries(this.routes)) {
+      const route = parseRouteKey(key);
+      if (ids.length === 0) throw new ProviderConfigError(`Route "${key}" names no provider.`);
+      const assetTypes = route.assetType === '*' ? ASSET_TYPES : [route.assetType];
+      const dataTypes = route.dataType === '*' ? DATA_TYPES : [route.dataType];
+      for (const id of ids) {
+        const provider = this.#providers.get(id);
+        if (!provider) throw new UnknownProviderError(id, known, `route "${key}"`);
+        // A wildcard route may hold a provider serving part of it; one serving none of it is a mistake.
+        const servesAny = assetTypes.some((a) => dataTypes.some((d) => serves(provider, a, d)));
+        if (!servesAny) {
+          throw new ProviderConfigError(
+            `Route "${key}" names "${id}", which serves ${provider.capabilities.assetTypes.join('/')} ` +
+              `${provider.capabilities.dataTypes.join('/')} only.`,
+          );
+        }
+      }
+    }
+  }
+}

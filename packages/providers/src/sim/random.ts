@@ -1,0 +1,116 @@
+/**
+ * Seeded randomness for the simulator. Two kinds, for two needs:
+ *
+ * - {@link SeededRandom} (mulberry32) is a stream: latency and failure draws,
+ *   call after call. The same seed and the same sequence of calls give the
+ *   same draws.
+ * - {@link hash32} is stateless: a value that depends only on its inputs
+ *   (seed, symbol, day, step), so a price at an instant is the same in every
+ *   process and in any call order. That is what makes the HTTP server and the
+ *   in-process provider agree.
+ *
+ * Neither is for cryptography.
+ */
+
+const TWO_POW_32 = 4_294_967_296;
+
+/** murmur3's finalizer: spreads every input bit over the output. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A 32-bit hash of a sequence of integers (murmur3's block mixing; inputs are taken mod 2^32). */
+export function hash32(...values: readonly number[]): number {
+  let h = 0x9747b28c ^ values.length;
+  for (const value of values) {
+    let k = Math.imul(value | 0, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  return fmix32(h);
+}
+
+/** A 32-bit hash of a string (FNV-1a over UTF-16 units, then mixed). */
+export function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return fmix32(h);
+}
+
+/** A hash as a uniform number in [0, 1). */
+export function unit(hash: number): number {
+  return (hash >>> 0) / TWO_POW_32;
+}
+
+/** A standard normal number determined by a hash (Box–Muller on two derived uniforms). */
+export function gaussian(hash: number): number {
+  const u1 = ((hash >>> 0) + 1) / (TWO_POW_32 + 1); // (0, 1): log(0) must not happen
+  const u2 = unit(fmix32(hash ^ 0x9e3779b9));
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
+
+/** A seed from a number or a string ("42", "market-week"). */
+export function toSeed(seed: number | string): number {
+  if (typeof seed === 'number' && Number.isInteger(seed)) return seed >>> 0;
+  return hashString(String(seed));
+}
+
+/** A seeded stream of uniform numbers (mulberry32: 32-bit state, period 2^32). */
+export class SeededRandom {
+  #state: number;
+
+  constructor(seed: number | string) {
+    this.#state = toSeed(seed);
+  }
+
+  /** A uniform number in [0, 1). */
+  next(): number {
+    this.#state = (this.#state + 0x6d2b79f5) | 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / TWO_POW_32;
+  }
+
+  /** A standard normal number. */
+  gaussian(): number {
+    const u1 = 1 - this.next(); // (0, 1]
+    const u2 = this.next();
+    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** An integer in [min, max]. */
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+}
+
+/** The z-score of the 99th percentile of a standard normal distribution. */
+const Z99 = 2.326_347_874;
+
+/**
+ * A lognormal distribution given by its median and 99th percentile, the way
+ * latency is usually described (market-week.md: median 120 ms, p99 400 ms).
+ */
+export interface LatencyModel {
+  readonly medianMs: number;
+  readonly p99Ms: number;
+}
+
+/** Draws one latency from a {@link LatencyModel}, in whole milliseconds (at least 1). */
+export function sampleLatency(model: LatencyModel, random: SeededRandom): number {
+  const mu = Math.log(model.medianMs);
+  const sigma = Math.max(0, Math.log(model.p99Ms / model.medianMs) / Z99);
+  return Math.max(1, Math.round(Math.exp(mu + sigma * random.gaussian())));
+}
