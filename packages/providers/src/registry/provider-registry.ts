@@ -4,6 +4,7 @@ import {
   DATA_TYPES,
   normalizeSymbol,
   type AssetType,
+  type Clock,
   type DataType,
 } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
@@ -29,6 +30,8 @@ export interface ProviderRegistryOptions {
    * `rateLimits`. @defaultValue a process-local limiter over the providers' limits
    */
   readonly limiter?: RateLimiter;
+  /** The clock of the default limiter. @defaultValue systemClock */
+  readonly clock?: Clock;
   /** Upstream calls one `fetch` runs at once (a batch split into many chunks). @defaultValue 4 */
   readonly concurrency?: number;
   readonly logger?: Logger;
@@ -111,7 +114,8 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
     this.#providers = providers;
     this.routes = options.routes;
     this.#validateRoutes();
-    this.limiter = options.limiter ?? new RateLimiter();
+    this.limiter =
+      options.limiter ?? new RateLimiter(options.clock ? { clock: options.clock } : {});
     for (const provider of providers.values()) {
       if (!this.limiter.has(provider.id)) this.limiter.define(provider.id, provider.rateLimits);
     }

@@ -153,14 +153,14 @@ export class SimulatedMarket {
     const price = roundPrice(this.priceAt(asset, asOf));
     const previous = roundPrice(this.priceAt(asset, asOf - DAY_MS));
     const h = hashString(`${asset.assetType}:${asset.symbol}`);
-    const day = dayOf(now);
+    const day = dayOf(asOf);
     const dailyVolume = Math.exp(
       Math.log(asset.assetType === 'equity' ? 2e6 : 5e7) +
         1.2 * gaussian(hash32(this.seed, h, TAG.volume)),
     );
     const todayFactor = 0.5 + unit(hash32(this.seed, h, TAG.volume, day));
     // Equity volume accumulates over the day; crypto volume is a rolling 24 hours (as CoinGecko reports).
-    const elapsed = asset.assetType === 'equity' ? (now - day * DAY_MS) / DAY_MS : 1;
+    const elapsed = asset.assetType === 'equity' ? (asOf - day * DAY_MS) / DAY_MS : 1;
     return {
       symbol: asset.symbol,
       assetType: asset.assetType,

@@ -1,0 +1,306 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { ManualClock } from '@fiml/market';
+import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
+import {
+  ProviderConfigError,
+  ProviderErrorCode,
+  ProviderRegistry,
+  RateLimiter,
+  SIMULATED_PROFILES,
+  SimHttpProvider,
+  SimulatedMarket,
+  SimulatedProvider,
+  UnknownProviderError,
+  matchRoute,
+  parseRoutes,
+  startSimulatedProviderServer,
+  type FallbackEvent,
+  type ProviderCallEvent,
+  type SimulatedProfile,
+  type ThrottledEvent,
+} from '../src/index.js';
+
+const start = '2026-11-23T14:30:00Z';
+const market = new SimulatedMarket({ seed: 42, equities: 300, crypto: 20 });
+const profile = (
+  name: keyof typeof SIMULATED_PROFILES,
+  changes: Partial<SimulatedProfile>,
+): SimulatedProfile => ({
+  ...SIMULATED_PROFILES[name],
+  ...changes,
+});
+
+const open: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+/** A primary and a backup equity price source over one market. */
+function pair(
+  clock: ManualClock,
+  primary: Partial<SimulatedProfile> = {},
+  backup: Partial<SimulatedProfile> = {},
+) {
+  return [
+    new SimulatedProvider({
+      profile: profile('equities-batch', { id: 'primary', failureRate: 0, ...primary }),
+      market,
+      clock,
+    }),
+    new SimulatedProvider({
+      profile: profile('equities-batch', { id: 'backup', failureRate: 0, ...backup }),
+      market,
+      clock,
+    }),
+  ] as const;
+}
+
+describe('routes', () => {
+  it('parses the PROVIDER_ROUTES form and picks the most specific route', () => {
+    const routes = parseRoutes(
+      'equity:price=polygon,finnhub; crypto:price=coingecko ;*:news=sim-reference;equity:*=sim-reference;*:*=x',
+    );
+    expect(routes['equity:price']).toEqual(['polygon', 'finnhub']);
+    expect(matchRoute(routes, 'equity', 'price')).toEqual(['polygon', 'finnhub']);
+    expect(matchRoute(routes, 'crypto', 'news')).toEqual(['sim-reference']);
+    expect(matchRoute(routes, 'equity', 'fundamentals')).toEqual(['sim-reference']);
+    expect(matchRoute(routes, 'crypto', 'fundamentals')).toEqual(['x']);
+    expect(matchRoute({}, 'crypto', 'price')).toBeUndefined();
+  });
+
+  it.each([
+    'equity:price',
+    'bond:price=a',
+    'equity:quotes=a',
+    'equity:price=',
+    'a:b:c=x',
+    'equity:price=a;equity:price=b',
+  ])('rejects %j', (text) => {
+    expect(() => parseRoutes(text)).toThrow(ProviderConfigError);
+  });
+});
+
+describe('ProviderRegistry configuration', () => {
+  const clock = new ManualClock(start);
+  const providers = pair(clock);
+
+  it('refuses an unknown provider at start-up, listing the known ones', () => {
+    let error: unknown;
+    try {
+      new ProviderRegistry({ providers, routes: { 'equity:price': ['primary', 'polgyon'] } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UnknownProviderError);
+    expect(error).toMatchObject({
+      code: 'FIML_PROVIDER_UNKNOWN',
+      providerId: 'polgyon',
+      known: ['primary', 'backup'],
+    });
+    expect((error as Error).message).toContain('Known providers: backup, primary');
+  });
+
+  it('refuses routes a provider cannot serve, duplicate ids and empty routes', () => {
+    expect(
+      () => new ProviderRegistry({ providers, routes: { 'crypto:price': ['primary'] } }),
+    ).toThrow(/serves equity price only/);
+    expect(
+      () => new ProviderRegistry({ providers: [...providers, providers[0]], routes: {} }),
+    ).toThrow(/Two providers/);
+    expect(() => new ProviderRegistry({ providers, routes: { 'equity:price': [] } })).toThrow(
+      /names no provider/,
+    );
+  });
+
+  it('routes wildcards only to providers that serve the pair', () => {
+    const reference = new SimulatedProvider({ profile: 'reference-single', market, clock });
+    const registry = new ProviderRegistry({
+      providers: [...providers, reference],
+      routes: { '*:*': ['primary', 'sim-reference'] },
+    });
+    expect(registry.route('equity', 'price').map((p) => p.id)).toEqual(['primary']);
+    expect(registry.route('crypto', 'news').map((p) => p.id)).toEqual(['sim-reference']);
+    expect(registry.route('crypto', 'price')).toEqual([]);
+  });
+});
+
+describe('ProviderRegistry.fetch', () => {
+  it('splits a batch to the provider maxBatchSize, one permit per call', async () => {
+    const clock = new ManualClock(start);
+    const registry = new ProviderRegistry({
+      providers: pair(clock),
+      routes: { 'equity:price': ['primary'] },
+      clock,
+    });
+    const symbols = market.universe.equity.slice(0, 250);
+    const { results, calls } = await registry.fetch('price', 'equity', [
+      ...symbols,
+      'aapl',
+      'NOPE1',
+      'BAD;SYM',
+    ]);
+    // 250 + NOPE1 (AAPL is among the 250; 'aapl' normalizes to it) = 251 symbols.
+    expect(calls.map((c) => c.symbols).sort((a, b) => a - b)).toEqual([51, 100, 100]);
+    expect([...results.values()].filter((r) => r.status === 'ok')).toHaveLength(250);
+    expect(results.get('NOPE1')).toEqual({ status: 'not-found' });
+    const bad = results.get('BAD;SYM');
+    expect(bad?.status === 'error' && bad.error.code).toBe(ProviderErrorCode.INVALID_SYMBOL);
+    expect((await registry.remaining('primary')).windows[0]).toMatchObject({
+      used: 3,
+      remaining: 297,
+    });
+  });
+
+  it('falls back when the primary has spent its budget, without calling it', async () => {
+    const clock = new ManualClock(start);
+    const providers = pair(clock, { rateLimits: [{ limit: 1, windowMs: 60_000 }] });
+    const registry = new ProviderRegistry({
+      providers,
+      routes: { 'equity:price': ['primary', 'backup'] },
+      clock,
+    });
+    const first = await registry.fetch('price', 'equity', ['AAPL']);
+    expect(first.results.get('AAPL')).toMatchObject({
+      status: 'ok',
+      value: { provider: 'primary' },
+    });
+
+    const throttled = waitForEvent<[ThrottledEvent]>(registry, 'throttled');
+    const fallback = waitForEvent<[FallbackEvent]>(registry, 'fallback');
+    const second = await registry.fetch('price', 'equity', ['AAPL', 'MSFT', 'NOPE1']);
+    expect(second.results.get('AAPL')).toMatchObject({
+      status: 'ok',
+      value: { provider: 'backup' },
+    });
+    expect(second.results.get('NOPE1')).toEqual({ status: 'not-found' });
+    expect(second.calls.map((c) => c.provider)).toEqual(['backup']);
+    expect((await throttled)[0]).toMatchObject({
+      provider: 'primary',
+      symbols: 3,
+      retryAfterMs: 60_000,
+      reason: 'window',
+    });
+    expect((await fallback)[0]).toEqual({
+      from: 'primary',
+      to: 'backup',
+      dataType: 'price',
+      assetType: 'equity',
+      symbols: 3,
+    });
+  });
+
+  it('falls back when the primary answers 429, and penalizes it for every later call', async () => {
+    const clock = new ManualClock(start);
+    // The upstream's real limit is tighter than the one we were told: it answers 429.
+    const upstreamOnly = new SimulatedProvider({
+      profile: profile('equities-batch', {
+        id: 'primary',
+        failureRate: 0,
+        rateLimits: [{ limit: 1, windowMs: 30_000 }],
+      }),
+      market,
+      clock,
+    });
+    const limiter = new RateLimiter({
+      clock,
+      limits: { primary: [{ limit: 100, windowMs: 60_000 }] },
+    });
+    const registry = new ProviderRegistry({
+      providers: [upstreamOnly, pair(clock)[1]],
+      routes: { 'equity:price': ['primary', 'backup'] },
+      limiter,
+    });
+    await registry.fetch('price', 'equity', ['AAPL']);
+    const calls: ProviderCallEvent[] = [];
+    registry.on('call', (e) => calls.push(e));
+    const second = await registry.fetch('price', 'equity', ['AAPL']);
+    expect(second.results.get('AAPL')).toMatchObject({
+      status: 'ok',
+      value: { provider: 'backup' },
+    });
+    expect(calls.map((c) => [c.provider, c.outcome])).toEqual([
+      ['primary', 'rate-limited'],
+      ['backup', 'ok'],
+    ]);
+    expect(calls[0]).toMatchObject({ errorCode: ProviderErrorCode.RATE_LIMITED, errors: 1 });
+    expect(await registry.remaining('primary')).toMatchObject({
+      blockedForMs: 30_000,
+      remaining: 0,
+    });
+    const third = await registry.fetch('price', 'equity', ['MSFT']);
+    expect(third.calls.map((c) => c.provider)).toEqual(['backup']);
+  });
+
+  it('falls back when the primary is down, and reports the last error when every provider failed', async () => {
+    const clock = new ManualClock(start);
+    const down = await startSimulatedProviderServer({
+      seed: 42,
+      market: { equities: 300, crypto: 20 },
+      clock,
+      failureRate: 1,
+    });
+    open.push(() => down.close());
+    const primary = new SimHttpProvider({
+      id: 'primary',
+      baseUrl: down.url,
+      profile: 'equities-batch',
+      clock,
+    });
+    const backup = pair(clock)[1];
+    const registry = new ProviderRegistry({
+      providers: [primary, backup],
+      routes: { 'equity:price': ['primary', 'backup'] },
+    });
+    const { results, calls } = await registry.fetch('price', 'equity', ['AAPL', 'NOPE1']);
+    expect(calls.map((c) => [c.provider, c.outcome])).toEqual([
+      ['primary', 'error'],
+      ['backup', 'ok'],
+    ]);
+    expect(results.get('AAPL')).toMatchObject({ status: 'ok', value: { provider: 'backup' } });
+    expect(results.get('NOPE1')).toEqual({ status: 'not-found' });
+
+    const alone = new ProviderRegistry({
+      providers: [primary],
+      routes: { 'equity:price': ['primary'] },
+    });
+    const failed = (await alone.fetch('price', 'equity', ['AAPL'])).results.get('AAPL');
+    expect(failed?.status === 'error' && [failed.error.code, failed.error.providerId]).toEqual([
+      ProviderErrorCode.UPSTREAM,
+      'primary',
+    ]);
+  });
+
+  it('answers NO_ROUTE for a pair nobody serves, and never rejects', async () => {
+    const registry = new ProviderRegistry({
+      providers: pair(new ManualClock(start)),
+      routes: { 'equity:price': ['primary'] },
+    });
+    const { results, calls } = await registry.fetch('news', 'crypto', ['BTC']);
+    expect(calls).toEqual([]);
+    const btc = results.get('BTC');
+    expect(btc?.status === 'error' && btc.error.code).toBe(ProviderErrorCode.NO_ROUTE);
+  });
+
+  it('shares budgets between two registries through Redis', async () => {
+    const clock = new ManualClock(start);
+    const keyPrefix = uniqueName('rl');
+    const registries = [0, 1].map(() => {
+      const client = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+      open.push(() => Promise.resolve(client.disconnect()));
+      const limiter = new RateLimiter({ redis: client, clock, keyPrefix });
+      return new ProviderRegistry({
+        providers: pair(clock, { rateLimits: [{ limit: 2, windowMs: 60_000 }] }),
+        routes: { 'equity:price': ['primary', 'backup'] },
+        limiter,
+      });
+    });
+    const served = [];
+    for (let i = 0; i < 4; i += 1) {
+      const r = await registries[i % 2]!.fetch('price', 'equity', ['AAPL']);
+      const aapl = r.results.get('AAPL');
+      served.push(aapl?.status === 'ok' ? aapl.value.provider : aapl?.status);
+    }
+    expect(served).toEqual(['primary', 'primary', 'backup', 'backup']);
+  });
+});

@@ -1,0 +1,285 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { ManualClock } from '@fiml/market';
+import {
+  startRedisServer,
+  testRedisUrl,
+  uniqueName,
+  waitForEvent,
+  type RedisServer,
+} from '@fiml/testing';
+import {
+  ProviderConfigError,
+  RateLimiter,
+  type RateLimitWindow,
+  type RateLimiterOptions,
+} from '../src/index.js';
+
+const open: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+/** A cache-role client as the apps create it: fail fast, no offline queue. */
+function redis(url = testRedisUrl()): Redis {
+  const client = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: () => 50,
+    connectTimeout: 1_000,
+  });
+  client.on('error', () => undefined); // outages are part of these tests
+  open.push(() => Promise.resolve(client.disconnect()));
+  return client;
+}
+
+async function connected(client: Redis): Promise<Redis> {
+  if (client.status !== 'ready') await waitForEvent(client, 'ready');
+  return client;
+}
+
+function limiter(
+  options: Partial<RateLimiterOptions> & Pick<RateLimiterOptions, 'limits'>,
+): RateLimiter {
+  return new RateLimiter({ keyPrefix: uniqueName('rl'), ...options });
+}
+
+describe('RateLimiter on Redis', () => {
+  it('grants up to every window, then says when, and counts each call in all windows or none', async () => {
+    const clock = new ManualClock('2026-11-23T14:30:00Z');
+    const client = await connected(redis());
+    const limits = {
+      p: [
+        { limit: 2, windowMs: 1_000 },
+        { limit: 3, windowMs: 10_000 },
+      ],
+    };
+    const l = limiter({ redis: client, clock, limits });
+    expect(await l.tryAcquire('p')).toEqual({ granted: true });
+    expect(await l.tryAcquire('p')).toEqual({ granted: true });
+    expect(await l.tryAcquire('p')).toEqual({
+      granted: false,
+      retryAfterMs: 1_000,
+      reason: 'window',
+    });
+    clock.advance(1_000);
+    expect(await l.tryAcquire('p')).toEqual({ granted: true });
+    clock.advance(1_000);
+    expect(await l.tryAcquire('p')).toEqual({
+      granted: false,
+      retryAfterMs: 8_000,
+      reason: 'window',
+    });
+    // The refused call took nothing from the 1 s window.
+    const budget = await l.remaining('p');
+    expect(budget).toMatchObject({
+      providerId: 'p',
+      remaining: 0,
+      blockedForMs: 0,
+      degraded: false,
+    });
+    expect(budget.windows).toEqual([
+      { limit: 2, windowMs: 1_000, used: 0, remaining: 2, resetInMs: 0 },
+      { limit: 3, windowMs: 10_000, used: 3, remaining: 0, resetInMs: 8_000 },
+    ]);
+    clock.advance(8_000);
+    expect(await l.tryAcquire('p', 2)).toEqual({ granted: true });
+  });
+
+  it('never lets two limiters sharing one Redis exceed any window (property)', async () => {
+    const windows: RateLimitWindow[] = [
+      { limit: 3, windowMs: 1_000 },
+      { limit: 5, windowMs: 5_000 },
+    ];
+    const client = await connected(redis());
+    const second = await connected(redis());
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            advanceMs: fc.integer({ min: 0, max: 700 }),
+            // Calls issued at once, from either limiter: the script must be atomic.
+            burst: fc.array(
+              fc.record({ who: fc.integer({ min: 0, max: 1 }), n: fc.integer({ min: 1, max: 2 }) }),
+              {
+                minLength: 1,
+                maxLength: 4,
+              },
+            ),
+          }),
+          { minLength: 5, maxLength: 30 },
+        ),
+        async (steps) => {
+          const clock = new ManualClock('2026-11-23T14:30:00Z');
+          const keyPrefix = uniqueName('rl-prop');
+          const limiters = [
+            new RateLimiter({ redis: client, clock, keyPrefix, limits: { p: windows } }),
+            new RateLimiter({ redis: second, clock, keyPrefix, limits: { p: windows } }),
+          ];
+          const granted: { at: number; n: number }[] = [];
+          for (const step of steps) {
+            clock.advance(step.advanceMs);
+            const at = clock.now();
+            const results = await Promise.all(
+              step.burst.map((b) => limiters[b.who]!.tryAcquire('p', b.n)),
+            );
+            results.forEach((r, i) => {
+              if (r.granted) granted.push({ at, n: step.burst[i]!.n });
+            });
+          }
+          for (const { limit, windowMs } of windows) {
+            for (const { at } of granted) {
+              const inWindow = granted
+                .filter((g) => g.at > at - windowMs && g.at <= at)
+                .reduce((s, g) => s + g.n, 0);
+              if (inWindow > limit) return false;
+            }
+          }
+          return true;
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('shares a penalty: a 429 seen by one process stops the others until its Retry-After', async () => {
+    const clock = new ManualClock('2026-11-23T14:30:00Z');
+    const keyPrefix = uniqueName('rl');
+    const limits = { p: [{ limit: 100, windowMs: 60_000 }] };
+    const a = new RateLimiter({ redis: await connected(redis()), clock, keyPrefix, limits });
+    const b = new RateLimiter({ redis: await connected(redis()), clock, keyPrefix, limits });
+    await a.penalize('p', 30_000);
+    await b.penalize('p', 5_000); // shorter: must not shorten the first
+    expect(await b.tryAcquire('p')).toEqual({
+      granted: false,
+      retryAfterMs: 30_000,
+      reason: 'penalty',
+    });
+    expect(await b.remaining('p')).toMatchObject({ blockedForMs: 30_000, remaining: 0 });
+    clock.advance(30_000);
+    expect(await b.tryAcquire('p')).toEqual({ granted: true });
+    expect((await a.remaining('p')).windows[0]).toMatchObject({ used: 1, remaining: 99 });
+  });
+
+  it('loads its script again after Redis lost it (NOSCRIPT)', async () => {
+    const client = await connected(redis());
+    const l = limiter({ redis: client, limits: { p: [{ limit: 5, windowMs: 1_000 }] } });
+    expect(await l.tryAcquire('p')).toEqual({ granted: true });
+    await client.script('FLUSH');
+    expect(await l.tryAcquire('p')).toEqual({ granted: true });
+    expect(l.degraded).toBe(false);
+  });
+
+  it('keeps every key of a provider in one hash slot', async () => {
+    const client = await connected(redis());
+    const keyPrefix = uniqueName('rl');
+    const l = new RateLimiter({
+      redis: client,
+      keyPrefix,
+      limits: {
+        p: [
+          { limit: 5, windowMs: 1_000 },
+          { limit: 9, windowMs: 60_000 },
+        ],
+      },
+    });
+    await l.tryAcquire('p');
+    await l.penalize('p', 1);
+    const keys = await client.keys(`${keyPrefix}:*`);
+    expect(keys.sort()).toEqual([
+      `${keyPrefix}:{p}:penalty`,
+      `${keyPrefix}:{p}:w1000`,
+      `${keyPrefix}:{p}:w60000`,
+    ]);
+  });
+
+  it('refuses an impossible request and an undefined provider loudly', async () => {
+    const l = limiter({
+      redis: await connected(redis()),
+      limits: { p: [{ limit: 2, windowMs: 1_000 }] },
+    });
+    await expect(l.tryAcquire('p', 3)).rejects.toThrow(RangeError);
+    await expect(l.tryAcquire('nobody')).rejects.toThrow(ProviderConfigError);
+    expect(() => new RateLimiter({ degradedShare: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('RateLimiter when Redis is down', () => {
+  async function ownRedis(): Promise<RedisServer> {
+    const server = await startRedisServer();
+    open.push(() => server.stop());
+    return server;
+  }
+
+  it('counts locally with its share, says so once, and writes those calls back when Redis returns', async () => {
+    const server = await ownRedis();
+    const client = await connected(redis(server.url));
+    const clock = new ManualClock('2026-11-23T14:30:00Z');
+    const keyPrefix = uniqueName('rl');
+    const l = new RateLimiter({
+      redis: client,
+      clock,
+      keyPrefix,
+      limits: { p: [{ limit: 10, windowMs: 60_000 }] },
+      degradedShare: 0.5,
+      probeIntervalMs: 1_000,
+    });
+    expect(await l.tryAcquire('p')).toEqual({ granted: true });
+
+    await server.kill();
+    const degraded = waitForEvent(l, 'degraded');
+    let recovered = 0;
+    l.on('recovered', () => (recovered += 1));
+    let degradedEvents = 0;
+    l.on('degraded', () => (degradedEvents += 1));
+    // Share 0.5 of 10 = 5 per process, and the call made before the outage counts.
+    const during = [];
+    for (let i = 0; i < 8; i += 1) during.push(await l.tryAcquire('p'));
+    await degraded;
+    expect(l.degraded).toBe(true);
+    expect(during.filter((r) => r.granted)).toHaveLength(4);
+    expect(during[7]).toMatchObject({ granted: false, reason: 'window' });
+    expect(await l.remaining('p')).toMatchObject({ degraded: true, remaining: 0 });
+    expect(degradedEvents).toBe(1);
+
+    await server.start();
+    await waitForEvent(client, 'ready', { timeoutMs: 10_000 });
+    // Within the probe interval it keeps counting locally; after it, one call probes Redis.
+    expect(await l.tryAcquire('p')).toMatchObject({ granted: false });
+    clock.advance(1_000);
+    const back = waitForEvent(l, 'recovered');
+    // Shared again: the full limit of 10 applies, and this call is the fifth Redis knows of.
+    expect(await l.tryAcquire('p')).toEqual({ granted: true });
+    await back;
+    expect(l.degraded).toBe(false);
+    expect(recovered).toBe(1);
+    // Redis lost its data in the crash; the 4 calls granted meanwhile were written back.
+    const budget = await l.remaining('p');
+    expect(budget.windows[0]).toMatchObject({ used: 5, remaining: 5 });
+  });
+
+  it('without Redis it is a process-local limiter with the full limits', async () => {
+    const clock = new ManualClock(0);
+    const l = new RateLimiter({ clock, limits: { p: [{ limit: 2, windowMs: 1_000 }] } });
+    expect(l.shared).toBe(false);
+    expect(await l.tryAcquire('p', 2)).toEqual({ granted: true });
+    expect(await l.tryAcquire('p')).toEqual({
+      granted: false,
+      retryAfterMs: 1_000,
+      reason: 'window',
+    });
+    await l.penalize('p', 5_000);
+    clock.advance(1_000);
+    expect(await l.tryAcquire('p')).toEqual({
+      granted: false,
+      retryAfterMs: 4_000,
+      reason: 'penalty',
+    });
+    expect(await l.remaining('p')).toMatchObject({
+      blockedForMs: 4_000,
+      remaining: 0,
+      degraded: false,
+    });
+  });
+});
