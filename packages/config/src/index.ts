@@ -7,6 +7,7 @@ export { envVar, type EnvOf, type EnvShape, type EnvVar, type EnvVarDoc } from '
 export { loadConfig, loadConfigOrExit, type LoadConfigOptions } from './load-config.js';
 export { redactUrl } from './redact-url.js';
 export { allEnvs, apiEnv, batchSchedulerEnv, warmerEnv } from './schemas.js';
+export { providerVars } from './provider-vars.js';
 export {
   GENERATED_BEGIN,
   GENERATED_END,
