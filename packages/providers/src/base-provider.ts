@@ -77,8 +77,10 @@ export abstract class BaseProvider
     const started = performance.now();
     const results = new Map<string, AssetResult>();
     const toCall: AssetRef[] = [];
+    const seen = new Set<string>();
     for (const asset of assets) {
-      if (results.has(asset.symbol) || toCall.some((a) => a.symbol === asset.symbol)) continue;
+      if (seen.has(asset.symbol)) continue;
+      seen.add(asset.symbol);
       if (!SYMBOL_PATTERN.test(asset.symbol)) {
         results.set(
           asset.symbol,

@@ -16,6 +16,7 @@ import {
   parseRoutes,
   startSimulatedProviderServer,
   type FallbackEvent,
+  type MarketDataProvider,
   type ProviderCallEvent,
   type SimulatedProfile,
   type ThrottledEvent,
@@ -302,5 +303,32 @@ describe('ProviderRegistry.fetch', () => {
       served.push(aapl?.status === 'ok' ? aapl.value.provider : aapl?.status);
     }
     expect(served).toEqual(['primary', 'primary', 'backup', 'backup']);
+  });
+});
+
+describe('ProviderRegistry with a provider that breaks the contract', () => {
+  it('turns a rejection into errors and falls back', async () => {
+    const clock = new ManualClock(start);
+    const rude: MarketDataProvider = {
+      id: 'rude',
+      capabilities: { assetTypes: ['equity'], dataTypes: ['price'] },
+      maxBatchSize: 10,
+      rateLimits: [],
+      fetch: () => Promise.reject(new Error('socket hang up')),
+    };
+    const registry = new ProviderRegistry({
+      providers: [rude, pair(clock)[1]],
+      routes: { 'equity:price': ['rude', 'backup'] },
+      clock,
+    });
+    const calls: ProviderCallEvent[] = [];
+    registry.on('call', (e) => calls.push(e));
+    const { results } = await registry.fetch('price', 'equity', ['AAPL']);
+    expect(results.get('AAPL')).toMatchObject({ status: 'ok', value: { provider: 'backup' } });
+    expect(calls[0]).toMatchObject({
+      provider: 'rude',
+      outcome: 'error',
+      errorCode: ProviderErrorCode.INTERNAL,
+    });
   });
 });

@@ -15,6 +15,7 @@ import {
   type FetchOptions,
   type MarketDataProvider,
   type ProviderCallEvent,
+  type ProviderResponse,
 } from '../provider.js';
 import { ProviderConfigError, UnknownProviderError } from '../provider-config-error.js';
 import { ProviderError, ProviderErrorCode } from '../provider-error.js';
@@ -209,11 +210,26 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
           });
           return;
         }
-        const response = await provider.fetch(
-          dataType,
-          batch.map((symbol) => ({ symbol, assetType })),
-          options,
-        );
+        let response: ProviderResponse;
+        try {
+          response = await provider.fetch(
+            dataType,
+            batch.map((symbol) => ({ symbol, assetType })),
+            options,
+          );
+        } catch (error) {
+          // The port says fetch never rejects; a provider that does anyway must not break the batch.
+          const wrapped = ProviderError.from(error, provider.id);
+          response = {
+            provider: provider.id,
+            dataType,
+            results: new Map(
+              batch.map((symbol) => [symbol, { status: 'error', error: wrapped } as const]),
+            ),
+            latencyMs: 0,
+            outcome: 'error',
+          };
+        }
         const batchResults = batch.map(
           (symbol) => response.results.get(symbol) ?? ({ status: 'not-found' } as const),
         );
