@@ -16,6 +16,7 @@ export {
 export { TEST_REDIS_URLS_ENV, testRedisUrl, uniqueName } from './test-redis.js';
 export {
   WaitTimeoutError,
+  type EventSourceLike,
   waitFor,
   waitForEvent,
   withDeadline,

@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events';
 
 /** Thrown when a condition or event did not happen before its deadline. */
 export class WaitTimeoutError extends Error {
@@ -53,11 +52,24 @@ export async function waitFor<T>(
 }
 
 /**
+ * Anything with `on`/`off`: a Node EventEmitter, a BullMQ Worker, or a class
+ * with typed events (method parameters are compared bivariantly, so typed
+ * `on<E extends Name>(event: E, ...)` signatures fit).
+ */
+export interface EventSourceLike {
+  on(event: string, listener: AnyListener): unknown;
+  off(event: string, listener: AnyListener): unknown;
+}
+// Listeners of every emitter's shape; `unknown[]` would reject typed listeners.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyListener = (...args: any[]) => void;
+
+/**
  * Resolves with the arguments of the next `event` that passes `filter`, or
  * rejects at the deadline. Listens before it returns, so emit after calling it.
  */
 export function waitForEvent<A extends unknown[] = unknown[]>(
-  emitter: Pick<EventEmitter, 'on' | 'off'>,
+  emitter: EventSourceLike,
   event: string,
   options: WaitOptions & { readonly filter?: (...args: A) => boolean } = {},
 ): Promise<A> {

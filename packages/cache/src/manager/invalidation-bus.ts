@@ -1,0 +1,94 @@
+import type { Cluster, Redis } from 'ioredis';
+
+/** What one invalidation message says: keys were written, deleted, or a fetch lock was released. */
+export interface InvalidationMessage {
+  /** The instance that sent it. */
+  readonly origin: string;
+  readonly op: 'set' | 'delete' | 'release';
+  readonly keys: readonly string[];
+}
+
+export interface InvalidationBusOptions {
+  /** The connection writes go through (publishes). */
+  readonly publisher: Redis | Cluster;
+  /** A dedicated connection in subscriber mode. The bus owns it and closes it. */
+  readonly subscriber: Redis | Cluster;
+  readonly channel: string;
+  readonly instanceId: string;
+  readonly onMessage: (message: InvalidationMessage) => void;
+  /** The subscription came back after a disconnect: messages may have been missed meanwhile. */
+  readonly onReconnect: () => void;
+  readonly onError: (error: Error, operation: string) => void;
+}
+
+/**
+ * Cross-instance coherence over Redis pub/sub. Every write publishes the keys
+ * it touched; every instance drops those keys from its L1. Pub/sub delivers
+ * at most once, so after the subscriber reconnects the owner is told to
+ * assume it missed something (and clears its L1).
+ */
+export class InvalidationBus {
+  readonly #options: InvalidationBusOptions;
+  #wasReady = false;
+  #lostSinceReady = false;
+
+  constructor(options: InvalidationBusOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const { subscriber, channel } = this.#options;
+    subscriber.on('messageBuffer', (raw: Buffer, message: Buffer) => {
+      if (raw.toString() !== channel) return;
+      const parsed = this.#parse(message);
+      if (parsed && parsed.origin !== this.#options.instanceId) this.#options.onMessage(parsed);
+    });
+    subscriber.on('close', () => {
+      if (this.#wasReady) this.#lostSinceReady = true;
+    });
+    subscriber.on('ready', () => {
+      if (this.#lostSinceReady) {
+        this.#lostSinceReady = false;
+        this.#options.onReconnect();
+      }
+      this.#wasReady = true;
+    });
+    subscriber.on('error', (error: Error) => this.#options.onError(error, 'subscribe'));
+    await subscriber.subscribe(channel);
+    this.#wasReady = true;
+  }
+
+  async publish(op: InvalidationMessage['op'], keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const message = JSON.stringify({ o: this.#options.instanceId, op, k: keys });
+    await this.#options.publisher.publish(this.#options.channel, message);
+  }
+
+  async close(): Promise<void> {
+    const { subscriber } = this.#options;
+    subscriber.removeAllListeners('messageBuffer');
+    await subscriber.quit().catch(() => subscriber.disconnect());
+  }
+
+  #parse(message: Buffer): InvalidationMessage | undefined {
+    try {
+      const value = JSON.parse(message.toString('utf8')) as {
+        o?: unknown;
+        op?: unknown;
+        k?: unknown;
+      };
+      if (
+        typeof value.o === 'string' &&
+        (value.op === 'set' || value.op === 'delete' || value.op === 'release') &&
+        Array.isArray(value.k) &&
+        value.k.every((k) => typeof k === 'string')
+      ) {
+        return { origin: value.o, op: value.op, keys: value.k };
+      }
+    } catch {
+      // fall through: a foreign message on our channel is ignored, not fatal
+    }
+    this.#options.onError(new Error('ignored a malformed invalidation message'), 'parse');
+    return undefined;
+  }
+}

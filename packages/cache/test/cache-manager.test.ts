@@ -1,0 +1,455 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { ManualClock, TtlPolicy, type DataType } from '@fiml/market';
+import { startRedisServer, testRedisUrl, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
+import type { CacheEvents } from '../src/cache-events.js';
+import { L1Cache } from '../src/l1/l1-cache.js';
+import {
+  CacheManager,
+  FetchFailedError,
+  InvalidFetchResultError,
+  NoLoaderError,
+  type CacheManagerOptions,
+  type L1Value,
+} from '../src/manager/cache-manager.js';
+import type { AssetKey, BatchLoader, Fetched, LoadResult } from '../src/manager/types.js';
+
+// Tuesday 2026-11-24 10:00 New York: regular session, price TTL 5 min.
+const T0 = Date.parse('2026-11-24T10:00:00-05:00');
+const AAPL: AssetKey = { symbol: 'AAPL', assetType: 'equity' };
+
+const open: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close();
+});
+
+/** A cache-role connection (fails fast, like the api's), ready before use. */
+async function connection(url = testRedisUrl()): Promise<Redis> {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: () => 50,
+  });
+  redis.on('error', () => undefined);
+  open.push(() => redis.disconnect());
+  if (redis.status !== 'ready') await waitForEvent(redis, 'ready');
+  return redis;
+}
+
+async function manager(
+  options: Partial<CacheManagerOptions> & {
+    clock?: ManualClock;
+    prefix?: string;
+    url?: string;
+  } = {},
+): Promise<CacheManager> {
+  const clock = options.clock ?? new ManualClock(T0);
+  const m = new CacheManager({
+    ttlPolicy: new TtlPolicy({ clock, jitter: 0 }),
+    clock,
+    redis: await connection(options.url),
+    keyPrefix: options.prefix ?? uniqueName('cm'),
+    lockWaitMs: 2_000,
+    ...options,
+  });
+  await m.start();
+  open.push(() => m.close());
+  return m;
+}
+
+/** A fetch function that counts its calls. */
+function counter<V>(answer: (n: number) => Fetched<V> | Promise<Fetched<V>>) {
+  let calls = 0;
+  const fn = async () => answer(++calls);
+  return { fn, calls: () => calls };
+}
+
+/** A batch loader over a fake upstream that counts calls and symbols. */
+function loader(maxBatchSize = 100, known = (s: string) => s !== 'NOPE') {
+  const calls: string[][] = [];
+  const l: BatchLoader = {
+    id: 'equity:price',
+    maxBatchSize,
+    load: (_dataType: DataType, assets) => {
+      calls.push(assets.map((a) => a.symbol));
+      const out = new Map<string, LoadResult>();
+      for (const a of assets) {
+        out.set(
+          a.symbol,
+          known(a.symbol)
+            ? { value: { price: a.symbol.length }, source: 'sim' }
+            : { notFound: true, source: 'sim' },
+        );
+      }
+      return Promise.resolve(out);
+    },
+  };
+  return { loader: l, calls };
+}
+
+function recorder<E extends keyof CacheEvents>(m: CacheManager, event: E) {
+  const seen: Parameters<CacheEvents[E]>[0][] = [];
+  m.on(event, (e: Parameters<CacheEvents[E]>[0]) => seen.push(e));
+  return seen;
+}
+
+describe('read-through', () => {
+  it('answers from upstream, then L1, then (on another instance) L2', async () => {
+    const prefix = uniqueName('cm');
+    const a = await manager({ prefix });
+    const b = await manager({ prefix });
+    const fetch = counter(() => ({ value: { price: 231.5 }, source: 'sim-equities' }));
+
+    const first = await a.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL);
+    expect(first).toMatchObject({
+      from: 'upstream',
+      stale: false,
+      found: true,
+      value: { price: 231.5 },
+    });
+    expect(first.entry).toMatchObject({
+      source: 'sim-equities',
+      writer: 'read-through',
+      ttlMs: 300_000,
+      softExpiresAt: T0 + 300_000,
+    });
+    expect((await a.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL)).from).toBe(
+      'l1',
+    );
+    expect((await b.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL)).from).toBe(
+      'l2',
+    );
+    expect((await b.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL)).from).toBe(
+      'l1',
+    );
+    expect(fetch.calls()).toBe(1);
+  });
+
+  it('uses the market calendar for the TTL (after the close: the after-hours TTL)', async () => {
+    const clock = new ManualClock('2026-11-24T17:00:00-05:00');
+    const m = await manager({ clock });
+    const read = await m.getWithReadThrough(
+      'price:equity:AAPL',
+      'price',
+      async () => ({ value: 1, source: 's' }),
+      AAPL,
+    );
+    expect(read.entry.ttlMs).toBe(20 * 60_000);
+    const crypto = await m.getWithReadThrough(
+      'price:crypto:BTC',
+      'price',
+      async () => ({ value: 1, source: 's' }),
+      {
+        symbol: 'BTC',
+        assetType: 'crypto',
+      },
+    );
+    expect(crypto.entry.ttlMs).toBe(60_000);
+  });
+
+  it('makes at most 15 upstream fetches for 1,000 concurrent reads of 15 cold keys on two instances', async () => {
+    const prefix = uniqueName('cm');
+    const [a, b] = [await manager({ prefix }), await manager({ prefix })];
+    const symbols = Array.from({ length: 15 }, (_, i) => `S${i}`);
+    const fetched: string[] = [];
+    const reads = Array.from({ length: 1_000 }, (_, i) => {
+      const symbol = symbols[i % 15]!;
+      const m = i % 2 === 0 ? a : b;
+      return m.getWithReadThrough(
+        `price:equity:${symbol}`,
+        'price',
+        async () => {
+          fetched.push(symbol);
+          await new Promise((resolve) => setTimeout(resolve, 20)); // an upstream takes time
+          return { value: { symbol }, source: 'sim' };
+        },
+        { symbol, assetType: 'equity' },
+      );
+    });
+    const results = await Promise.all(reads);
+    expect(
+      results.every((r, i) => (r.value as { symbol: string }).symbol === symbols[i % 15]),
+    ).toBe(true);
+    expect(fetched.length).toBeLessThanOrEqual(15);
+    expect(new Set(fetched).size).toBe(fetched.length);
+  });
+
+  it('coalesces concurrent misses of one route into batch calls of at most maxBatchSize, across two instances', async () => {
+    const prefix = uniqueName('cm');
+    const upstream = loader(10);
+    const [a, b] = [
+      await manager({ prefix, loaderFor: () => upstream.loader }),
+      await manager({ prefix, loaderFor: () => upstream.loader }),
+    ];
+    const symbols = Array.from({ length: 15 }, (_, i) => `S${i}`);
+    await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) =>
+        (i % 2 ? a : b).read('price', 'equity', symbols[i % 15]!),
+      ),
+    );
+    const fetchedSymbols = upstream.calls.flat();
+    expect(fetchedSymbols.length).toBeLessThanOrEqual(15);
+    expect(new Set(fetchedSymbols).size).toBe(fetchedSymbols.length);
+    expect(upstream.calls.every((call) => call.length <= 10)).toBe(true);
+    expect(upstream.calls.length).toBeLessThanOrEqual(4);
+  });
+
+  it('reads a batch with one L2 round trip and one upstream call for the misses', async () => {
+    const upstream = loader(100);
+    const m = await manager({ loaderFor: () => upstream.loader });
+    await m.read('price', 'equity', 'AAPL');
+    const symbols = ['AAPL', ...Array.from({ length: 99 }, (_, i) => `C${i}`), 'NOPE'];
+    const results = await m.readMany('price', 'equity', symbols);
+    expect(upstream.calls).toHaveLength(2);
+    expect(upstream.calls[1]).toHaveLength(100);
+    expect(results[0]).toMatchObject({ symbol: 'AAPL', status: 'ok', read: { from: 'l1' } });
+    expect(results[1]).toMatchObject({
+      symbol: 'C0',
+      status: 'ok',
+      read: { from: 'upstream', found: true },
+    });
+    expect(results[100]).toMatchObject({ symbol: 'NOPE', status: 'ok', read: { found: false } });
+  });
+
+  it('caches not-found briefly (negative caching)', async () => {
+    const clock = new ManualClock(T0);
+    const m = await manager({ clock, negativeTtlMs: 30_000 });
+    const fetch = counter(() => ({ notFound: true as const, source: 'sim' }));
+    const read = () =>
+      m.getWithReadThrough('fundamentals:equity:ZZZZ', 'fundamentals', fetch.fn, {
+        symbol: 'ZZZZ',
+        assetType: 'equity',
+      });
+    expect(await read()).toMatchObject({ found: false, value: undefined, from: 'upstream' });
+    expect(await read()).toMatchObject({ found: false, from: 'l1' });
+    expect(fetch.calls()).toBe(1);
+    clock.advance(30_000);
+    await read();
+    expect(fetch.calls()).toBe(2);
+  });
+});
+
+describe('stale data', () => {
+  it('serves a stale value at once and refreshes it once in the background (stale-while-revalidate)', async () => {
+    const clock = new ManualClock(T0);
+    const m = await manager({ clock });
+    let price = 100;
+    const fetch = counter(() => ({ value: { price: price++ }, source: 'sim' }));
+    const read = () => m.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL);
+    await read();
+    clock.advance(5 * 60_000 + 1); // past freshness, inside the revalidation window (one more TTL)
+    const stale = recorder(m, 'stale-served');
+    const refreshed = waitForEvent(m, 'set', { description: 'the background refresh' });
+    const reads = await Promise.all(Array.from({ length: 20 }, read));
+    expect(reads.every((r) => r.stale && (r.value as { price: number }).price === 100)).toBe(true);
+    expect(stale[0]).toMatchObject({ reason: 'revalidate', level: 'l1', ageMs: 1 });
+    await refreshed;
+    expect(fetch.calls()).toBe(2);
+    expect(await read()).toMatchObject({ stale: false, value: { price: 101 } });
+  });
+
+  it('asks the app to refresh a stale key once when it wires onStale', async () => {
+    const clock = new ManualClock(T0);
+    const asked: string[] = [];
+    const m = await manager({
+      clock,
+      onStale: (r) => asked.push(`${r.dataType}:${r.asset.symbol}`),
+    });
+    const fetch = counter(() => ({ value: 1, source: 'sim' }));
+    await m.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL);
+    clock.advance(6 * 60_000);
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        m.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL),
+      ),
+    );
+    expect(asked).toEqual(['price:AAPL']);
+    expect(fetch.calls()).toBe(1);
+  });
+
+  it('serves a stale value when the fetch fails (stale-if-error), and fails without one', async () => {
+    const clock = new ManualClock(T0);
+    const m = await manager({ clock, staleIfErrorMs: 3_600_000 });
+    let healthy = true;
+    const fetch = async (): Promise<Fetched<number>> => {
+      if (!healthy) throw new Error('upstream 503');
+      return { value: 42, source: 'sim' };
+    };
+    await m.getWithReadThrough('price:equity:AAPL', 'price', fetch, AAPL);
+    healthy = false;
+    clock.advance(30 * 60_000); // beyond the revalidation window: fetch first, stale only as fallback
+    const stale = recorder(m, 'stale-served');
+    expect(await m.getWithReadThrough('price:equity:AAPL', 'price', fetch, AAPL)).toMatchObject({
+      stale: true,
+      value: 42,
+    });
+    expect(stale).toEqual([expect.objectContaining({ reason: 'fetch-error' })]);
+    await expect(
+      m.getWithReadThrough('price:equity:MSFT', 'price', fetch, {
+        symbol: 'MSFT',
+        assetType: 'equity',
+      }),
+    ).rejects.toThrow(FetchFailedError);
+    healthy = true;
+    expect(await m.getWithReadThrough('price:equity:AAPL', 'price', fetch, AAPL)).toMatchObject({
+      stale: false,
+      from: 'upstream',
+    });
+  });
+});
+
+describe('coherence across instances', () => {
+  it('a write on one instance drops the key from the other instance’s L1', async () => {
+    const prefix = uniqueName('cm');
+    const [a, b] = [await manager({ prefix }), await manager({ prefix })];
+    await a.setPrice(AAPL, 'sim', { price: 1 });
+    expect((await b.get('price:equity:AAPL'))?.value).toEqual({ price: 1 });
+    expect(b.l1.has('price:equity:AAPL')).toBe(true);
+
+    const dropped = waitForEvent(b, 'invalidate', {
+      filter: (e) => (e as { origin: string }).origin === 'remote',
+    });
+    await a.setPrice(AAPL, 'sim', { price: 2 });
+    await dropped;
+    expect(b.l1.has('price:equity:AAPL')).toBe(false);
+    expect(await b.get('price:equity:AAPL')).toMatchObject({ from: 'l2', value: { price: 2 } });
+
+    const deleted = waitForEvent(b, 'invalidate', {
+      filter: (e) => (e as { origin: string }).origin === 'remote',
+    });
+    await a.invalidate('price:equity:AAPL');
+    await deleted;
+    expect(await b.get('price:equity:AAPL')).toBeUndefined();
+  });
+
+  it('writes batches in one round trip and reads them back', async () => {
+    const m = await manager();
+    await m.setPricesBatch([
+      { asset: AAPL, provider: 'sim', data: 1 },
+      { asset: { symbol: 'BTC', assetType: 'crypto' }, provider: 'sim', data: 2 },
+    ]);
+    const reads = await m.getPricesBatch([
+      AAPL,
+      { symbol: 'BTC', assetType: 'crypto' },
+      { symbol: 'X', assetType: 'equity' },
+    ]);
+    expect(reads.map((r) => r?.value)).toEqual([1, 2, undefined]);
+  });
+});
+
+describe('when the cache Redis dies', () => {
+  it('keeps answering from L1 and upstream behind the circuit breaker, and recovers', async () => {
+    const server = await startRedisServer();
+    open.push(() => server.stop());
+    const clock = new ManualClock(T0);
+    const m = await manager({ clock, url: server.url, breakerCooldownMs: 1_000 });
+    const circuit = recorder(m, 'circuit');
+    const fetch = counter((n) => ({ value: n, source: 'sim' }));
+    await m.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL);
+
+    await server.kill();
+    expect((await m.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL)).from).toBe(
+      'l1',
+    );
+    for (const symbol of ['A', 'B', 'C', 'D']) {
+      const read = await m.getWithReadThrough(`price:equity:${symbol}`, 'price', fetch.fn, {
+        symbol,
+        assetType: 'equity',
+      });
+      expect(read.from).toBe('upstream');
+    }
+    expect(m.circuitState).toBe('open');
+    expect(circuit.map((c) => c.state)).toEqual(['open']);
+
+    await server.start();
+    const reconnected = waitForEvent(m, 'invalidate', {
+      timeoutMs: 15_000,
+      filter: (e) => (e as { origin: string }).origin === 'reconnect',
+      description: 'the subscriber to reconnect',
+    });
+    await reconnected;
+    clock.advance(1_000);
+    await waitFor(
+      async () => {
+        clock.advance(1_000);
+        await m.getWithReadThrough('price:equity:E', 'price', fetch.fn, {
+          symbol: 'E',
+          assetType: 'equity',
+        });
+        return m.circuitState === 'closed';
+      },
+      { timeoutMs: 10_000, description: 'the circuit to close once Redis is back' },
+    );
+    expect(m.l2 && (await m.l2.get('price:equity:E')).status).toBe('hit');
+  });
+});
+
+describe('bad input', () => {
+  it('rejects empty and oversized keys, unknown data types, and fetch functions resolving undefined', async () => {
+    const m = await manager();
+    const ok = async () => ({ value: 1, source: 's' });
+    await expect(m.getWithReadThrough('', 'price', ok, AAPL)).rejects.toThrow(
+      'cache key must not be empty',
+    );
+    await expect(m.getWithReadThrough('k'.repeat(600), 'price', ok, AAPL)).rejects.toThrow(
+      /600 bytes/,
+    );
+    await expect(
+      m.getWithReadThrough('price:equity:AAPL', 'quotes' as DataType, ok, AAPL),
+    ).rejects.toThrow(/unsupported data type "quotes"/);
+    await expect(
+      m.getWithReadThrough(
+        'price:equity:AAPL',
+        'price',
+        (async () => undefined) as unknown as typeof ok,
+        AAPL,
+      ),
+    ).rejects.toThrow(InvalidFetchResultError);
+    await expect(m.read('news', 'crypto', 'BTC')).rejects.toThrow(NoLoaderError);
+    expect(() => new CacheManager({} as CacheManagerOptions)).toThrow(TypeError);
+  });
+
+  it('treats a corrupt L2 value as a miss, logs it once, and overwrites it', async () => {
+    const prefix = uniqueName('cm');
+    const warnings: string[] = [];
+    const m = await manager({
+      prefix,
+      logger: { warn: (_o, msg) => warnings.push(msg), error: () => undefined },
+    });
+    const raw = await connection();
+    await raw.set(`${prefix}:v1:price:equity:AAPL`, 'garbage');
+    expect(await m.get('price:equity:AAPL')).toBeUndefined();
+    expect(await m.get('price:equity:AAPL')).toBeUndefined();
+    expect(warnings.filter((w) => w.startsWith('corrupt L2 entry'))).toHaveLength(1);
+    await m.getWithReadThrough(
+      'price:equity:AAPL',
+      'price',
+      async () => ({ value: 7, source: 's' }),
+      AAPL,
+    );
+    expect((await m.l2!.get('price:equity:AAPL')).status).toBe('hit');
+  });
+});
+
+describe('events', () => {
+  it('reports L1 evictions with whether the entry was ever read', async () => {
+    const clock = new ManualClock(T0);
+    const l1 = new L1Cache<L1Value>({ maxEntries: 2, evictionPolicy: 'lru', clock });
+    const m = await manager({ clock, l1 });
+    const evicted = recorder(m, 'evict');
+    await m.setPrice({ symbol: 'A', assetType: 'equity' }, 's', 1);
+    await m.setPrice({ symbol: 'B', assetType: 'equity' }, 's', 2);
+    await m.get('price:equity:B');
+    await m.setPrice({ symbol: 'C', assetType: 'equity' }, 's', 3);
+    expect(evicted).toEqual([
+      {
+        key: 'price:equity:A',
+        dataType: 'price',
+        level: 'l1',
+        cause: 'capacity',
+        writer: 'manual',
+        wasRead: false,
+      },
+    ]);
+  });
+});
