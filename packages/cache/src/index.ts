@@ -9,3 +9,63 @@ export { L1CacheError, type L1CacheErrorCode } from './l1/l1-cache-error.js';
 export { type L1CacheOptions, type L1SetOptions } from './l1/l1-cache-options.js';
 export { EVICTION_POLICIES, EvictionPolicy, isEvictionPolicy } from './l1/eviction-policy.js';
 export { type EvictionReason, type EvictionRecord } from './l1/eviction-log.js';
+export {
+  KEY_SCHEME_VERSION,
+  MAX_KEY_BYTES,
+  assertValidKey,
+  cacheKey,
+  parseCacheKey,
+  type ParsedCacheKey,
+} from './cache-keys.js';
+export {
+  WRITE_SOURCES,
+  type CacheCircuitEvent,
+  type CacheErrorEvent,
+  type CacheEventName,
+  type CacheEventSource,
+  type CacheEvents,
+  type CacheEvictEvent,
+  type CacheFetchEvent,
+  type CacheHitEvent,
+  type CacheInvalidateEvent,
+  type CacheLevel,
+  type CacheMissEvent,
+  type CacheSetEvent,
+  type CacheStaleServedEvent,
+  type EvictionCause,
+  type WriteSource,
+} from './cache-events.js';
+export {
+  freshnessAt,
+  type CacheEntry,
+  type EntryFreshness,
+  type EntryMeta,
+} from './l2/cache-entry.js';
+export { CorruptEntryError, jsonCodec, msgpackCodec, type EntryCodec } from './l2/entry-codec.js';
+export { L2Store, type L2Read, type L2StoreOptions, type SetManyOptions } from './l2/l2-store.js';
+export {
+  CacheManager,
+  FetchFailedError,
+  InvalidFetchResultError,
+  NoLoaderError,
+  type CacheManagerOptions,
+  type L1Value,
+} from './manager/cache-manager.js';
+export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitState,
+} from './manager/circuit-breaker.js';
+export type {
+  AssetKey,
+  BatchLoader,
+  BatchReadResult,
+  CacheLogger,
+  CacheRead,
+  Fetched,
+  FreshnessPolicy,
+  LoadResult,
+  RevalidateRequest,
+  SetOptions,
+} from './manager/types.js';
+export { AccessRecorder, type AccessRecorderOptions } from './access/access-recorder.js';
