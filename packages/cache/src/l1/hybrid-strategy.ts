@@ -76,7 +76,9 @@ export class HybridStrategy implements EvictionStrategy {
   }
 
   access(slot: number): void {
-    this.#key[slot]! += this.#tick();
+    // Tick first: a rescale inside it must apply to this slot's key too.
+    const weight = this.#tick();
+    this.#key[slot]! += weight;
     this.#siftDown(this.#position[slot]!);
   }
 

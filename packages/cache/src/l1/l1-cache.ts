@@ -37,7 +37,8 @@ export interface L1ExpireEvent<V> {
 /**
  * Listeners by event name. They run synchronously, after the operation that
  * caused the event has completed; if one throws, the others still run and the
- * first error is rethrown from that operation (which has taken effect).
+ * first error is rethrown from that operation (which has taken effect). A
+ * write that is refused still reports the expiries its sweep found first.
  */
 export interface L1CacheEvents<V> {
   evict: (event: L1EvictEvent<V>) => void;
@@ -59,6 +60,11 @@ export interface L1CacheStats {
   readonly maxEntries: number;
   /** undefined when there is no byte bound. */
   readonly maxBytes: number | undefined;
+  /**
+   * ADAPTIVE only: the admission window's current size in entries, as the
+   * hill climber has set it (small: frequency-biased, large: recency-biased).
+   */
+  readonly adaptiveWindow: number | undefined;
 }
 
 type Listeners<V> = { [E in keyof L1CacheEvents<V>]: L1CacheEvents<V>[E][] };
@@ -234,7 +240,12 @@ export class L1Cache<V> {
    * @throws TypeError for a non-string key, RangeError for a bad ttlMs or sizeOf result
    */
   set(key: string, value: V, options?: L1SetOptions): this {
-    this.#set(key, value, options);
+    try {
+      this.#set(key, value, options);
+    } catch (error) {
+      // The sweep may have expired entries before the write was refused: say so.
+      this.#flushAfter(error);
+    }
     if (this.#pending.length !== 0) this.#flush();
     return this;
   }
@@ -259,9 +270,10 @@ export class L1Cache<V> {
     });
     try {
       for (const [key, value, options] of list) this.#set(key, value, options);
-    } finally {
-      if (this.#pending.length !== 0) this.#flush();
+    } catch (error) {
+      this.#flushAfter(error);
     }
+    if (this.#pending.length !== 0) this.#flush();
     return this;
   }
 
@@ -377,6 +389,8 @@ export class L1Cache<V> {
       protectedEntries: this.#protectedEntries,
       maxEntries: this.#maxEntries,
       maxBytes: Number.isFinite(this.#maxBytes) ? this.#maxBytes : undefined,
+      adaptiveWindow:
+        this.#strategy instanceof AdaptiveStrategy ? this.#strategy.shape.window : undefined,
     };
   }
 
@@ -596,7 +610,27 @@ export class L1Cache<V> {
 
   /** Delivers queued events; every listener runs even if one throws, then the first error is rethrown. */
   #flush(): void {
+    const failure = this.#deliver();
+    if (failure !== undefined) throw failure.error;
+  }
+
+  /**
+   * An operation failed after queuing events (a write refused after its sweep
+   * expired entries): deliver them, then rethrow the operation's error, or
+   * both errors when a listener failed too.
+   */
+  #flushAfter(error: unknown): never {
+    const failure = this.#deliver();
+    if (failure === undefined) throw error;
+    throw new AggregateError(
+      [error, failure.error],
+      'L1Cache: a write failed and an event listener threw',
+    );
+  }
+
+  #deliver(): { error: unknown } | undefined {
     const pending = this.#pending;
+    if (pending.length === 0) return undefined;
     this.#pending = [];
     let failure: { error: unknown } | undefined;
     for (const item of pending) {
@@ -610,7 +644,7 @@ export class L1Cache<V> {
         }
       }
     }
-    if (failure !== undefined) throw failure.error;
+    return failure;
   }
 }
 
