@@ -18,3 +18,29 @@ export {
   type ReadinessCheck,
   type ReadinessReport,
 } from './readiness.js';
+export { type MetricsBridge } from './metrics/metrics-bridge.js';
+export {
+  BATCH_SIZE_BUCKETS,
+  CACHE_LATENCY_BUCKETS,
+  registerCacheMetrics,
+  type CacheMetricsOptions,
+  type CacheSizes,
+} from './metrics/cache-metrics.js';
+export {
+  PROVIDER_CALL_OUTCOMES,
+  PROVIDER_LATENCY_BUCKETS,
+  registerProviderMetrics,
+  type ProviderCallEventLike,
+  type ProviderCallOutcome,
+  type ProviderCallSource,
+  type ProviderMetricsOptions,
+} from './metrics/provider-metrics.js';
+export {
+  JOB_RUN_BUCKETS,
+  JOB_STATES,
+  JOB_WAIT_BUCKETS,
+  registerQueueMetrics,
+  type CountedQueue,
+  type QueueMetricsOptions,
+  type TimedWorker,
+} from './metrics/queue-metrics.js';

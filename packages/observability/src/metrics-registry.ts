@@ -15,9 +15,22 @@ export interface MetricsRegistryOptions {
 export function createMetricsRegistry(options: MetricsRegistryOptions): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters, which `promtool check metrics` rejects; each
+    // is the sum of its per-type gauge (nodejs_active_handles{type}, ...), so
+    // nothing is lost: sum by (service) (nodejs_active_handles).
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  }
   return registry;
 }
+
+/** prom-client default metrics that break Prometheus naming rules. */
+const MISNAMED_DEFAULT_GAUGES: readonly string[] = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /** The body and content type of a /metrics response. */
 export async function renderMetrics(

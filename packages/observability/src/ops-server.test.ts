@@ -14,6 +14,9 @@ describe('metrics registry', () => {
     const text = await a.metrics();
     expect(text).toMatch(/^process_cpu_user_seconds_total\{service="api"\} /m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds\{service="api"\} /m);
+    // Gauges named like counters are dropped (promtool rejects them); the per-type gauges stay.
+    expect(text).not.toMatch(/^nodejs_active_handles_total/m);
+    expect(text).toMatch(/^nodejs_active_handles\{/m);
     expect(await b.metrics()).toBe('\n');
   });
 });

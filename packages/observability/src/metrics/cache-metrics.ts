@@ -1,0 +1,234 @@
+import type { CacheEventSource, CacheEvents, CacheLevel, EvictionCause } from '@fiml/cache';
+import { DATA_TYPES, type DataType } from '@fiml/market';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { seconds, type MetricsBridge } from './metrics-bridge.js';
+
+/**
+ * Read latency buckets (seconds): L1 hits take microseconds, L2 hits about a
+ * millisecond, misses the upstream's 50-500 ms and more.
+ */
+export const CACHE_LATENCY_BUCKETS: readonly number[] = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+  0.25, 0.5, 1, 2.5, 5,
+];
+
+/** Keys per coalesced upstream fetch: 1 up to a large provider batch. */
+export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+const EVICTION_CAUSES: readonly EvictionCause[] = [
+  'capacity',
+  'admission-rejected',
+  'expired',
+  'invalidated',
+];
+
+/** Entries and bytes per tier, as the process sees them at a scrape; absent fields are not exported. */
+export interface CacheSizes {
+  /** Entries in this process's L1. */
+  readonly l1Entries?: number;
+  /** Bytes in this process's L1 (only meaningful when the L1 has a sizeOf). */
+  readonly l1Bytes?: number;
+  /** Entries in the shared L2 (a Redis DBSIZE or key count). */
+  readonly l2Entries?: number;
+  /** Bytes of the shared L2 (Redis used_memory). */
+  readonly l2Bytes?: number;
+}
+
+export interface CacheMetricsOptions {
+  /**
+   * Read at every scrape for fiml_cache_entries and fiml_cache_size_bytes.
+   * Without it those gauges are not registered. When it throws or rejects,
+   * the last values are exported and the failure is logged.
+   * @defaultValue undefined
+   */
+  readonly sizes?: () => CacheSizes | Promise<CacheSizes>;
+  /**
+   * Read at every scrape for fiml_cache_hit_rate: the hit rate (0..1) per data
+   * type over a recent window, typically `() => analytics.hitRates('5m')`.
+   * Data types it leaves out (no reads) are not exported. Without it the
+   * gauge is not registered.
+   * @defaultValue undefined
+   */
+  readonly hitRates?: () => Partial<Record<DataType, number>>;
+  /** Buckets of fiml_cache_latency_seconds. @defaultValue CACHE_LATENCY_BUCKETS */
+  readonly latencyBuckets?: readonly number[];
+  /** Buckets of fiml_batch_size. @defaultValue BATCH_SIZE_BUCKETS */
+  readonly batchSizeBuckets?: readonly number[];
+  /** Where snapshot failures are logged. @defaultValue no logging */
+  readonly logger?: Logger;
+}
+
+/**
+ * Registers the cache metric families in a registry and feeds them from a
+ * cache's events (a CacheManager). The cache never imports prom-client; this
+ * bridge is the only place its events become series. Labels come from the
+ * event contract's bounded sets; keys never become labels.
+ *
+ * Counting rules, per read: every read looks in L1 first, so an L1 hit counts
+ * `hits{cache_level="l1"}`; an L2 hit counts an L1 miss and an L2 hit; a miss
+ * counts a miss at both tiers; a stale value served because the fetch failed
+ * counts a miss at the tiers it was looked up in (the cache did not save the
+ * upstream call). So `hits / (hits + misses)` per `cache_level` is that tier's
+ * hit ratio, and L1 lookups are the reads.
+ */
+export function registerCacheMetrics(
+  registry: Registry,
+  source: CacheEventSource,
+  options: CacheMetricsOptions = {},
+): MetricsBridge {
+  const registers = [registry];
+  const log = options.logger?.child({ component: 'cache-metrics' });
+
+  const hits = new Counter({
+    name: 'fiml_cache_hits_total',
+    help: 'Cache lookups answered, by data type and tier. L1 lookups are all reads.',
+    labelNames: ['data_type', 'cache_level'],
+    registers,
+  });
+  const misses = new Counter({
+    name: 'fiml_cache_misses_total',
+    help: 'Cache lookups not answered, by data type and tier (an L2 hit is an L1 miss).',
+    labelNames: ['data_type', 'cache_level'],
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'fiml_cache_latency_seconds',
+    help: 'Read latency by data type and the tier that answered; cache_level="miss" includes the upstream fetch.',
+    labelNames: ['data_type', 'cache_level'],
+    buckets: [...(options.latencyBuckets ?? CACHE_LATENCY_BUCKETS)],
+    registers,
+  });
+  const evictions = new Counter({
+    name: 'fiml_cache_evictions_total',
+    help: 'Entries that left the tier, by reason (capacity, admission-rejected, expired, invalidated).',
+    labelNames: ['cache_level', 'reason'],
+    registers,
+  });
+  const staleServed = new Counter({
+    name: 'fiml_cache_stale_served_total',
+    help: 'Reads answered with a stale value, by data type and reason (revalidate or fetch-error).',
+    labelNames: ['data_type', 'reason'],
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'fiml_batch_size',
+    help: 'Keys per upstream fetch of the read path (coalesced read-through batches), by loader.',
+    labelNames: ['provider'],
+    buckets: [...(options.batchSizeBuckets ?? BATCH_SIZE_BUCKETS)],
+    registers,
+  });
+
+  // Every series exists from the start at 0, so rate() and absent() behave
+  // before the first event of a kind.
+  const levels: readonly CacheLevel[] = ['l1', 'l2'];
+  for (const data_type of DATA_TYPES) {
+    for (const cache_level of levels) {
+      hits.inc({ data_type, cache_level }, 0);
+      misses.inc({ data_type, cache_level }, 0);
+    }
+    for (const cache_level of [...levels, 'miss']) latency.zero({ data_type, cache_level });
+    for (const reason of ['revalidate', 'fetch-error']) staleServed.inc({ data_type, reason }, 0);
+  }
+  for (const reason of EVICTION_CAUSES) evictions.inc({ cache_level: 'l1', reason }, 0);
+
+  if (options.sizes) registerSizeGauges(registry, options.sizes, log);
+  if (options.hitRates) {
+    const hitRates = options.hitRates;
+    new Gauge({
+      name: 'fiml_cache_hit_rate',
+      help: 'Share of reads answered by L1 or L2 over the last minutes (0..1), by data type.',
+      labelNames: ['data_type'],
+      registers,
+      collect() {
+        this.reset();
+        try {
+          for (const [data_type, rate] of Object.entries(hitRates())) {
+            if (Number.isFinite(rate)) this.set({ data_type }, rate);
+          }
+        } catch (error) {
+          log?.warn({ err: error }, 'hit-rate snapshot failed; fiml_cache_hit_rate left empty');
+        }
+      },
+    });
+  }
+
+  const listeners: { [E in keyof CacheEvents]?: CacheEvents[E] } = {
+    hit: (e) => {
+      if (e.level === 'l2') misses.inc({ data_type: e.dataType, cache_level: 'l1' });
+      hits.inc({ data_type: e.dataType, cache_level: e.level });
+      latency.observe({ data_type: e.dataType, cache_level: e.level }, seconds(e.latencyMs));
+    },
+    miss: (e) => {
+      misses.inc({ data_type: e.dataType, cache_level: 'l1' });
+      misses.inc({ data_type: e.dataType, cache_level: 'l2' });
+      latency.observe({ data_type: e.dataType, cache_level: 'miss' }, seconds(e.latencyMs));
+    },
+    'stale-served': (e) => {
+      staleServed.inc({ data_type: e.dataType, reason: e.reason });
+      if (e.reason === 'fetch-error') {
+        // No hit or miss event accompanies it: count the read here.
+        misses.inc({ data_type: e.dataType, cache_level: 'l1' });
+        if (e.level === 'l2') misses.inc({ data_type: e.dataType, cache_level: 'l2' });
+      }
+    },
+    evict: (e) => evictions.inc({ cache_level: e.level, reason: e.cause }),
+    fetch: (e) => batchSize.observe({ provider: e.loader }, e.keys),
+  };
+  const names = Object.keys(listeners) as (keyof CacheEvents)[];
+  for (const name of names) source.on(name, listeners[name]!);
+  return {
+    detach() {
+      for (const name of names) source.off(name, listeners[name]!);
+    },
+  };
+}
+
+function registerSizeGauges(
+  registry: Registry,
+  sizes: () => CacheSizes | Promise<CacheSizes>,
+  log: Logger | undefined,
+): void {
+  // One snapshot per scrape feeds both gauges; the second collect reuses it.
+  let last: CacheSizes = {};
+  let pending: Promise<CacheSizes> | undefined;
+  let failing = false;
+  const snapshot = (): Promise<CacheSizes> =>
+    (pending ??= (async () => {
+      try {
+        last = await sizes();
+        if (failing) log?.info('cache size snapshot works again');
+        failing = false;
+      } catch (error) {
+        if (!failing)
+          log?.warn({ err: error }, 'cache size snapshot failed; exporting the last values');
+        failing = true;
+      }
+      return last;
+    })().finally(() => {
+      queueMicrotask(() => (pending = undefined));
+    }));
+
+  new Gauge({
+    name: 'fiml_cache_entries',
+    help: 'Entries held, by tier (l1: this process; l2: the shared Redis).',
+    labelNames: ['cache_level'],
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      if (s.l1Entries !== undefined) this.set({ cache_level: 'l1' }, s.l1Entries);
+      if (s.l2Entries !== undefined) this.set({ cache_level: 'l2' }, s.l2Entries);
+    },
+  });
+  new Gauge({
+    name: 'fiml_cache_size_bytes',
+    help: 'Bytes held, by tier (l1: this process; l2: the shared Redis).',
+    labelNames: ['cache_level'],
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      if (s.l1Bytes !== undefined) this.set({ cache_level: 'l1' }, s.l1Bytes);
+      if (s.l2Bytes !== undefined) this.set({ cache_level: 'l2' }, s.l2Bytes);
+    },
+  });
+}

@@ -1,0 +1,322 @@
+import { describe, expect, it } from '@jest/globals';
+import { EventEmitter } from 'node:events';
+import { checkMetrics, findPromtool } from '@fiml/observability/promtool';
+import {
+  createMetricsRegistry,
+  registerCacheMetrics,
+  registerProviderMetrics,
+  type ProviderCallEventLike,
+} from '../src/index.js';
+import { CacheEventBus, capturingLogger, families, sample } from './metrics-helpers.js';
+
+const key = 'v1:price:equity:AAPL';
+
+function traffic(bus: CacheEventBus): void {
+  bus.emit('hit', {
+    key,
+    dataType: 'price',
+    level: 'l1',
+    latencyMs: 0.004,
+    stale: false,
+    writer: 'read-through',
+  });
+  bus.emit('hit', {
+    key,
+    dataType: 'price',
+    level: 'l1',
+    latencyMs: 0.006,
+    stale: true,
+    writer: 'warmer',
+  });
+  bus.emit('stale-served', {
+    key,
+    dataType: 'price',
+    level: 'l1',
+    ageMs: 500,
+    reason: 'revalidate',
+  });
+  bus.emit('hit', {
+    key,
+    dataType: 'price',
+    level: 'l2',
+    latencyMs: 1.2,
+    stale: false,
+    writer: 'scheduler',
+  });
+  bus.emit('miss', { key, dataType: 'news', latencyMs: 240 });
+  bus.emit('stale-served', {
+    key,
+    dataType: 'news',
+    level: 'l2',
+    ageMs: 90_000,
+    reason: 'fetch-error',
+  });
+  bus.emit('fetch', {
+    dataType: 'price',
+    loader: 'equity:price',
+    keys: 37,
+    latencyMs: 120,
+    outcome: 'ok',
+  });
+  bus.emit('fetch', {
+    dataType: 'price',
+    loader: 'equity:price',
+    keys: 3,
+    latencyMs: 80,
+    outcome: 'partial',
+  });
+  bus.emit('evict', {
+    key,
+    dataType: 'price',
+    level: 'l1',
+    cause: 'capacity',
+    writer: 'warmer',
+    wasRead: false,
+  });
+  bus.emit('evict', {
+    key,
+    dataType: 'price',
+    level: 'l1',
+    cause: 'expired',
+    writer: 'read-through',
+    wasRead: true,
+  });
+  bus.emit('evict', {
+    key,
+    dataType: 'price',
+    level: 'l1',
+    cause: 'expired',
+    writer: 'read-through',
+    wasRead: true,
+  });
+  // Events the bridge does not turn into metrics must not break it.
+  bus.emit('set', {
+    key,
+    dataType: 'price',
+    writer: 'read-through',
+    ttlMs: 1,
+    levels: ['l1', 'l2'],
+  });
+  bus.emit('circuit', { state: 'open', failures: 5 });
+}
+
+describe('registerCacheMetrics', () => {
+  it('registers nothing until a cache is attached, then only what its sources feed', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    expect(await families(registry)).toEqual([]);
+    registerCacheMetrics(registry, new CacheEventBus());
+    expect(await families(registry)).toEqual([
+      'fiml_batch_size',
+      'fiml_cache_evictions_total',
+      'fiml_cache_hits_total',
+      'fiml_cache_latency_seconds',
+      'fiml_cache_misses_total',
+      'fiml_cache_stale_served_total',
+    ]);
+  });
+
+  it('counts reads per tier, latency by where answered, evictions, stale reads and batch sizes', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    const bus = new CacheEventBus();
+    registerCacheMetrics(registry, bus);
+    traffic(bus);
+
+    const hits = (data_type: string, cache_level: string) =>
+      sample(registry, 'fiml_cache_hits_total', { data_type, cache_level });
+    const misses = (data_type: string, cache_level: string) =>
+      sample(registry, 'fiml_cache_misses_total', { data_type, cache_level });
+    expect(await hits('price', 'l1')).toBe(2);
+    expect(await hits('price', 'l2')).toBe(1);
+    expect(await misses('price', 'l1')).toBe(1);
+    expect(await misses('price', 'l2')).toBe(0);
+    // One miss and one stale read after a failed fetch: two reads neither tier answered.
+    expect(await misses('news', 'l1')).toBe(2);
+    expect(await misses('news', 'l2')).toBe(2);
+    // Series exist at 0 before their first event.
+    expect(await hits('fundamentals', 'l2')).toBe(0);
+
+    const latency = (cache_level: string, metric: string, extra: Record<string, string> = {}) =>
+      sample(registry, `fiml_cache_latency_seconds_${metric}`, {
+        data_type: 'price',
+        cache_level,
+        ...extra,
+      });
+    expect(await latency('l1', 'count')).toBe(2);
+    expect(await latency('l1', 'sum')).toBeCloseTo(0.00001, 12);
+    expect(await latency('l1', 'bucket', { le: '0.00001' })).toBe(2);
+    expect(await latency('l2', 'bucket', { le: '0.001' })).toBe(0);
+    expect(await latency('l2', 'bucket', { le: '0.0025' })).toBe(1);
+    expect(
+      await sample(registry, 'fiml_cache_latency_seconds_count', {
+        data_type: 'news',
+        cache_level: 'miss',
+      }),
+    ).toBe(1);
+
+    expect(
+      await sample(registry, 'fiml_cache_evictions_total', {
+        cache_level: 'l1',
+        reason: 'expired',
+      }),
+    ).toBe(2);
+    expect(
+      await sample(registry, 'fiml_cache_evictions_total', {
+        cache_level: 'l1',
+        reason: 'capacity',
+      }),
+    ).toBe(1);
+    expect(
+      await sample(registry, 'fiml_cache_evictions_total', {
+        cache_level: 'l1',
+        reason: 'invalidated',
+      }),
+    ).toBe(0);
+    expect(
+      await sample(registry, 'fiml_cache_stale_served_total', {
+        data_type: 'price',
+        reason: 'revalidate',
+      }),
+    ).toBe(1);
+    expect(
+      await sample(registry, 'fiml_cache_stale_served_total', {
+        data_type: 'news',
+        reason: 'fetch-error',
+      }),
+    ).toBe(1);
+    expect(await sample(registry, 'fiml_batch_size_count', { provider: 'equity:price' })).toBe(2);
+    expect(await sample(registry, 'fiml_batch_size_sum', { provider: 'equity:price' })).toBe(40);
+    expect(
+      await sample(registry, 'fiml_batch_size_bucket', { provider: 'equity:price', le: 5 }),
+    ).toBe(1);
+  });
+
+  it('reads sizes and hit rates from snapshots at each scrape, keeping the last sizes when one fails', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    const { logger, lines } = capturingLogger();
+    let sizes: () => Promise<{ l1Entries: number; l1Bytes: number; l2Entries: number }> = () =>
+      Promise.resolve({ l1Entries: 812, l1Bytes: 409_600, l2Entries: 25_000 });
+    let rates: Record<string, number> = { price: 0.93 };
+    registerCacheMetrics(registry, new CacheEventBus(), {
+      sizes: () => sizes(),
+      hitRates: () => rates,
+      logger,
+    });
+
+    expect(await sample(registry, 'fiml_cache_entries', { cache_level: 'l1' })).toBe(812);
+    expect(await sample(registry, 'fiml_cache_entries', { cache_level: 'l2' })).toBe(25_000);
+    expect(await sample(registry, 'fiml_cache_size_bytes', { cache_level: 'l1' })).toBe(409_600);
+    // No l2Bytes in the snapshot: no series, rather than a made-up 0.
+    expect(await sample(registry, 'fiml_cache_size_bytes', { cache_level: 'l2' })).toBeUndefined();
+    expect(await sample(registry, 'fiml_cache_hit_rate', { data_type: 'price' })).toBe(0.93);
+    expect(await sample(registry, 'fiml_cache_hit_rate', { data_type: 'news' })).toBeUndefined();
+
+    sizes = () => Promise.reject(new Error('DBSIZE timed out'));
+    rates = { news: 0.5 };
+    await registry.metrics();
+    await registry.metrics();
+    expect(await sample(registry, 'fiml_cache_entries', { cache_level: 'l1' })).toBe(812);
+    expect(await sample(registry, 'fiml_cache_hit_rate', { data_type: 'price' })).toBeUndefined();
+    expect(await sample(registry, 'fiml_cache_hit_rate', { data_type: 'news' })).toBe(0.5);
+    // Once per outage, not once per scrape.
+    expect(
+      lines.filter((l) => l.msg === 'cache size snapshot failed; exporting the last values'),
+    ).toHaveLength(1);
+    sizes = () => Promise.resolve({ l1Entries: 5, l1Bytes: 1, l2Entries: 6 });
+    expect(await sample(registry, 'fiml_cache_entries', { cache_level: 'l1' })).toBe(5);
+    expect(lines.some((l) => l.msg === 'cache size snapshot works again')).toBe(true);
+  });
+
+  it('stops counting when detached', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    const bus = new CacheEventBus();
+    const bridge = registerCacheMetrics(registry, bus);
+    expect(bus.listeners()).toBe(5);
+    bridge.detach();
+    expect(bus.listeners()).toBe(0);
+    traffic(bus);
+    expect(
+      await sample(registry, 'fiml_cache_hits_total', { data_type: 'price', cache_level: 'l1' }),
+    ).toBe(0);
+  });
+});
+
+describe('registerProviderMetrics', () => {
+  class ProviderCalls extends EventEmitter<{ call: [event: ProviderCallEventLike] }> {}
+
+  it('counts upstream calls by provider, data type and outcome, and times them', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    const calls = new ProviderCalls();
+    registerProviderMetrics(registry, calls, { providers: ['polygon', 'coingecko'] });
+    calls.emit('call', { provider: 'polygon', dataType: 'price', latencyMs: 180, outcome: 'ok' });
+    calls.emit('call', {
+      provider: 'polygon',
+      dataType: 'price',
+      latencyMs: 30,
+      outcome: 'rate-limited',
+    });
+    calls.emit('call', {
+      provider: 'polygon',
+      dataType: 'news',
+      latencyMs: 5_000,
+      outcome: 'error',
+    });
+
+    const requests = (provider: string, data_type: string, outcome: string) =>
+      sample(registry, 'fiml_provider_requests_total', { provider, data_type, outcome });
+    expect(await requests('polygon', 'price', 'ok')).toBe(1);
+    expect(await requests('polygon', 'price', 'rate-limited')).toBe(1);
+    expect(await requests('polygon', 'news', 'error')).toBe(1);
+    expect(await requests('coingecko', 'price', 'ok')).toBe(0);
+    expect(
+      await sample(registry, 'fiml_provider_latency_seconds_sum', {
+        provider: 'polygon',
+        data_type: 'price',
+      }),
+    ).toBeCloseTo(0.21, 9);
+    expect(
+      await sample(registry, 'fiml_provider_latency_seconds_bucket', {
+        provider: 'polygon',
+        data_type: 'news',
+        le: 2.5,
+      }),
+    ).toBe(0);
+  });
+});
+
+const promtool = findPromtool();
+if (!promtool) {
+  process.stdout.write(
+    'promtool not found (apt-get install prometheus): skipping its lint of the metric families\n',
+  );
+}
+
+(promtool ? describe : describe.skip)('the metric families pass promtool check metrics', () => {
+  it('lints clean with every family fed, default metrics included', async () => {
+    const registry = createMetricsRegistry({ service: 'api' });
+    const bus = new CacheEventBus();
+    const calls = new EventEmitter<{ call: [event: ProviderCallEventLike] }>();
+    registerCacheMetrics(registry, bus, {
+      sizes: () => ({ l1Entries: 3, l1Bytes: 300, l2Entries: 9, l2Bytes: 4096 }),
+      hitRates: () => ({ price: 0.75 }),
+    });
+    registerProviderMetrics(registry, calls, { providers: ['sim-equities'] });
+    traffic(bus);
+    calls.emit('call', {
+      provider: 'sim-equities',
+      dataType: 'price',
+      latencyMs: 42,
+      outcome: 'ok',
+    });
+    const result = await checkMetrics(await registry.metrics(), promtool!);
+    expect(result).toEqual({ exitCode: 0, problems: [] });
+  });
+
+  it('is a real check: it fails a counter without _total', async () => {
+    const result = await checkMetrics(
+      '# HELP bad a counter\n# TYPE bad counter\nbad 1\n',
+      promtool!,
+    );
+    expect(result.exitCode).not.toBe(0);
+    expect(result.problems.join('\n')).toMatch(/_total/);
+  });
+});
