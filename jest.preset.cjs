@@ -7,8 +7,9 @@
 'use strict';
 
 // Dependencies that ship only ES modules; Jest runs CommonJS, so these are compiled too.
-// (cookie 2 arrives through fastify's light-my-request, used by app.inject().)
-const esmOnly = ['cookie'];
+// (cookie 2 arrives through fastify's light-my-request, used by app.inject(); content-disposition
+// through @fastify/static, which serves the queue dashboard and the OpenAPI UI.)
+const esmOnly = ['cookie', 'content-disposition'];
 const notEsmOnly = esmOnly.map((name) => `\\.pnpm/${name}@|${name}/`).join('|');
 
 /** @param {string} rootDir the package directory (pass __dirname) */

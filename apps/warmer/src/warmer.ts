@@ -1,15 +1,17 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@fiml/observability';
-import { QueueName, createJobWorker, queuePrefix, type JobWorker } from '@fiml/queue';
-import { z } from 'zod';
+import {
+  QueueName,
+  WARM_CYCLE_JOB_NAME,
+  createJobWorker,
+  queuePrefix,
+  warmCycleSchema,
+  type JobWorker,
+} from '@fiml/queue';
 
 /** The id of the warmer's Job Scheduler in the warm queue. */
 export const WARM_SCHEDULER_ID = 'warm-cycle';
-export const WARM_JOB_NAME = 'warm-cycle';
-
-/** A warming cycle carries no input yet; the planner will read access patterns itself. */
-export const warmCycleSchema = z.object({});
 
 export interface WarmerDeps {
   /** A `worker`-role connection to the queue Redis (used by the scheduler queue and the worker). */
@@ -77,7 +79,7 @@ export function buildWarmer(deps: WarmerDeps): Warmer {
         WARM_SCHEDULER_ID,
         { pattern: deps.schedule.pattern, tz: deps.schedule.tz },
         {
-          name: WARM_JOB_NAME,
+          name: WARM_CYCLE_JOB_NAME,
           data: {},
           opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
         },

@@ -21,7 +21,7 @@ function problemsOf(fn: () => unknown): Map<string, string> {
 describe('apiEnv', () => {
   it('applies documented defaults and types every value', () => {
     const config = apiEnv.parse(valid);
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       REDIS_QUEUE_URL: 'redis://127.0.0.1:6379/0',
@@ -30,7 +30,42 @@ describe('apiEnv', () => {
       SHUTDOWN_TIMEOUT_MS: 10_000,
       API_HOST: '0.0.0.0',
       API_PORT: 3000,
+      API_KEYS: [],
+      API_ADMIN_KEY: '',
+      API_READS_REQUIRE_KEY: false,
+      L1_MAX_ENTRIES: 10_000,
+      L1_EVICTION_POLICY: 'adaptive',
+      L1_PROTECTED_PATTERNS: [],
+      CACHE_TTL_PRICE: '300',
+      CACHE_TTL_JITTER: '0.1',
     });
+  });
+
+  it('parses API keys and protected patterns, and hides keys when they are wrong', () => {
+    const config = apiEnv.parse({
+      ...valid,
+      API_KEYS: 'portfolio:0123456789abcdef0123, ops:fedcba9876543210fedc',
+      L1_PROTECTED_PATTERNS: 'price:equity:AAPL*, *:BTC',
+    });
+    expect(config.API_KEYS).toEqual([
+      { name: 'portfolio', key: '0123456789abcdef0123' },
+      { name: 'ops', key: 'fedcba9876543210fedc' },
+    ]);
+    expect(config.L1_PROTECTED_PATTERNS).toEqual(['price:equity:AAPL*', '*:BTC']);
+    try {
+      apiEnv.parse({ ...valid, API_KEYS: 'short:tooshort-key' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect((error as Error).message).toContain('API_KEYS: (value hidden) is invalid');
+      expect((error as Error).message).not.toContain('tooshort-key');
+    }
+  });
+
+  it('validates the cache TTL variables with the market package’s rules', () => {
+    const problems = problemsOf(() =>
+      apiEnv.parse({ ...valid, CACHE_TTL_PRICE: '300000000', CACHE_TTL_JITTER: '2' }),
+    );
+    expect([...problems.keys()].sort()).toEqual(['CACHE_TTL_JITTER', 'CACHE_TTL_PRICE']);
   });
 
   it('reads given values over defaults, trimming whitespace', () => {

@@ -8,6 +8,7 @@ export { loadConfig, loadConfigOrExit, type LoadConfigOptions } from './load-con
 export { redactUrl } from './redact-url.js';
 export { allEnvs, apiEnv, batchSchedulerEnv, warmerEnv } from './schemas.js';
 export { providerVars } from './provider-vars.js';
+export { TTL_VAR_NAMES, ttlEnvOf, ttlVars, type TtlVarName } from './ttl-vars.js';
 export {
   GENERATED_BEGIN,
   GENERATED_END,

@@ -63,3 +63,54 @@ export const timeZone = () =>
 /** A Redis key prefix: letters, digits, "-", "_" and "."; no braces (we add the hash tag). */
 export const keyPrefix = () =>
   z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'not 1-32 letters, digits, ".", "_" or "-"');
+
+/** Comma-separated cache keys or `*` patterns (empty for none). */
+export const keyPatterns = () =>
+  z.string().transform((text, ctx) => {
+    const patterns = text
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const bad = patterns.find((p) => p.length > 512 || /\s/.test(p));
+    if (bad !== undefined) {
+      ctx.issues.push({ code: 'custom', message: `"${bad}" is not a key or pattern`, input: text });
+      return z.NEVER;
+    }
+    return patterns;
+  });
+
+/** `name:key` pairs; keys of at least 16 characters, names unique. */
+export const apiKeys = () =>
+  z.string().transform((text, ctx) => {
+    const keys: { name: string; key: string }[] = [];
+    for (const part of text
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const colon = part.indexOf(':');
+      const name = part.slice(0, colon);
+      const key = part.slice(colon + 1);
+      const problem =
+        colon <= 0
+          ? 'an entry is not name:key'
+          : !/^[A-Za-z0-9._-]{1,32}$/.test(name)
+            ? `key name "${name}" is not 1-32 of [A-Za-z0-9._-]`
+            : key.length < 16 || key.length > 256
+              ? `the key of "${name}" is not 16-256 characters`
+              : keys.some((k) => k.name === name)
+                ? `key name "${name}" is given twice`
+                : undefined;
+      if (problem) {
+        ctx.issues.push({ code: 'custom', message: problem, input: '(hidden)' });
+        return z.NEVER;
+      }
+      keys.push({ name, key });
+    }
+    return keys;
+  });
+
+/** A secret that may be empty (feature off), or has at least `min` characters. */
+export const optionalSecret = (min: number) =>
+  z
+    .string()
+    .refine((s) => s === '' || (s.length >= min && s.length <= 256), `not ${min}-256 characters`);

@@ -1,16 +1,21 @@
 import { envVar } from './env-var.js';
 import { defineEnv } from './define-env.js';
 import {
+  apiKeys,
   boolean,
   cronPattern,
   hostname,
   integer,
+  keyPatterns,
   keyPrefix,
   oneOf,
+  optionalSecret,
   port,
   redisUrl,
   timeZone,
 } from './parsers.js';
+import { providerVars } from './provider-vars.js';
+import { ttlVars } from './ttl-vars.js';
 
 /**
  * Every environment variable of every process, grouped by who reads it. Adding
@@ -73,9 +78,51 @@ const metricsServer = (defaultPort: string) => ({
   }),
 });
 
+/** The read path's cache settings (every process that reads through the cache). */
+const cacheVars = {
+  CACHE_KEY_PREFIX: envVar(keyPrefix(), {
+    description:
+      'First segment of every cache key in the cache Redis (`<prefix>:v1:price:equity:AAPL`), of the fetch locks and of the invalidation channel. Processes sharing a cache use the same value.',
+    expected: '1-32 letters, digits, ".", "_" or "-"',
+    default: 'fiml',
+  }),
+  L1_MAX_ENTRIES: envVar(integer(1, 10_000_000), {
+    description: 'Most entries in each process’s in-memory L1 cache.',
+    expected: 'integer 1-10000000',
+    default: '10000',
+  }),
+  L1_EVICTION_POLICY: envVar(oneOf(['adaptive', 'lru', 'lfu', 'hybrid']), {
+    description:
+      'Which L1 entry goes when it is full: `adaptive` (W-TinyLFU with hill climbing, tracks the best of recency and frequency), `lru`, `lfu` or `hybrid`.',
+    expected: 'one of adaptive, lru, lfu, hybrid',
+    default: 'adaptive',
+  }),
+  L1_PROTECTED_PATTERNS: envVar(keyPatterns(), {
+    description:
+      'Keys or `*` patterns over cache keys (`price:equity:AAPL`, `price:*:BTC`) never evicted from L1 for capacity. Comma-separated; empty for none.',
+    expected: 'comma-separated keys or patterns',
+    default: '',
+  }),
+  CACHE_NEGATIVE_TTL: envVar(integer(1, 86_400), {
+    description:
+      'Seconds a "symbol not found" answer is cached, so unknown symbols do not cost an upstream call on every read.',
+    expected: 'whole seconds 1-86400',
+    default: '60',
+  }),
+  CACHE_STALE_IF_ERROR: envVar(integer(0, 7 * 86_400), {
+    description:
+      'Seconds past its freshness an entry is kept to stand in when the upstream fails (entries inside one TTL past freshness are served at once while refreshed in the background).',
+    expected: 'whole seconds 0-604800',
+    default: '3600',
+  }),
+};
+
 export const apiEnv = defineEnv('api', {
   ...common,
   REDIS_CACHE_URL,
+  ...cacheVars,
+  ...ttlVars,
+  ...providerVars,
   API_HOST: envVar(hostname(), {
     description: 'Interface the HTTP API listens on.',
     expected: 'host name or IP address',
@@ -85,6 +132,37 @@ export const apiEnv = defineEnv('api', {
     description: 'Port of the HTTP API, which also serves /metrics, /healthz and /readyz.',
     expected: 'integer 0-65535',
     default: '3000',
+  }),
+  API_KEYS: envVar(apiKeys(), {
+    description:
+      'Client API keys as `name:key` pairs, comma-separated (keys of 16+ characters). A key is needed for POST, DELETE and /admin, and for reads when API_READS_REQUIRE_KEY is true; the name appears in logs and per-key rate limits, the key never. Empty: only the admin key is accepted.',
+    expected: 'name:key[,name:key…], names 1-32 of [A-Za-z0-9._-], keys 16-256 characters',
+    default: '',
+    secret: true,
+  }),
+  API_ADMIN_KEY: envVar(optionalSecret(16), {
+    description:
+      'The operator key: everything a client key can do, plus actions on the queue dashboard (/admin/queues is read-only with a client key). Empty disables admin actions.',
+    expected: 'empty, or 16-256 characters',
+    default: '',
+    secret: true,
+  }),
+  API_READS_REQUIRE_KEY: envVar(boolean(), {
+    description: 'Whether GET /v1/data and /v1/cache/report need an API key too.',
+    expected: 'true or false',
+    default: 'false',
+  }),
+  API_RATE_LIMIT_PER_MINUTE: envVar(integer(0, 10_000_000), {
+    description:
+      'Requests per minute per API key (per client address without a key), shared by every api instance through the cache Redis; 0 turns the limit off. /healthz, /readyz and /metrics are never limited.',
+    expected: 'integer 0-10000000',
+    default: '6000',
+  }),
+  API_MAX_EVENT_LOOP_DELAY_MS: envVar(integer(0, 60_000), {
+    description:
+      'Above this event-loop delay the api answers 503 with Retry-After instead of queueing more work it cannot serve in time; 0 turns the check off.',
+    expected: 'integer milliseconds 0-60000',
+    default: '1000',
   }),
 });
 

@@ -10,6 +10,7 @@ export {
   type RefreshRequest,
   type RefreshRequestInput,
 } from './contracts/refresh-request.js';
+export { WARM_CYCLE_JOB_NAME, warmCycleSchema, type WarmCycle } from './contracts/warm-cycle.js';
 export { InvalidJobPayloadError, fieldIssues, type FieldIssue } from './errors.js';
 export { createJobWorker, type JobWorker, type JobWorkerOptions } from './job-worker.js';
 export { createShutdown, type Shutdown, type ShutdownOptions } from './lifecycle.js';

@@ -1,3 +1,4 @@
+/// <reference path="../types/cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
 import { systemClock, type Clock } from '@fiml/market';
