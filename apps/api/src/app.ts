@@ -1,24 +1,69 @@
 import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import {
+  jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { Clock } from '@fiml/market';
 import type { Logger, ReadinessCheck, Registry } from '@fiml/observability';
-import { registerErrorHandling } from './errors.js';
+import {
+  QueueName,
+  REFRESH_JOB_NAME,
+  WARM_CYCLE_JOB_NAME,
+  refreshRequestSchema,
+  warmCycleSchema,
+} from '@fiml/queue';
+import { registerAuth, type AuthOptions } from './auth.js';
+import { HttpError, registerErrorHandling } from './errors.js';
+import { registerQueueBoard } from './queue-board.js';
+import { dataRoutes, type AccessLog, type DataCache } from './routes/data.js';
 import { opsRoutes } from './routes/ops.js';
 import { refreshRoutes, type RefreshEnqueuer } from './routes/refresh.js';
+import { reportRoutes } from './routes/report.js';
 
 export interface AppDeps {
   readonly logger: Logger;
   readonly registry: Registry;
+  readonly clock: Clock;
   /** Checks behind /readyz, by name: the queue and cache Redis roles. */
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   readonly refresh: RefreshEnqueuer;
+  /** The read path (a CacheManager). */
+  readonly cache: DataCache;
+  /** Where reads are counted for the warmer. */
+  readonly access?: AccessLog;
+  /** The cache analytics report served at GET /v1/cache/report. */
+  readonly report?: () => unknown;
+  readonly auth: AuthOptions;
+  /** Per-key request limits shared through Redis; absent or 0 per minute: no limit. */
+  readonly rateLimit?: {
+    readonly perMinute: number;
+    readonly redis?: Redis;
+    readonly keyPrefix: string;
+  };
+  /** Answer 503 above this event-loop delay; absent or 0: never. */
+  readonly maxEventLoopDelayMs?: number;
+  /** How often the event-loop delay is sampled. @defaultValue 1000 */
+  readonly pressureSampleIntervalMs?: number;
+  /** The queue dashboard; absent: not served. */
+  readonly queueBoard?: {
+    readonly connection: Redis;
+    readonly prefix: string;
+    readonly discoveryIntervalMs?: number;
+  };
   /** Largest request body accepted. @defaultValue 65536 */
   readonly bodyLimitBytes?: number;
 }
+
+/** Routes that must answer even when the process is overloaded or a client is over its limit. */
+const OPERATIONS_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** A request id: the caller's X-Request-Id when it is sane, otherwise a fresh UUID. */
 function requestId(header: string | string[] | undefined): string {
@@ -29,7 +74,8 @@ function requestId(header: string | string[] | undefined): string {
 
 /**
  * One log line per request, written when the response is sent: method, URL,
- * status and time, under the request id. (Fastify's default writes two.)
+ * status, time and the API key's name, under the request id. (Fastify's
+ * default writes two.)
  */
 class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
@@ -43,6 +89,7 @@ class OneLinePerRequest extends LogController {
       url: request.url,
       statusCode: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 100) / 100,
+      key: request.apiKeyName,
     };
     if (error) reply.log.error({ ...line, err: error }, 'request failed');
     else reply.log.info(line, 'request');
@@ -73,9 +120,87 @@ export function buildApp(deps: AppDeps) {
     done(null, payload);
   });
   registerErrorHandling(app);
+  registerAuth(app, deps.auth);
+
+  if (deps.maxEventLoopDelayMs) {
+    void app.register(underPressure, {
+      maxEventLoopDelay: deps.maxEventLoopDelayMs,
+      sampleInterval: deps.pressureSampleIntervalMs ?? 1_000,
+      retryAfter: 5,
+      exposeStatusRoute: false,
+      pressureHandler: (request) => {
+        if (OPERATIONS_ROUTES.has(request.url.split('?')[0] ?? '')) return;
+        throw new HttpError(503, 'FIML_OVERLOADED', 'the api is overloaded; retry later', {
+          'retry-after': '5',
+        });
+      },
+    });
+  }
+  if (deps.rateLimit && deps.rateLimit.perMinute > 0) {
+    void app.register(rateLimit, {
+      global: true,
+      max: deps.rateLimit.perMinute,
+      timeWindow: 60_000,
+      ...(deps.rateLimit.redis ? { redis: deps.rateLimit.redis } : {}),
+      nameSpace: `${deps.rateLimit.keyPrefix}:v1:api-rate:`,
+      // A dead cache Redis must not take the API down with it.
+      skipOnError: true,
+      keyGenerator: (request) =>
+        request.apiKeyName ? `key:${request.apiKeyName}` : `ip:${request.ip}`,
+      allowList: (request) => OPERATIONS_ROUTES.has(request.url.split('?')[0] ?? ''),
+      errorResponseBuilder: (_request, context) =>
+        new HttpError(
+          429,
+          'FIML_RATE_LIMITED',
+          `more than ${context.max} requests per minute; retry in ${context.after}`,
+          {
+            'retry-after': String(Math.ceil(context.ttl / 1000)),
+          },
+        ),
+    });
+  }
+
+  void app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'fiml-cache API',
+        version: '0.1.0',
+        description:
+          'Market data through a two-level cache, and refresh requests for the batch-scheduler.',
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
 
   void app.register(opsRoutes, { registry: deps.registry, readiness: deps.readiness });
   void app.register(refreshRoutes, { refresh: deps.refresh });
+  void app.register(dataRoutes, {
+    cache: deps.cache,
+    clock: deps.clock,
+    privateResponses: deps.auth.readsRequireKey,
+    ...(deps.access ? { access: deps.access } : {}),
+  });
+  if (deps.report) void app.register(reportRoutes, { report: deps.report });
+  if (deps.queueBoard) {
+    registerQueueBoard(app, {
+      ...deps.queueBoard,
+      logger: deps.logger,
+      schemas: {
+        [QueueName.REFRESH]: {
+          description: `${REFRESH_JOB_NAME} jobs: { symbols[], assetType, dataType, priority, deadline?, source } (see @fiml/queue)`,
+          schema: refreshRequestSchema,
+        },
+        [QueueName.WARM]: {
+          description: `${WARM_CYCLE_JOB_NAME} jobs from the warmer’s Job Scheduler (no payload)`,
+          schema: warmCycleSchema,
+        },
+      },
+    });
+  }
   return app;
 }
 

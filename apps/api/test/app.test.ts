@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
-import { createLogger, createMetricsRegistry, type ReadinessCheck } from '@fiml/observability';
+import type { ReadinessCheck } from '@fiml/observability';
 import {
   QueueName,
   RefreshProducer,
@@ -11,21 +11,19 @@ import {
 import { startRedisServer, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
 import { buildApp, type App } from '../src/app.js';
 import type { RefreshEnqueuer } from '../src/routes/refresh.js';
-
-const logger = createLogger({ service: 'test', level: 'silent' });
+import { asClient, logger, minimalDeps } from './harness.js';
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
 });
 
 function app(deps: { refresh: RefreshEnqueuer; readiness?: Record<string, ReadinessCheck> }): App {
-  const a = buildApp({
-    logger,
-    registry: createMetricsRegistry({ service: 'api' }),
-    readiness: deps.readiness ?? { queueRedis: () => Promise.resolve({ ok: true }) },
-    refresh: deps.refresh,
-    bodyLimitBytes: 4096,
-  });
+  const a = buildApp(
+    minimalDeps({
+      refresh: deps.refresh,
+      ...(deps.readiness ? { readiness: deps.readiness } : {}),
+    }),
+  );
   open.push(() => a.close());
   return a;
 }
@@ -48,6 +46,7 @@ describe('POST /v1/refresh', () => {
     const res = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
+      headers: asClient,
       payload: {
         dataType: 'price',
         assetType: 'equity',
@@ -75,6 +74,7 @@ describe('POST /v1/refresh', () => {
     const res = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
+      headers: asClient,
       payload: {
         dataType: 'quotes',
         assetType: 'equity',
@@ -126,7 +126,12 @@ describe('POST /v1/refresh', () => {
     const api = app({
       refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) },
     });
-    const res = await api.inject({ method: 'POST', url: '/v1/refresh', payload });
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      headers: asClient,
+      payload,
+    });
     // 501 symbols exceed the 4 KiB body limit of this test app before validation runs.
     if (res.statusCode === 413)
       return expect(res.json()).toMatchObject({ error: { code: 'FIML_BODY_TOO_LARGE' } });
@@ -144,7 +149,7 @@ describe('POST /v1/refresh', () => {
     const badJson = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...asClient, 'content-type': 'application/json' },
       payload: '{"dataType": "price",',
     });
     expect(badJson.statusCode).toBe(400);
@@ -153,7 +158,7 @@ describe('POST /v1/refresh', () => {
     const text = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
-      headers: { 'content-type': 'text/plain' },
+      headers: { ...asClient, 'content-type': 'text/plain' },
       payload: 'AAPL',
     });
     expect(text.statusCode).toBe(415);
@@ -162,6 +167,7 @@ describe('POST /v1/refresh', () => {
     const huge = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
+      headers: asClient,
       payload: {
         dataType: 'price',
         assetType: 'equity',
@@ -176,11 +182,17 @@ describe('POST /v1/refresh', () => {
     open.push(() => server.stop());
     const { api } = realQueueApp(server.url);
     const payload = { dataType: 'price', assetType: 'equity', symbols: ['AAPL'] };
-    expect((await api.inject({ method: 'POST', url: '/v1/refresh', payload })).statusCode).toBe(
-      202,
-    );
+    expect(
+      (await api.inject({ method: 'POST', url: '/v1/refresh', headers: asClient, payload }))
+        .statusCode,
+    ).toBe(202);
     await server.kill();
-    const res = await api.inject({ method: 'POST', url: '/v1/refresh', payload });
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      headers: asClient,
+      payload,
+    });
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
     expect(res.json()).toMatchObject({ error: { code: 'FIML_QUEUE_UNAVAILABLE' } });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
+import { startSimulatedProviderServer } from '@fiml/providers';
 import {
   freePort,
   startRedisServer,
@@ -32,10 +33,14 @@ async function status(url: string): Promise<number> {
 describe('the api process', () => {
   it('serves requests and exits 0 on SIGTERM', async () => {
     const port = await freePort();
+    const sim = await startSimulatedProviderServer({ seed: 1, failureRate: 0 });
+    open.push(() => sim.close());
     const api = startApi({
       REDIS_QUEUE_URL: testRedisUrl(),
       REDIS_CACHE_URL: testRedisUrl(),
       API_PORT: String(port),
+      API_KEYS: 'tester:0123456789abcdef01',
+      SIM_PROVIDER_URL: sim.url,
     });
     await api.waitForLog((r) => r.msg === 'api ready');
     const base = `http://127.0.0.1:${port}`;
@@ -44,15 +49,20 @@ describe('the api process', () => {
     });
     const res = await fetch(`${base}/v1/refresh`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-api-key': '0123456789abcdef01' },
       body: JSON.stringify({ dataType: 'news', assetType: 'equity', symbols: ['AAPL'] }),
     });
     expect(res.status).toBe(202);
+    const read = await fetch(`${base}/v1/data/price/AAPL`);
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as { source: string }).source).toBe('sim-equities');
 
     api.child.kill('SIGTERM');
     await expect(api.exited).resolves.toEqual({ code: 0, signal: null });
     expect(api.logs.filter((r) => r.msg === 'closed').map((r) => r.step)).toEqual([
       'http server',
+      'access recorder',
+      'cache invalidations',
       'refresh producer',
       'cache redis',
       'queue redis',

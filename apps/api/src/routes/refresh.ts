@@ -46,7 +46,14 @@ const accepted = z.object({
 export const refreshRoutes: FastifyPluginAsyncZod<RefreshRoutesOptions> = (app, options) => {
   app.post(
     '/v1/refresh',
-    { schema: { body: refreshBody, response: { 202: accepted } } },
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Ask for fresh data: the batch-scheduler fetches it and writes the cache',
+        body: refreshBody,
+        response: { 202: accepted },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       let enqueued: EnqueuedRefresh;

@@ -1,0 +1,260 @@
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  FetchFailedError,
+  NoLoaderError,
+  cacheKey,
+  type BatchReadResult,
+  type CacheRead,
+} from '@fiml/cache';
+import { ASSET_TYPES, DATA_TYPES, type AssetType, type Clock, type DataType } from '@fiml/market';
+import { symbolSchema } from '@fiml/queue';
+import { z } from 'zod';
+import { HttpError } from '../errors.js';
+
+/** The part of the CacheManager the data routes use. */
+export interface DataCache {
+  read(dataType: DataType, assetType: AssetType, symbol: string): Promise<CacheRead>;
+  readMany(
+    dataType: DataType,
+    assetType: AssetType,
+    symbols: readonly string[],
+  ): Promise<BatchReadResult[]>;
+  invalidate(keys: string | readonly string[]): Promise<void>;
+}
+
+/** Where reads are counted for the warmer. */
+export interface AccessLog {
+  record(key: string): void;
+}
+
+export interface DataRoutesOptions {
+  readonly cache: DataCache;
+  readonly clock: Clock;
+  readonly access?: AccessLog;
+  /** Responses are for one client only (reads need a key): `private` caching. */
+  readonly privateResponses: boolean;
+}
+
+/** Most symbols in one batch read. */
+export const MAX_BATCH_SYMBOLS = 200;
+const UPSTREAM_RETRY_AFTER_SECONDS = 5;
+
+const dataType = z.enum(DATA_TYPES, { error: `one of ${DATA_TYPES.join(', ')}` });
+const assetType = z
+  .enum(ASSET_TYPES, { error: `one of ${ASSET_TYPES.join(', ')}` })
+  .default('equity');
+const cacheStatus = z.enum(['l1', 'l2', 'miss', 'stale']);
+
+const datum = z.object({
+  symbol: z.string(),
+  assetType: z.enum(ASSET_TYPES),
+  dataType: z.enum(DATA_TYPES),
+  data: z.unknown(),
+  /** The provider that answered. */
+  source: z.string(),
+  fetchedAt: z.string(),
+  /** When the value stops being fresh. */
+  expiresAt: z.string(),
+  cache: cacheStatus,
+});
+
+const batchItem = z.discriminatedUnion('status', [
+  datum.extend({ status: z.literal('ok') }),
+  z.object({ symbol: z.string(), status: z.literal('not-found') }),
+  z.object({
+    symbol: z.string(),
+    status: z.literal('error'),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+]);
+
+const symbolList = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(symbolSchema)
+      .min(1, 'at least one symbol')
+      .max(MAX_BATCH_SYMBOLS, `at most ${MAX_BATCH_SYMBOLS} symbols`),
+  );
+
+function cacheLabel(read: CacheRead): z.infer<typeof cacheStatus> {
+  if (read.stale) return 'stale';
+  return read.from === 'upstream' ? 'miss' : read.from;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Maps a failed read to the answer a client can act on. */
+function readFailure(error: unknown, dataType: DataType, assetType: AssetType): HttpError {
+  if (error instanceof NoLoaderError) {
+    return new HttpError(400, 'FIML_UNSUPPORTED', `no provider serves ${assetType} ${dataType}`);
+  }
+  if (error instanceof FetchFailedError) {
+    const cause = error.cause as { retryAfterMs?: unknown; message?: unknown } | undefined;
+    const retryAfterMs = typeof cause?.retryAfterMs === 'number' ? cause.retryAfterMs : undefined;
+    const seconds = retryAfterMs
+      ? Math.max(1, Math.ceil(retryAfterMs / 1000))
+      : UPSTREAM_RETRY_AFTER_SECONDS;
+    return new HttpError(
+      503,
+      'FIML_UPSTREAM_UNAVAILABLE',
+      'the upstream provider is unavailable and nothing is cached; retry later',
+      { 'retry-after': String(seconds) },
+      { cause: error },
+    );
+  }
+  throw error;
+}
+
+/**
+ * Reads through the cache: GET /v1/data/:dataType/:symbol (one symbol, with
+ * Cache-Control and an ETag) and GET /v1/data/:dataType?symbols=… (a batch,
+ * a result per symbol, the misses fetched in one coalesced upstream call per
+ * provider).
+ */
+export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, options) => {
+  const visibility = options.privateResponses ? 'private' : 'public';
+
+  function present(read: CacheRead, symbol: string, assetType: AssetType, dataType: DataType) {
+    return {
+      symbol,
+      assetType,
+      dataType,
+      data: read.value,
+      source: read.entry.source,
+      fetchedAt: iso(read.entry.fetchedAt),
+      expiresAt: iso(read.entry.softExpiresAt),
+      cache: cacheLabel(read),
+    };
+  }
+
+  function cacheHeaders(reply: FastifyReply, read: CacheRead): string {
+    const remaining = Math.floor((read.entry.softExpiresAt - options.clock.now()) / 1000);
+    void reply.header(
+      'cache-control',
+      read.stale || remaining <= 0
+        ? `${visibility}, max-age=0, must-revalidate`
+        : `${visibility}, max-age=${remaining}`,
+    );
+    const etag = `"${read.entry.fetchedAt.toString(36)}-${read.entry.source}"`;
+    void reply.header('etag', etag);
+    return etag;
+  }
+
+  app.get(
+    '/v1/data/:dataType/:symbol',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Read one symbol through the cache',
+        params: z.object({ dataType, symbol: symbolSchema }),
+        querystring: z.object({ assetType }),
+        response: { 200: datum, 304: z.void().describe('Not modified: the ETag still matches') },
+      },
+    },
+    async (request, reply) => {
+      const { dataType, symbol } = request.params;
+      const { assetType } = request.query;
+      options.access?.record(cacheKey(dataType, assetType, symbol));
+      let read: CacheRead;
+      try {
+        read = await options.cache.read(dataType, assetType, symbol);
+      } catch (error) {
+        throw readFailure(error, dataType, assetType);
+      }
+      if (!read.found) {
+        throw new HttpError(
+          404,
+          'FIML_SYMBOL_NOT_FOUND',
+          `${assetType} ${symbol} is not known to the provider`,
+        );
+      }
+      const etag = cacheHeaders(reply, read);
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (
+        ifNoneMatch &&
+        ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')
+      ) {
+        return reply.status(304).send();
+      }
+      return present(read, symbol, assetType, dataType);
+    },
+  );
+
+  app.get(
+    '/v1/data/:dataType',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: `Read up to ${MAX_BATCH_SYMBOLS} symbols through the cache`,
+        params: z.object({ dataType }),
+        querystring: z.object({ symbols: symbolList, assetType }),
+        response: {
+          200: z.object({
+            dataType: z.enum(DATA_TYPES),
+            assetType: z.enum(ASSET_TYPES),
+            results: z.array(batchItem),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { dataType } = request.params;
+      const { assetType } = request.query;
+      const symbols = [...new Set(request.query.symbols)];
+      for (const symbol of symbols) options.access?.record(cacheKey(dataType, assetType, symbol));
+      let results: BatchReadResult[];
+      try {
+        results = await options.cache.readMany(dataType, assetType, symbols);
+      } catch (error) {
+        throw readFailure(error, dataType, assetType);
+      }
+      void reply.header('cache-control', `${visibility}, max-age=0`);
+      return {
+        dataType,
+        assetType,
+        results: results.map((r) => {
+          if (r.status === 'error') {
+            const failure = r.error instanceof FetchFailedError ? r.error.cause : r.error;
+            return {
+              symbol: r.symbol,
+              status: 'error' as const,
+              error: {
+                code: 'FIML_UPSTREAM_UNAVAILABLE',
+                message: failure instanceof Error ? failure.message : 'upstream unavailable',
+              },
+            };
+          }
+          if (!r.read.found) return { symbol: r.symbol, status: 'not-found' as const };
+          return { status: 'ok' as const, ...present(r.read, r.symbol, assetType, dataType) };
+        }),
+      };
+    },
+  );
+
+  app.delete(
+    '/v1/cache/:dataType/:symbol',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Invalidate one symbol in every tier of every instance',
+        params: z.object({ dataType, symbol: symbolSchema }),
+        querystring: z.object({ assetType }),
+      },
+    },
+    async (request, reply) => {
+      const { dataType, symbol } = request.params;
+      await options.cache.invalidate(cacheKey(dataType, request.query.assetType, symbol));
+      request.log.info({ dataType, symbol, assetType: request.query.assetType }, 'invalidated');
+      return reply.status(204).send();
+    },
+  );
+  return Promise.resolve();
+};

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Queue } from 'bullmq';
+import { queuePrefix } from '@fiml/queue';
+import { uniqueName } from '@fiml/testing';
+import { ADMIN_KEY, CLIENT_KEY, asClient, startHarness, type Harness } from './harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const refresh = { dataType: 'price', assetType: 'equity', symbols: ['AAPL'] };
+const basic = (key: string) => ({
+  authorization: `Basic ${Buffer.from(`ops:${key}`).toString('base64')}`,
+});
+
+describe('API keys', () => {
+  it('guards POST with a key, accepting it as X-API-Key, Bearer or the admin key', async () => {
+    h = await startHarness();
+    const post = (headers: Record<string, string>) =>
+      h!.app.inject({ method: 'POST', url: '/v1/refresh', headers, payload: refresh });
+    const none = await post({});
+    expect(none.statusCode).toBe(401);
+    expect(none.json()).toMatchObject({ error: { code: 'FIML_UNAUTHORIZED' } });
+    expect((await post({ 'x-api-key': 'not-a-key-at-all-123' })).json()).toMatchObject({
+      error: { message: 'the API key is not valid' },
+    });
+    expect((await post(asClient)).statusCode).toBe(202);
+    expect((await post({ authorization: `Bearer ${CLIENT_KEY}` })).statusCode).toBe(202);
+    expect((await post({ 'x-api-key': ADMIN_KEY })).statusCode).toBe(202);
+  });
+
+  it('leaves reads open by default and keys them when configured', async () => {
+    h = await startHarness({
+      auth: {
+        keys: [{ name: 'client', key: CLIENT_KEY }],
+        adminKey: ADMIN_KEY,
+        readsRequireKey: true,
+      },
+    });
+    expect((await h.app.inject('/v1/data/price/AAPL')).statusCode).toBe(401);
+    const keyed = await h.app.inject({ url: '/v1/data/price/AAPL', headers: asClient });
+    expect(keyed.statusCode).toBe(200);
+    expect(keyed.headers['cache-control']).toMatch(/^private, /);
+    expect((await h.app.inject('/healthz')).statusCode).toBe(200);
+  });
+});
+
+describe('queue dashboard', () => {
+  it('asks for credentials, then shows every queue of the deployment, including ones it does not know', async () => {
+    h = await startHarness();
+    const foreign = new Queue('reports', {
+      connection: h.queueRedis,
+      prefix: queuePrefix(h.prefix),
+    });
+    await foreign.add('nightly', { x: 1 });
+
+    const anonymous = await h.app.inject('/admin/queues');
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Basic realm="fiml-cache admin"');
+
+    const page = await h.app.inject({ url: '/admin/queues', headers: basic(CLIENT_KEY) });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+
+    const api = await h.app.inject({ url: '/admin/queues/api/queues', headers: asClient });
+    expect(api.statusCode).toBe(200);
+    const names = api
+      .json<{ queues: { name: string; description: string }[] }>()
+      .queues.map((q) => q.name);
+    expect(names).toEqual(expect.arrayContaining(['refresh', 'warm', 'reports']));
+    await foreign.close();
+  });
+
+  it('is read-only without the admin key', async () => {
+    h = await startHarness();
+    const pause = (headers: Record<string, string>) =>
+      h!.app.inject({ method: 'PUT', url: '/admin/queues/api/queues/refresh/pause', headers });
+    expect((await pause(asClient)).statusCode).toBe(403);
+    expect((await pause({ 'x-api-key': ADMIN_KEY })).statusCode).toBe(200);
+    const paused = new Queue('refresh', {
+      connection: h.queueRedis,
+      prefix: queuePrefix(h.prefix),
+    });
+    expect(await paused.isPaused()).toBe(true);
+    await paused.close();
+  });
+});
+
+describe('limits', () => {
+  it('limits requests per key across instances (through Redis) and answers 429 with Retry-After', async () => {
+    const rateLimit = { perMinute: 3, keyPrefix: uniqueName('rl') };
+    h = await startHarness({}, { rateLimit });
+    const other = await startHarness({}, { rateLimit });
+    try {
+      const codes: number[] = [];
+      for (const app of [h.app, other.app, h.app, other.app]) {
+        codes.push(
+          (await app.inject({ url: '/v1/data/price/AAPL', headers: asClient })).statusCode,
+        );
+      }
+      expect(codes).toEqual([200, 200, 200, 429]);
+    } finally {
+      await other.close();
+    }
+    const limited = await h.app.inject({ url: '/v1/data/price/AAPL', headers: asClient });
+    expect(limited.json()).toMatchObject({ error: { code: 'FIML_RATE_LIMITED' } });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Another key has its own budget; operations routes have none.
+    expect(
+      (await h.app.inject({ url: '/v1/data/price/AAPL', headers: { 'x-api-key': ADMIN_KEY } }))
+        .statusCode,
+    ).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await h.app.inject('/healthz')).statusCode).toBe(200);
+  });
+
+  it('answers 503 with Retry-After when the event loop is overloaded, but still answers /healthz', async () => {
+    h = await startHarness({ maxEventLoopDelayMs: 1, pressureSampleIntervalMs: 5 });
+    await h.app.ready();
+    // Block the event loop well past the limit so the next sample sees the delay.
+    const until = performance.now() + 100;
+    while (performance.now() < until) {
+      // busy: this is the overload under test
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const res = await h.app.inject('/v1/data/price/AAPL');
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toMatchObject({ error: { code: 'FIML_OVERLOADED' } });
+    expect((await h.app.inject('/healthz')).statusCode).toBe(200);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every route at /docs', async () => {
+    h = await startHarness();
+    const spec = (await h.app.inject('/docs/json')).json<{
+      openapi: string;
+      paths: Record<string, unknown>;
+    }>();
+    expect(spec.openapi).toMatch(/^3\./);
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/data/{dataType}/{symbol}',
+        '/v1/data/{dataType}',
+        '/v1/refresh',
+        '/v1/cache/{dataType}/{symbol}',
+      ]),
+    );
+    expect((await h.app.inject('/docs')).statusCode).toBeLessThan(400);
+  });
+});
