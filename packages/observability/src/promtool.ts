@@ -45,3 +45,26 @@ export function checkMetrics(exposition: string, promtool: string): Promise<Prom
     child.stdin.end(exposition);
   });
 }
+
+/**
+ * The value of one sample in a text exposition, matching the given labels
+ * whatever their order (prom-client prints histogram default labels first);
+ * undefined when there is none.
+ */
+export function readSample(
+  exposition: string,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number | undefined {
+  for (const line of exposition.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = new Map(
+      [...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(
+        (m) => [m[1]!, m[2]!] as const,
+      ),
+    );
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(match[3]);
+  }
+  return undefined;
+}

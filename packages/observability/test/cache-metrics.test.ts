@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
-import { checkMetrics, findPromtool } from '@fiml/observability/promtool';
+import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
 import {
   createMetricsRegistry,
   registerCacheMetrics,
@@ -307,7 +307,18 @@ if (!promtool) {
       latencyMs: 42,
       outcome: 'ok',
     });
-    const result = await checkMetrics(await registry.metrics(), promtool!);
+    const text = await registry.metrics();
+    expect(
+      readSample(text, 'fiml_cache_latency_seconds_count', {
+        cache_level: 'l2',
+        data_type: 'price',
+      }),
+    ).toBe(1);
+    expect(readSample(text, 'fiml_cache_hit_rate', { data_type: 'price', service: 'api' })).toBe(
+      0.75,
+    );
+    expect(readSample(text, 'fiml_cache_hit_rate', { data_type: 'news' })).toBeUndefined();
+    const result = await checkMetrics(text, promtool!);
     expect(result).toEqual({ exitCode: 0, problems: [] });
   });
 
