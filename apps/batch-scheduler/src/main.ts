@@ -1,7 +1,19 @@
 // Composition root of the batch-scheduler process.
 import { batchSchedulerEnv, loadConfigOrExit, redactUrl } from '@fiml/config';
-import { createLogger, createMetricsRegistry, startOpsServer } from '@fiml/observability';
-import { createRedisConnection, createShutdown, redisReadiness } from '@fiml/queue';
+import { Queue } from 'bullmq';
+import {
+  createLogger,
+  createMetricsRegistry,
+  registerQueueMetrics,
+  startOpsServer,
+} from '@fiml/observability';
+import {
+  QueueName,
+  createRedisConnection,
+  createShutdown,
+  queuePrefix,
+  redisReadiness,
+} from '@fiml/queue';
 import { buildWorker } from './worker.js';
 
 const config = loadConfigOrExit(batchSchedulerEnv);
@@ -30,6 +42,14 @@ const worker = buildWorker({
 });
 shutdown.register('refresh worker', () => worker.close());
 
+// Job counts need a Queue handle on the worker's queue; it shares the worker's connection.
+const refreshQueue = new Queue(QueueName.REFRESH, {
+  connection: queueRedis,
+  prefix: queuePrefix(config.QUEUE_PREFIX),
+});
+refreshQueue.on('error', (error) => logger.debug({ err: error }, 'refresh queue error'));
+registerQueueMetrics(registry, { queues: [refreshQueue], workers: [worker.worker], logger });
+
 try {
   const ops = await startOpsServer({
     registry,
@@ -38,7 +58,8 @@ try {
     port: config.METRICS_PORT,
     readiness: { queueRedis: redisReadiness(queueRedis) },
   });
-  shutdown.register('ops server', () => ops.close());
+  // The queue handle only feeds /metrics, so it closes with the server that serves them.
+  shutdown.register('ops server', () => ops.close().then(() => refreshQueue.close()));
   logger.info(
     {
       queueRedis: redactUrl(config.REDIS_QUEUE_URL),

@@ -1,6 +1,11 @@
 // Composition root of the warmer process.
 import { loadConfigOrExit, redactUrl, warmerEnv } from '@fiml/config';
-import { createLogger, createMetricsRegistry, startOpsServer } from '@fiml/observability';
+import {
+  createLogger,
+  createMetricsRegistry,
+  registerQueueMetrics,
+  startOpsServer,
+} from '@fiml/observability';
 import { createRedisConnection, createShutdown, reconnectDelay, redisReadiness } from '@fiml/queue';
 import { buildWarmer } from './warmer.js';
 
@@ -30,6 +35,11 @@ const warmer = buildWarmer({
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
 });
 shutdown.register('warmer', () => warmer.close());
+registerQueueMetrics(registry, {
+  queues: [warmer.queue],
+  workers: [warmer.worker.worker],
+  logger,
+});
 
 try {
   const ops = await startOpsServer({

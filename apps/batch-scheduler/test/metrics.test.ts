@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { createLogger } from '@fiml/observability';
+import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
+import { RefreshProducer, createRedisConnection } from '@fiml/queue';
+import {
+  startServiceProcess,
+  testRedisUrl,
+  uniqueName,
+  waitFor,
+  type ServiceProcess,
+} from '@fiml/testing';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const open: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close();
+});
+
+const promtool = findPromtool();
+if (!promtool) {
+  process.stdout.write(
+    'promtool not found (Debian package "prometheus"; .ci/run installs it): skipping the batch-scheduler /metrics lint\n',
+  );
+}
+
+(promtool ? describe : describe.skip)('the batch-scheduler /metrics', () => {
+  it('exports the refresh queue and worker series, and passes promtool check metrics', async () => {
+    const prefix = uniqueName('bs');
+    const proc: ServiceProcess = startServiceProcess({
+      entry: join(__dirname, '../src/main.ts'),
+      cwd: join(__dirname, '..'),
+      env: {
+        REDIS_QUEUE_URL: testRedisUrl(),
+        QUEUE_PREFIX: prefix,
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+      },
+    });
+    open.push(() => proc.kill());
+    const ready = await proc.waitForLog((r) => r.msg === 'batch-scheduler ready');
+    const metricsUrl = ready.metrics as string;
+
+    const connection = createRedisConnection(testRedisUrl(), {
+      role: 'producer',
+      name: 'test-p',
+      logger,
+    });
+    open.push(() => connection.disconnect());
+    const producer = new RefreshProducer({ connection, prefix });
+    open.push(() => producer.close());
+    await producer.enqueueRefresh({
+      symbols: ['AAPL', 'MSFT'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'test',
+    });
+
+    const queue = { queue: 'refresh', service: 'batch-scheduler' };
+    const text = await waitFor(
+      async () => {
+        const body = await (await fetch(metricsUrl)).text();
+        return readSample(body, 'fiml_queue_jobs_completed_total', queue) === 1 ? body : undefined;
+      },
+      { timeoutMs: 15_000, description: 'the completed refresh job on /metrics' },
+    );
+    expect(readSample(text, 'fiml_queue_jobs', { ...queue, state: 'waiting' })).toBe(0);
+    expect(readSample(text, 'fiml_queue_jobs', { ...queue, state: 'active' })).toBeDefined();
+    expect(readSample(text, 'fiml_queue_jobs_failed_total', { ...queue, final: 'true' })).toBe(0);
+    expect(readSample(text, 'fiml_queue_job_wait_seconds_count', queue)).toBe(1);
+    expect(readSample(text, 'fiml_queue_job_run_seconds_count', queue)).toBe(1);
+    // No cache or provider families until this process has a cache or providers to feed them.
+    expect(text).not.toMatch(/^fiml_cache_/m);
+    expect(text).not.toMatch(/^fiml_provider_/m);
+
+    expect(await checkMetrics(text, promtool!)).toEqual({ exitCode: 0, problems: [] });
+  });
+});
