@@ -3,7 +3,7 @@
 import { AccessRecorder, CacheManager, L1Cache, type L1Value } from '@fiml/cache';
 import { apiEnv, loadConfigOrExit, redactUrl, ttlEnvOf } from '@fiml/config';
 import { SeededRandom, TtlPolicy, randomSeed, systemClock, ttlSettingsFromEnv } from '@fiml/market';
-import { createLogger, createMetricsRegistry } from '@fiml/observability';
+import { createLogger, createMetricsRegistry, registerQueueMetrics } from '@fiml/observability';
 import { buildProviderRegistry } from '@fiml/providers';
 import {
   RefreshProducer,
@@ -44,6 +44,8 @@ const refresh = new RefreshProducer({
   logger,
 });
 shutdown.register('refresh producer', () => refresh.close());
+// The api only produces: job counts of the refresh queue, no worker series.
+registerQueueMetrics(registry, { queues: [refresh.queue], logger });
 
 let providers;
 try {
