@@ -3,6 +3,7 @@
 // the api, batch-scheduler and warmer with prefixed logs, sends demo traffic,
 // and on Ctrl-C stops everything it started.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,14 @@ import {
   say,
 } from './toolchain.mjs';
 
-const colors = { api: 36, 'batch-scheduler': 35, warmer: 33, redis: 31, demo: 32 };
+const colors = {
+  api: 36,
+  'batch-scheduler': 35,
+  warmer: 33,
+  redis: 31,
+  'sim-provider': 34,
+  demo: 32,
+};
 const tty = process.stdout.isTTY;
 const tag = (name) => {
   const label = `[${name}]`.padEnd(18);
@@ -69,9 +77,19 @@ async function choosePort(preferred) {
 const env = { ...ensurePnpm(), TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
 installDependencies(env);
 say('building the apps and their packages');
-run('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=./apps/*', '--output-logs=errors-only'], {
-  env,
-});
+run(
+  'pnpm',
+  [
+    'exec',
+    'turbo',
+    'run',
+    'build',
+    '--filter=./apps/*',
+    '--filter=@fiml/providers',
+    '--output-logs=errors-only',
+  ],
+  { env },
+);
 
 // A .env at the repository root configures the local run as it does the apps.
 if (existsSync(join(root, '.env'))) process.loadEnvFile(join(root, '.env'));
@@ -86,7 +104,7 @@ async function stopAll(exitCode) {
   stopping = true;
   clearInterval(demoTimer);
   say('stopping…');
-  const order = ['api', 'warmer', 'batch-scheduler', 'redis'];
+  const order = ['api', 'warmer', 'batch-scheduler', 'sim-provider', 'redis'];
   for (const name of order) {
     const child = children.get(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) continue;
@@ -102,6 +120,12 @@ async function stopAll(exitCode) {
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+process.on('SIGHUP', () => void stopAll(0));
+// npm does not always pass a SIGTERM on to its script: when whoever started us goes away, stop too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stopAll(0);
+}, 1_000).unref();
 
 function watch(name, child) {
   children.set(name, child);
@@ -144,32 +168,6 @@ if (!queueUrl || !cacheUrl) {
   say(`embedded redis-server on ${url} (data in ${redisDir}, removed on exit)`);
 }
 
-// ---------------------------------------------------------------- apps
-const apiPort = await choosePort(Number(process.env.API_PORT ?? 3000));
-const schedulerPort = await choosePort(9101);
-const warmerPort = await choosePort(9102);
-const common = {
-  ...process.env,
-  NODE_ENV: process.env.NODE_ENV ?? 'development',
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  REDIS_QUEUE_URL: queueUrl,
-  REDIS_CACHE_URL: cacheUrl,
-};
-const apps = [
-  ['batch-scheduler', { METRICS_PORT: String(schedulerPort), METRICS_HOST: '127.0.0.1' }],
-  ['warmer', { METRICS_PORT: String(warmerPort), METRICS_HOST: '127.0.0.1' }],
-  ['api', { API_PORT: String(apiPort), API_HOST: '127.0.0.1' }],
-];
-for (const [name, extra] of apps) {
-  const child = spawnOwned(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], {
-    cwd: root,
-    env: { ...common, ...extra },
-  });
-  prefixOutput(name, child);
-  watch(name, child);
-}
-
-const api = `http://127.0.0.1:${apiPort}`;
 async function waitUntilReady(url, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!stopping && Date.now() < deadline) {
@@ -182,17 +180,97 @@ async function waitUntilReady(url, timeoutMs = 60_000) {
   }
   return false;
 }
+
+// ---------------------------------------------------------------- upstream
+// The simulated market-data provider is the default upstream, over real HTTP,
+// unless SIM_PROVIDER_URL points elsewhere (or PROVIDER_ROUTES names real providers).
+let simUrl = process.env.SIM_PROVIDER_URL;
+if (!simUrl) {
+  const simPort = await choosePort(9200);
+  const sim = spawnOwned(
+    process.execPath,
+    [
+      join(root, 'packages', 'providers', 'dist', 'bin', 'sim-provider.js'),
+      '--port',
+      String(simPort),
+    ],
+    {
+      cwd: root,
+      // A tenth of the modeled latency keeps the demo lively; the model's shape stays.
+      env: {
+        ...process.env,
+        SIM_LATENCY_SCALE: process.env.SIM_LATENCY_SCALE ?? '0.1',
+        LOG_LEVEL: 'warn',
+      },
+    },
+  );
+  prefixOutput('sim-provider', sim);
+  watch('sim-provider', sim);
+  if (!(await waitUntilReady(`http://127.0.0.1:${simPort}/healthz`, 30_000))) {
+    say('the simulated provider did not start within 30 s');
+    await stopAll(1);
+  }
+  simUrl = `http://127.0.0.1:${simPort}`;
+  say(`simulated provider on ${simUrl}`);
+}
+
+// Keys for the local run, unless configured: printed below, never written to disk.
+const demoKey = randomBytes(16).toString('hex');
+const apiKeys = process.env.API_KEYS || `demo:${demoKey}`;
+const adminKey = process.env.API_ADMIN_KEY || randomBytes(16).toString('hex');
+const clientKey = process.env.API_KEYS ? undefined : demoKey;
+
+// ---------------------------------------------------------------- apps
+const apiPort = await choosePort(Number(process.env.API_PORT ?? 3000));
+const schedulerPort = await choosePort(9101);
+const warmerPort = await choosePort(9102);
+const common = {
+  ...process.env,
+  NODE_ENV: process.env.NODE_ENV ?? 'development',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  REDIS_QUEUE_URL: queueUrl,
+  REDIS_CACHE_URL: cacheUrl,
+  SIM_PROVIDER_URL: simUrl,
+};
+const apps = [
+  ['batch-scheduler', { METRICS_PORT: String(schedulerPort), METRICS_HOST: '127.0.0.1' }],
+  ['warmer', { METRICS_PORT: String(warmerPort), METRICS_HOST: '127.0.0.1' }],
+  [
+    'api',
+    {
+      API_PORT: String(apiPort),
+      API_HOST: '127.0.0.1',
+      API_KEYS: apiKeys,
+      API_ADMIN_KEY: adminKey,
+    },
+  ],
+];
+for (const [name, extra] of apps) {
+  const child = spawnOwned(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], {
+    cwd: root,
+    env: { ...common, ...extra },
+  });
+  prefixOutput(name, child);
+  watch(name, child);
+}
+
+const api = `http://127.0.0.1:${apiPort}`;
 if (!(await waitUntilReady(`${api}/readyz`))) {
   say('the api did not become ready within 60 s');
   await stopAll(1);
 }
 
 // ---------------------------------------------------------------- urls
-const dashboards = [['queue dashboard (bull-board)', `${api}/admin/queues`]];
+// Dashboards are listed once they answer (with the admin key: the queue board needs one).
+const dashboards = [
+  ['queue dashboard', `${api}/admin/queues`],
+  ['API reference (OpenAPI)', `${api}/docs`],
+  ['cache report', `${api}/v1/cache/report`],
+];
 const available = [];
 for (const [label, url] of dashboards) {
   try {
-    if ((await fetch(url)).ok) available.push([label, url]);
+    if ((await fetch(url, { headers: { 'x-api-key': adminKey } })).ok) available.push([label, url]);
   } catch {
     // not served by this version
   }
@@ -204,13 +282,20 @@ const rows = [
   ['batch-scheduler metrics', `http://127.0.0.1:${schedulerPort}/metrics`],
   ['warmer metrics', `http://127.0.0.1:${warmerPort}/metrics`],
   ...available,
+  ['simulated provider', simUrl],
   ['Redis (queues)', queueUrl],
   ['Redis (cache)', cacheUrl],
 ];
 const width = Math.max(...rows.map(([label]) => label.length));
 console.log(`\n  fiml-cache is running:\n`);
 for (const [label, url] of rows) console.log(`    ${label.padEnd(width)}  ${url}`);
-console.log(`\n  Demo traffic: a refresh request every 2 s (FIML_DEMO_TRAFFIC=0 turns it off).`);
+console.log('');
+if (clientKey) console.log(`    client API key  ${clientKey}   (X-API-Key header)`);
+if (!process.env.API_ADMIN_KEY) {
+  console.log(`    admin key       ${adminKey}   (the queue dashboard asks for it as a password)`);
+}
+console.log(`\n  Try: curl -s ${api}/v1/data/price/AAPL`);
+console.log(`  Demo traffic: reads and refresh requests (FIML_DEMO_TRAFFIC=0 turns it off).`);
 console.log(`  Press Ctrl-C to stop everything.\n`);
 
 // ---------------------------------------------------------------- demo traffic
@@ -223,29 +308,84 @@ const random = () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 const pick = (items) => items[Math.floor(random() * items.length)];
-const equities = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'BRK.B', 'JPM', 'V'];
-const crypto = ['BTC', 'ETH', 'SOL', 'XRP', 'DOGE'];
+const equities = [
+  'AAPL',
+  'MSFT',
+  'NVDA',
+  'AMZN',
+  'GOOGL',
+  'META',
+  'TSLA',
+  'BRK.B',
+  'JPM',
+  'V',
+  'JNJ',
+  'WMT',
+  'XOM',
+  'UNH',
+  'PG',
+  'HD',
+  'KO',
+  'DIS',
+  'INTC',
+  'AMD',
+  'NFLX',
+  'SPY',
+  'QQQ',
+];
+const cryptoAssets = ['BTC', 'ETH', 'SOL', 'XRP', 'DOGE', 'ADA', 'AVAX', 'LINK'];
+
+// Popularity is skewed like real traffic: the first names of each list are read most.
+const skewed = (items) => items[Math.floor(items.length * random() ** 2.5)];
+
+async function demoRequest(method, path, body) {
+  try {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-api-key': clientKey ?? adminKey },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (res.status >= 500 || res.status === 400 || res.status === 401) {
+      process.stdout.write(`${tag('demo')} ${method} ${path} -> ${res.status}\n`);
+    }
+    await res.arrayBuffer();
+  } catch (error) {
+    if (!stopping) process.stdout.write(`${tag('demo')} ${error.message}\n`);
+  }
+}
 
 if (process.env.FIML_DEMO_TRAFFIC !== '0') {
-  demoTimer = setInterval(async () => {
-    const assetType = random() < 0.8 ? 'equity' : 'crypto';
-    const universe = assetType === 'equity' ? equities : crypto;
-    const symbols = Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(universe));
-    const body = {
-      dataType: pick(['price', 'price', 'price', 'news', 'fundamentals']),
-      assetType,
-      symbols,
-      priority: pick(['normal', 'normal', 'low', 'urgent']),
-    };
-    try {
-      const res = await fetch(`${api}/v1/refresh`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+  // About 4 reads a second, a batch read now and then, and a refresh request every 5 s.
+  let tick = 0;
+  demoTimer = setInterval(() => {
+    tick += 1;
+    const crypto = random() < 0.15;
+    const dataType = pick([
+      'price',
+      'price',
+      'price',
+      'price',
+      'price',
+      'price',
+      'news',
+      'fundamentals',
+    ]);
+    const assetType = crypto ? 'crypto' : 'equity';
+    const symbol = skewed(crypto ? cryptoAssets : equities);
+    void demoRequest(
+      'GET',
+      `/v1/data/${dataType}/${encodeURIComponent(symbol)}?assetType=${assetType}`,
+    );
+    if (tick % 10 === 0) void demoRequest('GET', `/v1/data/price?symbols=${equities.join(',')}`);
+    if (tick % 20 === 0) {
+      void demoRequest('POST', '/v1/refresh', {
+        dataType: pick(['price', 'price', 'news', 'fundamentals']),
+        assetType,
+        symbols: Array.from({ length: 1 + Math.floor(random() * 4) }, () =>
+          skewed(crypto ? cryptoAssets : equities),
+        ),
+        priority: pick(['normal', 'normal', 'low', 'urgent']),
       });
-      if (!res.ok) process.stdout.write(`${tag('demo')} POST /v1/refresh -> ${res.status}\n`);
-    } catch (error) {
-      if (!stopping) process.stdout.write(`${tag('demo')} ${error.message}\n`);
     }
-  }, 2_000);
+  }, 250);
 }

@@ -71,6 +71,8 @@ export function registerQueueBoard(
   }
 
   async function discover(): Promise<string[]> {
+    // While the queue Redis is unreachable the known queues are shown; the timer tries again.
+    if (options.connection.status !== 'ready') return [...queues.keys()];
     const found = new Set<string>(QUEUE_NAMES);
     let cursor = '0';
     do {
