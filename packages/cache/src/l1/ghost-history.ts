@@ -5,10 +5,12 @@
  * the admission window and one for the main space (see AdaptiveStrategy).
  *
  * Direct-mapped on purpose: each record overwrites whatever shared its bucket.
- * With 4 x horizon buckets a few live records are lost to collisions, equally
- * on both sides, which leaves the comparison between the two ghosts fair; in
- * exchange there is no probing, no deletion and nothing to grow. Memory:
- * 12 bytes per bucket (an Int32 hash and a Float64 sequence number).
+ * With 4 x horizon buckets a few live records are lost to collisions; since
+ * each side has its own history sized for its own horizon, both lose the
+ * same share and the comparison between them stays fair (one shared table
+ * let the busier side overwrite the other's ghosts). In exchange there is no
+ * probing, no deletion and nothing to grow. Memory: 12 bytes per bucket (an
+ * Int32 hash and a Float64 sequence number).
  */
 export class GhostHistory {
   readonly #hashes: Int32Array;
