@@ -364,6 +364,11 @@ export class L1Cache<V> {
    * Returns how many entries expired.
    */
   sweepExpired(maxSlots: number = this.#maxEntries): number {
+    if (!Number.isInteger(maxSlots) || maxSlots < 0) {
+      throw new RangeError(
+        `sweepExpired(maxSlots): maxSlots must be an integer >= 0, got ${maxSlots}`,
+      );
+    }
     if (this.#expiresAt === undefined) return 0;
     const before = this.#evictedExpired;
     this.#sweep(this.#clock.now(), Math.min(maxSlots, this.#maxEntries));

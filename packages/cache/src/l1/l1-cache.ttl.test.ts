@@ -76,6 +76,8 @@ describe('TTL', () => {
     expect(cache.sweepExpired()).toBe(30);
     expect(cache.size).toBe(20);
     expect(cache.sweepExpired(10)).toBe(0);
+    expect(() => cache.sweepExpired(-1)).toThrow(/maxSlots must be an integer >= 0/);
+    expect(() => cache.sweepExpired(Number.NaN)).toThrow(RangeError);
   });
 
   it('counts an expired victim as expired, not as a capacity eviction', () => {
