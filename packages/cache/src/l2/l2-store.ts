@@ -1,3 +1,5 @@
+// The declaration must travel with this module to packages that type-check it from source.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="../types/cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
