@@ -1,9 +1,15 @@
 // Composition root of the api process: reads the environment once, builds
 // every collaborator, listens, and closes everything in reverse on SIGTERM.
-import { AccessRecorder, CacheManager, L1Cache, type L1Value } from '@fiml/cache';
+import { AccessRecorder, CacheAnalytics, CacheManager, L1Cache, type L1Value } from '@fiml/cache';
 import { apiEnv, loadConfigOrExit, redactUrl, ttlEnvOf } from '@fiml/config';
 import { SeededRandom, TtlPolicy, randomSeed, systemClock, ttlSettingsFromEnv } from '@fiml/market';
-import { createLogger, createMetricsRegistry, registerQueueMetrics } from '@fiml/observability';
+import {
+  createLogger,
+  createMetricsRegistry,
+  registerCacheMetrics,
+  registerProviderMetrics,
+  registerQueueMetrics,
+} from '@fiml/observability';
 import { buildProviderRegistry } from '@fiml/providers';
 import {
   RefreshProducer,
@@ -92,6 +98,16 @@ const cache = new CacheManager({
       );
   },
 });
+// Analytics and Prometheus listen to the cache's events; the cache knows neither.
+const analytics = new CacheAnalytics({ clock });
+analytics.attach(cache);
+registerCacheMetrics(registry, cache, {
+  sizes: () => ({ l1Entries: cache.l1.size }),
+  hitRates: () => analytics.hitRates('5m'),
+  logger,
+});
+registerProviderMetrics(registry, providers, { providers: providers.providers().map((p) => p.id) });
+
 // The subscription waits for the cache Redis; reads work meanwhile, coherence starts when it is up.
 cache
   .start()
@@ -118,6 +134,7 @@ const app = buildApp({
   refresh,
   cache,
   access,
+  report: () => analytics.getComprehensiveReport(),
   readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
   auth: {
     keys: config.API_KEYS,

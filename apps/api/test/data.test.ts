@@ -196,3 +196,22 @@ describe('access recording', () => {
     ]);
   });
 });
+
+describe('GET /v1/cache/report', () => {
+  it('reports what the reads did: one miss, then L1 hits, per data type', async () => {
+    h = await startHarness();
+    for (let i = 0; i < 3; i++) await h.app.inject('/v1/data/price/AAPL');
+    const report = await h.app.inject('/v1/cache/report');
+    expect(report.statusCode).toBe(200);
+    const body = report.json<{
+      byDataType: {
+        price: { '5m': { reads: number; hits: number; misses: number } };
+        news: { '5m': { reads: number } };
+      };
+      recommendations: unknown[];
+    }>();
+    expect(body.byDataType.price['5m']).toMatchObject({ reads: 3, hits: 2, misses: 1 });
+    expect(body.byDataType.news['5m'].reads).toBe(0);
+    expect(body.recommendations).toEqual([]);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { CacheManager } from '@fiml/cache';
+import { CacheAnalytics, CacheManager } from '@fiml/cache';
 import { ManualClock, TtlPolicy } from '@fiml/market';
 import { createLogger, createMetricsRegistry, type Logger } from '@fiml/observability';
 import {
@@ -85,6 +85,8 @@ export async function startHarness(
   });
   await cache.start();
   closers.push(() => cache.close());
+  const analytics = new CacheAnalytics({ clock });
+  analytics.attach(cache);
 
   const app = buildApp({
     logger,
@@ -99,6 +101,7 @@ export async function startHarness(
       readsRequireKey: false,
     },
     queueBoard: { connection: queueRedis, prefix },
+    report: () => analytics.getComprehensiveReport(),
     bodyLimitBytes: 4096,
     ...(options.rateLimit ? { rateLimit: { ...options.rateLimit, redis: cacheRedis } } : {}),
     ...overrides,
