@@ -4,8 +4,6 @@ import { AccessRecorder, CacheAnalytics, CacheManager, L1Cache, type L1Value } f
 import { apiEnv, loadConfigOrExit, redactUrl, ttlEnvOf } from '@fiml/config';
 import { SeededRandom, TtlPolicy, randomSeed, systemClock, ttlSettingsFromEnv } from '@fiml/market';
 import {
-  createLogger,
-  createMetricsRegistry,
   registerCacheMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
@@ -14,22 +12,15 @@ import { buildProviderRegistry } from '@fiml/providers';
 import {
   RefreshProducer,
   createRedisConnection,
-  createShutdown,
+  createProcessContext,
   redisReadiness,
 } from '@fiml/queue';
 import { buildApp } from './app.js';
 import { registryLoaders } from './upstream.js';
 
 const config = loadConfigOrExit(apiEnv);
-const logger = createLogger({
-  service: 'api',
-  level: config.LOG_LEVEL,
-  pretty: config.NODE_ENV === 'development',
-});
+const { logger, registry, shutdown } = createProcessContext({ service: 'api', config });
 const clock = systemClock;
-const registry = createMetricsRegistry({ service: 'api' });
-const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
-shutdown.listen();
 
 const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
   role: 'producer',

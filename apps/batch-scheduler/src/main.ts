@@ -1,30 +1,18 @@
 // Composition root of the batch-scheduler process.
 import { batchSchedulerEnv, loadConfigOrExit, redactUrl } from '@fiml/config';
 import { Queue } from 'bullmq';
-import {
-  createLogger,
-  createMetricsRegistry,
-  registerQueueMetrics,
-  startOpsServer,
-} from '@fiml/observability';
+import { registerQueueMetrics, startOpsServer } from '@fiml/observability';
 import {
   QueueName,
   createRedisConnection,
-  createShutdown,
+  createProcessContext,
   queuePrefix,
   redisReadiness,
 } from '@fiml/queue';
 import { buildWorker } from './worker.js';
 
 const config = loadConfigOrExit(batchSchedulerEnv);
-const logger = createLogger({
-  service: 'batch-scheduler',
-  level: config.LOG_LEVEL,
-  pretty: config.NODE_ENV === 'development',
-});
-const registry = createMetricsRegistry({ service: 'batch-scheduler' });
-const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
-shutdown.listen();
+const { logger, registry, shutdown } = createProcessContext({ service: 'batch-scheduler', config });
 
 const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
   role: 'worker',

@@ -1,23 +1,16 @@
 // Composition root of the warmer process.
 import { loadConfigOrExit, redactUrl, warmerEnv } from '@fiml/config';
+import { registerQueueMetrics, startOpsServer } from '@fiml/observability';
 import {
-  createLogger,
-  createMetricsRegistry,
-  registerQueueMetrics,
-  startOpsServer,
-} from '@fiml/observability';
-import { createRedisConnection, createShutdown, reconnectDelay, redisReadiness } from '@fiml/queue';
+  createRedisConnection,
+  createProcessContext,
+  reconnectDelay,
+  redisReadiness,
+} from '@fiml/queue';
 import { buildWarmer } from './warmer.js';
 
 const config = loadConfigOrExit(warmerEnv);
-const logger = createLogger({
-  service: 'warmer',
-  level: config.LOG_LEVEL,
-  pretty: config.NODE_ENV === 'development',
-});
-const registry = createMetricsRegistry({ service: 'warmer' });
-const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
-shutdown.listen();
+const { logger, registry, shutdown } = createProcessContext({ service: 'warmer', config });
 
 const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
   role: 'worker',

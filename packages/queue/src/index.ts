@@ -13,7 +13,14 @@ export {
 export { WARM_CYCLE_JOB_NAME, warmCycleSchema, type WarmCycle } from './contracts/warm-cycle.js';
 export { InvalidJobPayloadError, fieldIssues, type FieldIssue } from './errors.js';
 export { createJobWorker, type JobWorker, type JobWorkerOptions } from './job-worker.js';
-export { createShutdown, type Shutdown, type ShutdownOptions } from './lifecycle.js';
+export {
+  createProcessContext,
+  createShutdown,
+  type ProcessContext,
+  type ProcessContextOptions,
+  type Shutdown,
+  type ShutdownOptions,
+} from './lifecycle.js';
 export { QUEUE_NAMES, QueueName, queuePrefix } from './queue-names.js';
 export {
   RefreshProducer,

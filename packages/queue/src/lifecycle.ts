@@ -1,4 +1,10 @@
-import type { Logger } from '@fiml/observability';
+import {
+  createLogger,
+  createMetricsRegistry,
+  type LogLevel,
+  type Logger,
+  type Registry,
+} from '@fiml/observability';
 
 export interface ShutdownOptions {
   readonly logger: Logger;
@@ -90,4 +96,40 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
     },
   };
   return shutdown;
+}
+
+export interface ProcessContextOptions {
+  /** The process name, on every log line and metric series ("api"). */
+  readonly service: string;
+  readonly config: {
+    readonly LOG_LEVEL: LogLevel;
+    readonly NODE_ENV: 'development' | 'production' | 'test';
+    readonly SHUTDOWN_TIMEOUT_MS: number;
+  };
+}
+
+export interface ProcessContext {
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** Already listening for SIGTERM and SIGINT. */
+  readonly shutdown: Shutdown;
+}
+
+/**
+ * What every composition root starts with: the process's one logger (pretty
+ * in development, JSON otherwise), its one Prometheus registry, and the
+ * shutdown sequence, listening for signals. The whole shutdown gets five
+ * seconds more than the bound on active work, so connections can still close.
+ */
+export function createProcessContext(options: ProcessContextOptions): ProcessContext {
+  const { service, config } = options;
+  const logger = createLogger({
+    service,
+    level: config.LOG_LEVEL,
+    pretty: config.NODE_ENV === 'development',
+  });
+  const registry = createMetricsRegistry({ service });
+  const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
+  shutdown.listen();
+  return { logger, registry, shutdown };
 }
