@@ -12,7 +12,7 @@
 import { EvictionPolicy, L1Cache } from '@fiml/cache';
 import { LRUCache } from 'lru-cache';
 import { beladyHitRate } from './belady.js';
-import { machineLine, markdownTable, pct, saveResults } from './report.js';
+import { machineLine, markdownTable, pct, saveResults } from '../lib/report.js';
 import { loadTrace, sharedDir, zipfOptimum, zipfWorkload, type Workload } from './workloads.js';
 
 interface Cache {
@@ -168,5 +168,4 @@ const markdown = [
   ...skipped.map((s) => `\nSkipped: ${s}`),
 ].join('\n');
 
-console.log(`\n${markdown}`);
 saveResults('l1-hit-rate', markdown, { zipf: ZIPF, rows, skipped });

@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { EvictionPolicy, L1Cache } from '@fiml/cache';
 import { LRUCache } from 'lru-cache';
-import { machineLine, markdownTable, saveResults } from './report.js';
+import { machineLine, markdownTable, saveResults } from '../lib/report.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -109,5 +109,4 @@ const markdown = [
   '',
   markdownTable(['cache', ...SIZES.map((s) => `${s.toLocaleString('en-US')} entries`)], rows),
 ].join('\n');
-console.log(`\n${markdown}`);
 saveResults('l1-memory', markdown, { sizes: SIZES, results });

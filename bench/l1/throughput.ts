@@ -13,7 +13,7 @@
 import { L1Cache, type EvictionPolicy } from '@fiml/cache';
 import { LRUCache } from 'lru-cache';
 import { Prng } from '../lib/prng.js';
-import { machineLine, markdownTable, saveResults } from './report.js';
+import { machineLine, markdownTable, saveResults } from '../lib/report.js';
 
 const CAPACITY = 10_000;
 const WARMUP_ROUNDS = 3;
@@ -213,7 +213,6 @@ const markdown = [
   markdownTable(['case', 'cache', 'median', 'spread', 'vs lru-cache'], rows),
 ].join('\n');
 
-console.log(`\n${markdown}`);
 saveResults(process.env.RESULT_NAME ?? 'l1-throughput', markdown, {
   capacity: CAPACITY,
   warmupRounds: WARMUP_ROUNDS,

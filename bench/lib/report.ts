@@ -1,7 +1,7 @@
 /**
- * What every tiered benchmark shares: order statistics over rounds, the
- * Markdown table, the header that says where and how the figures were taken,
- * and saving to bench/results/tiered-<name>.md and .json.
+ * What every benchmark shares: order statistics over rounds, the Markdown
+ * table, the line that says where and how the figures were taken, and saving
+ * to bench/results/<name>.md and .json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -63,12 +63,12 @@ export function runInfoLine(info: RunInfo): string {
   );
 }
 
-/** Prints the Markdown and writes bench/results/tiered-<name>.md and .json. */
+/** Prints the Markdown and writes bench/results/<name>.md and .json. */
 export function saveResults(name: string, markdown: string, json: unknown): void {
   console.log(markdown);
   mkdirSync(resultsDir, { recursive: true });
-  const md = path.join(resultsDir, `tiered-${name}.md`);
-  const js = path.join(resultsDir, `tiered-${name}.json`);
+  const md = path.join(resultsDir, `${name}.md`);
+  const js = path.join(resultsDir, `${name}.json`);
   writeFileSync(md, `${markdown.trimEnd()}\n`);
   writeFileSync(js, `${JSON.stringify(json, null, 2)}\n`);
   console.log(
@@ -78,3 +78,15 @@ export function saveResults(name: string, markdown: string, json: unknown): void
 
 export const fixed = (n: number, digits: number): string => n.toFixed(digits);
 export const ratio = (n: number): string => `${n.toFixed(2)}x`;
+
+/** A percentage with two decimals, from a ratio. */
+export const pct = (r: number): string => (100 * r).toFixed(2);
+
+/** One line about where the figures were measured. */
+export function machineLine(): string {
+  const cpus = os.cpus();
+  return (
+    `Node ${process.version}, ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ` +
+    `${os.platform()} ${os.arch()}; shared machine, other jobs may run alongside.`
+  );
+}

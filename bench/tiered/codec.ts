@@ -24,7 +24,7 @@ import {
   runInfo,
   runInfoLine,
   saveResults,
-} from './report.js';
+} from '../lib/report.js';
 
 const WARMUP_RUNS = 3;
 const RUNS = Number(process.env.RUNS ?? 25);
@@ -203,7 +203,7 @@ const markdown = [
     .join(', ')}.`,
 ].join('\n');
 
-saveResults('codec', markdown, {
+saveResults('tiered-codec', markdown, {
   benchmark: 'tiered-codec',
   ...info,
   msgpackrNativeAcceleration: isNativeAccelerationEnabled,

@@ -34,7 +34,7 @@ import {
   runInfo,
   runInfoLine,
   saveResults,
-} from './report.js';
+} from '../lib/report.js';
 
 const WARMUP_ROUNDS = 50;
 const ROUNDS = Number(process.env.ROUNDS ?? 400);
@@ -231,7 +231,7 @@ try {
     'Against a Redis on another host, where a round trip is 0.1–1 ms, the gap grows with the round trip.',
   ].join('\n');
 
-  saveResults('l2-batch', markdown, {
+  saveResults('tiered-l2-batch', markdown, {
     benchmark: 'tiered-l2-batch',
     ...info,
     warmupRounds: WARMUP_ROUNDS,

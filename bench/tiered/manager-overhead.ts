@@ -23,7 +23,7 @@ import {
   runInfo,
   runInfoLine,
   saveResults,
-} from './report.js';
+} from '../lib/report.js';
 
 const WARMUP_ROUNDS = 3;
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
@@ -224,7 +224,7 @@ const markdown = [
     `${fixed(viaGetMany.medianNsPerOp / bareMany, 1)}× a bare \`L1Cache.getMany\`.`,
 ].join('\n');
 
-saveResults('manager-overhead', markdown, {
+saveResults('tiered-manager-overhead', markdown, {
   benchmark: 'tiered-manager-overhead',
   ...info,
   warmupRounds: WARMUP_ROUNDS,

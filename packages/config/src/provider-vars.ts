@@ -1,3 +1,4 @@
+import { parseRateLimits, parseRoutes, type RateLimitWindow } from '@fiml/providers';
 import { z } from 'zod';
 import { envVar } from './env-var.js';
 import { integer, keyPrefix, oneOf } from './parsers.js';
@@ -11,8 +12,6 @@ import { integer, keyPrefix, oneOf } from './parsers.js';
  * environments.
  */
 
-const ASSET_TYPES = ['equity', 'crypto'];
-const DATA_TYPES = ['price', 'fundamentals', 'news'];
 const PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 
 const httpUrl = () =>
@@ -25,83 +24,40 @@ const httpUrl = () =>
     }
   }, 'not an http:// or https:// URL');
 
-/** `equity:price=polygon,finnhub;crypto:price=coingecko;*:news=sim-reference` */
+/**
+ * `equity:price=polygon,finnhub;crypto:price=coingecko;*:news=sim-reference`,
+ * parsed by @fiml/providers' own parser so the rules live in one place.
+ */
 const routes = () =>
   z.string().transform((text, ctx) => {
-    const out: Record<string, string[]> = {};
-    for (const part of text.split(';')) {
-      if (part.trim() === '') continue;
-      const eq = part.indexOf('=');
-      const key = eq === -1 ? '' : part.slice(0, eq).trim();
-      const ids =
-        eq === -1
-          ? []
-          : part
-              .slice(eq + 1)
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean);
-      const [assetType, dataType, extra] = key.split(':');
-      const keyOk =
-        extra === undefined &&
-        (assetType === '*' || ASSET_TYPES.includes(assetType ?? '')) &&
-        (dataType === '*' || DATA_TYPES.includes(dataType ?? ''));
-      const problem = !keyOk
-        ? `"${key || part.trim()}" is not <assetType>:<dataType> (each a known type or *)`
-        : ids.length === 0
-          ? `route ${key} names no provider`
-          : ids.find((id) => !PROVIDER_ID.test(id))
-            ? `route ${key} has a bad provider id`
-            : out[key]
-              ? `route ${key} is given twice`
-              : undefined;
-      if (problem) {
-        ctx.issues.push({ code: 'custom', message: problem, input: text });
-        return z.NEVER;
-      }
-      out[key] = ids;
+    try {
+      return parseRoutes(text);
+    } catch (error) {
+      ctx.issues.push({ code: 'custom', message: (error as Error).message, input: text });
+      return z.NEVER;
     }
-    return out;
   });
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  s: 1_000,
-  sec: 1_000,
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  hour: 3_600_000,
-  d: 86_400_000,
-  day: 86_400_000,
-  month: 30 * 86_400_000,
-};
-
-/** `polygon=100/s;coingecko=30/min+10000/month` */
+/** `polygon=100/s;coingecko=30/min+10000/month`: each provider's windows by parseRateLimits. */
 const rateLimits = () =>
   z.string().transform((text, ctx) => {
-    const out: Record<string, { limit: number; windowMs: number }[]> = {};
+    const out: Record<string, RateLimitWindow[]> = {};
     for (const part of text.split(';')) {
       if (part.trim() === '') continue;
       const eq = part.indexOf('=');
       const id = eq === -1 ? '' : part.slice(0, eq).trim();
-      const windows = (eq === -1 ? '' : part.slice(eq + 1)).split('+').map((w) => {
-        const m = /^\s*(\d+)\s*\/\s*(\d*)\s*([a-z]+)\s*$/i.exec(w);
-        const unit = m ? UNIT_MS[m[3]!.toLowerCase()] : undefined;
-        const limit = m ? Number(m[1]) : 0;
-        const multiple = m?.[2] ? Number(m[2]) : 1;
-        return unit === undefined || limit < 1 || multiple < 1
-          ? undefined
-          : { limit, windowMs: unit * multiple };
-      });
-      if (!PROVIDER_ID.test(id) || windows.some((w) => w === undefined) || out[id]) {
-        ctx.issues.push({
-          code: 'custom',
-          message: `"${part.trim()}" is not <provider>=<n>/<unit>[+…]`,
-          input: text,
-        });
+      let problem: string | undefined;
+      try {
+        if (!PROVIDER_ID.test(id)) problem = `"${part.trim()}" is not <provider>=<n>/<unit>[+…]`;
+        else if (out[id]) problem = `provider ${id} is given twice`;
+        else out[id] = parseRateLimits(part.slice(eq + 1));
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+      if (problem !== undefined) {
+        ctx.issues.push({ code: 'custom', message: problem, input: text });
         return z.NEVER;
       }
-      out[id] = windows as { limit: number; windowMs: number }[];
     }
     return out;
   });
