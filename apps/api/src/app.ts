@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -78,12 +79,18 @@ function requestId(header: string | string[] | undefined): string {
  * default writes two.)
  */
 class OneLinePerRequest extends LogController {
+  constructor(private readonly root: Logger) {
+    super();
+  }
+
   override incomingRequest(): void {}
   override requestCompleted(
     error: Error | null,
     request: Parameters<LogController['requestCompleted']>[1],
     reply: Parameters<LogController['requestCompleted']>[2],
   ): void {
+    // The root logger decides: request loggers inherit its level.
+    if (!error && !this.root.isLevelEnabled('info')) return;
     const line = {
       method: request.method,
       url: request.url,
@@ -108,17 +115,13 @@ export function buildApp(deps: AppDeps) {
     loggerInstance,
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
     genReqId: (req) => requestId(req.headers['x-request-id']),
-    logController: new OneLinePerRequest(),
+    logController: new OneLinePerRequest(deps.logger),
   }).withTypeProvider<ZodTypeProvider>();
 
   // JSON only: a text/plain body gets 415, not a confusing "expected object".
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.addHook('onSend', (request, reply, payload, done) => {
-    void reply.header('x-request-id', request.id);
-    done(null, payload);
-  });
   registerErrorHandling(app);
   registerAuth(app, deps.auth);
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 
@@ -27,7 +27,23 @@ export interface AuthOptions {
   readonly readsRequireKey: boolean;
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+/** Keys are 16-256 visible ASCII characters (config enforces it); a 2-byte length prefix makes padding unambiguous. */
+const KEY_SLOT_BYTES = 2 + 256;
+
+/**
+ * A key in a fixed-size slot: its byte length, its bytes, zeros. Comparing two
+ * slots with timingSafeEqual takes the same time whatever the keys, so neither
+ * the length nor the common prefix of a guess leaks; and it is cheaper per
+ * request than hashing. Undefined for a value that cannot be a key.
+ */
+function slot(value: string, into: Buffer = Buffer.alloc(KEY_SLOT_BYTES)): Buffer | undefined {
+  // Header values are latin1: one byte per character, so the length is the byte count.
+  if (value.length > KEY_SLOT_BYTES - 2) return undefined;
+  into.fill(0);
+  into.writeUInt16BE(value.length, 0);
+  into.write(value, 2, 'latin1');
+  return into;
+}
 
 /**
  * The key a request presents: `X-API-Key`, `Authorization: Bearer <key>`, or
@@ -50,20 +66,24 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * API-key authentication. Keys are compared as SHA-256 digests with
+ * API-key authentication. Keys are compared in fixed-size slots with
  * `timingSafeEqual`, against every configured key without stopping early, so
  * neither the length nor the position of a match leaks through timing.
  */
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
-  const clients = options.keys.map(({ name, key }) => ({ name, digest: digest(key) }));
-  const admin = options.adminKey === '' ? undefined : digest(options.adminKey);
+  const clients = options.keys.map(({ name, key }) => ({ name, slot: slot(key)! }));
+  const admin = options.adminKey === '' ? undefined : slot(options.adminKey);
+  // The presented key is written into one reused buffer: checks are synchronous, so
+  // no two requests use it at once, and no request allocates one.
+  const scratch = Buffer.alloc(KEY_SLOT_BYTES);
 
   function identify(key: string | undefined): { name: string | undefined; isAdmin: boolean } {
     if (key === undefined) return { name: undefined, isAdmin: false };
-    const presented = digest(key);
+    const presented = slot(key, scratch);
+    if (presented === undefined) return { name: undefined, isAdmin: false };
     let name: string | undefined;
     for (const client of clients) {
-      if (timingSafeEqual(client.digest, presented) && name === undefined) name = client.name;
+      if (timingSafeEqual(client.slot, presented) && name === undefined) name = client.name;
     }
     const isAdmin = admin !== undefined && timingSafeEqual(admin, presented);
     return { name: isAdmin ? 'admin' : name, isAdmin };
@@ -71,7 +91,10 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
 
   app.decorateRequest('apiKeyName', undefined);
   app.decorateRequest('isAdmin', false);
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request, and needs no promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    // Set here, first, so every answer carries it, errors included (one hook, not an onSend per reply).
+    void reply.header('x-request-id', request.id);
     const key = presentedKey(request);
     const { name, isAdmin } = identify(key);
     request.apiKeyName = name;
@@ -79,17 +102,19 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     const access = request.routeOptions.config.access ?? 'public';
     const needsKey =
       access === 'write' || access === 'admin' || (access === 'read' && options.readsRequireKey);
-    if (!needsKey) return;
-    if (name === undefined) {
-      if (access === 'admin')
-        void reply.header('www-authenticate', 'Basic realm="fiml-cache admin"');
-      throw new HttpError(
+    if (!needsKey || name !== undefined) {
+      done();
+      return;
+    }
+    if (access === 'admin') void reply.header('www-authenticate', 'Basic realm="fiml-cache admin"');
+    done(
+      new HttpError(
         401,
         'FIML_UNAUTHORIZED',
         key === undefined
           ? 'an API key is required (X-API-Key header or Authorization: Bearer)'
           : 'the API key is not valid',
-      );
-    }
+      ),
+    );
   });
 }

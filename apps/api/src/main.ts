@@ -143,7 +143,10 @@ const app = buildApp({
 shutdown.register('http server', () => app.close());
 
 try {
-  await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  // A deep accept queue: a burst of new connections (a fleet reconnecting) waits to be
+  // accepted instead of having its SYNs dropped and retried seconds later. The kernel caps
+  // it at net.core.somaxconn.
+  await app.listen({ host: config.API_HOST, port: config.API_PORT, backlog: 4096 });
   logger.info(
     {
       queueRedis: redactUrl(config.REDIS_QUEUE_URL),

@@ -6,7 +6,7 @@ import type { ProviderRegistry } from '@fiml/providers';
 function providerOf(value: unknown): string | undefined {
   if (Array.isArray(value)) return providerOf(value[0]);
   if (typeof value === 'object' && value !== null && 'provider' in value) {
-    const provider = (value).provider;
+    const provider = value.provider;
     return typeof provider === 'string' ? provider : undefined;
   }
   return undefined;

@@ -38,6 +38,8 @@ export function parseCacheKey(key: string): ParsedCacheKey | undefined {
 export function assertValidKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`cache key must be a string, got ${typeof key}`);
   if (key.length === 0) throw new RangeError('cache key must not be empty');
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short keys need no byte count (every read checks).
+  if (key.length * 3 <= MAX_KEY_BYTES) return;
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) {
     throw new RangeError(`cache key is ${bytes} bytes; the limit is ${MAX_KEY_BYTES}`);

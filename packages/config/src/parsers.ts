@@ -95,8 +95,8 @@ export const apiKeys = () =>
           ? 'an entry is not name:key'
           : !/^[A-Za-z0-9._-]{1,32}$/.test(name)
             ? `key name "${name}" is not 1-32 of [A-Za-z0-9._-]`
-            : key.length < 16 || key.length > 256
-              ? `the key of "${name}" is not 16-256 characters`
+            : !/^[\x21-\x7e]{16,256}$/.test(key)
+              ? `the key of "${name}" is not 16-256 visible ASCII characters`
               : keys.some((k) => k.name === name)
                 ? `key name "${name}" is given twice`
                 : undefined;
@@ -113,4 +113,7 @@ export const apiKeys = () =>
 export const optionalSecret = (min: number) =>
   z
     .string()
-    .refine((s) => s === '' || (s.length >= min && s.length <= 256), `not ${min}-256 characters`);
+    .refine(
+      (s) => s === '' || (/^[\x21-\x7e]*$/.test(s) && s.length >= min && s.length <= 256),
+      `not ${min}-256 visible ASCII characters`,
+    );

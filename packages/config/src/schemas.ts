@@ -135,15 +135,16 @@ export const apiEnv = defineEnv('api', {
   }),
   API_KEYS: envVar(apiKeys(), {
     description:
-      'Client API keys as `name:key` pairs, comma-separated (keys of 16+ characters). A key is needed for POST, DELETE and /admin, and for reads when API_READS_REQUIRE_KEY is true; the name appears in logs and per-key rate limits, the key never. Empty: only the admin key is accepted.',
-    expected: 'name:key[,name:key…], names 1-32 of [A-Za-z0-9._-], keys 16-256 characters',
+      'Client API keys as `name:key` pairs, comma-separated (keys of 16-256 visible ASCII characters). A key is needed for POST, DELETE and /admin, and for reads when API_READS_REQUIRE_KEY is true; the name appears in logs and per-key rate limits, the key never. Empty: only the admin key is accepted.',
+    expected:
+      'name:key[,name:key…], names 1-32 of [A-Za-z0-9._-], keys 16-256 visible ASCII characters',
     default: '',
     secret: true,
   }),
   API_ADMIN_KEY: envVar(optionalSecret(16), {
     description:
       'The operator key: everything a client key can do, plus actions on the queue dashboard (/admin/queues is read-only with a client key). Empty disables admin actions.',
-    expected: 'empty, or 16-256 characters',
+    expected: 'empty, or 16-256 visible ASCII characters',
     default: '',
     secret: true,
   }),

@@ -153,11 +153,30 @@ export function registerCacheMetrics(
     });
   }
 
+  // Hits are the hot path (every L1 read): the labelled children are looked up once,
+  // not rebuilt from a label object on every event.
+  const hitSeries = new Map<
+    string,
+    { hits: { inc(): void }; latency: { observe(v: number): void } }
+  >();
+  const seriesFor = (data_type: string, cache_level: string) => {
+    const id = `${data_type}\u0000${cache_level}`;
+    let series = hitSeries.get(id);
+    if (!series) {
+      series = {
+        hits: hits.labels({ data_type, cache_level }),
+        latency: latency.labels({ data_type, cache_level }),
+      };
+      hitSeries.set(id, series);
+    }
+    return series;
+  };
   const listeners: { [E in keyof CacheEvents]?: CacheEvents[E] } = {
     hit: (e) => {
       if (e.level === 'l2') misses.inc({ data_type: e.dataType, cache_level: 'l1' });
-      hits.inc({ data_type: e.dataType, cache_level: e.level });
-      latency.observe({ data_type: e.dataType, cache_level: e.level }, seconds(e.latencyMs));
+      const series = seriesFor(e.dataType, e.level);
+      series.hits.inc();
+      series.latency.observe(seconds(e.latencyMs));
     },
     miss: (e) => {
       misses.inc({ data_type: e.dataType, cache_level: 'l1' });
