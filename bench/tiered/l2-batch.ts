@@ -17,7 +17,6 @@
  * with `taskset` the whole measurement runs twice, pinned both ways, and
  * reports both; elsewhere it runs once, unpinned.
  */
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { Redis } from 'ioredis';
@@ -35,20 +34,10 @@ import {
   runInfoLine,
   saveResults,
 } from '../lib/report.js';
+import { pin } from '../lib/pin.js';
 
 const WARMUP_ROUNDS = 50;
 const ROUNDS = Number(process.env.ROUNDS ?? 400);
-
-/** Pins every thread of a process to one CPU; false where taskset is missing or refuses. */
-function pin(pid: number | undefined, cpu: number): boolean {
-  if (pid === undefined) return false;
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Placement {
   readonly name: string;
