@@ -7,6 +7,7 @@ import {
   startServiceProcess,
   testRedisUrl,
   uniqueName,
+  waitFor,
   waitForEvent,
   type ServiceProcess,
 } from '@fiml/testing';
@@ -80,7 +81,13 @@ describe('the batch-scheduler process', () => {
     });
     const ready = await proc.waitForLog((r) => r.msg === 'batch-scheduler ready');
     const metricsUrl = ready.metrics as string;
-    expect((await fetch(metricsUrl.replace('/metrics', '/readyz'))).status).toBe(200);
+    // "ready" means listening; /readyz turns 200 once the queue Redis connection is up.
+    await waitFor(
+      async () => (await fetch(metricsUrl.replace('/metrics', '/readyz'))).status === 200,
+      {
+        description: '/readyz 200',
+      },
+    );
     expect(await (await fetch(metricsUrl)).text()).toContain('service="batch-scheduler"');
 
     const { jobId } = await producer(prefix).enqueueRefresh({

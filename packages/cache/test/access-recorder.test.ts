@@ -65,6 +65,7 @@ describe('AccessRecorder', () => {
     recorder.record('price:equity:AAPL');
     recorder.record('price:equity:AAPL');
     await recorder.close();
+    dead.disconnect();
     expect(recorder.dropped).toBe(2);
     expect(errors).toHaveLength(1);
   });

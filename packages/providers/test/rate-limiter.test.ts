@@ -185,7 +185,8 @@ describe('RateLimiter on Redis', () => {
       },
     });
     await l.tryAcquire('p');
-    await l.penalize('p', 1);
+    // Long enough that the penalty key still exists when KEYS runs on a busy machine.
+    await l.penalize('p', 60_000);
     const keys = await client.keys(`${keyPrefix}:*`);
     expect(keys.sort()).toEqual([
       `${keyPrefix}:{p}:penalty`,
