@@ -1,4 +1,3 @@
-
 /** Thrown when a condition or event did not happen before its deadline. */
 export class WaitTimeoutError extends Error {
   readonly code = 'FIML_WAIT_TIMEOUT';
