@@ -1,30 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
+import { DEFAULT_PROVIDER_SETTINGS } from '@fiml/providers';
 import { ConfigError, defineEnv, providerVars } from './index.js';
 
 const env = defineEnv('providers-test', providerVars);
 
 describe('providerVars', () => {
-  it('defaults to the local simulator for everything', () => {
-    expect(env.parse({})).toEqual({
-      PROVIDER_ROUTES: {
-        'equity:price': ['sim-equities'],
-        'crypto:price': ['sim-crypto'],
-        '*:fundamentals': ['sim-reference'],
-        '*:news': ['sim-reference'],
-      },
-      PROVIDER_TIMEOUT_MS: 5_000,
-      PROVIDER_RATE_LIMITS: {},
-      PROVIDER_RATE_LIMIT_PREFIX: 'fiml-rl',
-      SIM_PROVIDER_URL: 'http://127.0.0.1:9200',
-      SIM_PROVIDER_API_KEY: '',
-      COINGECKO_BASE_URL: 'https://api.coingecko.com',
-      COINGECKO_API_KEY: '',
-      COINGECKO_PLAN: 'demo',
-      COINGECKO_ID_MAP: {},
-      FINNHUB_BASE_URL: 'https://finnhub.io',
-      FINNHUB_API_KEY: '',
-      POLYGON_BASE_URL: 'https://api.polygon.io',
-      POLYGON_API_KEY: '',
+  it('defaults to what @fiml/providers calls its defaults: the local simulator for everything', () => {
+    expect(env.parse({})).toEqual(DEFAULT_PROVIDER_SETTINGS);
+    expect(DEFAULT_PROVIDER_SETTINGS.PROVIDER_ROUTES).toEqual({
+      'equity:price': ['sim-equities'],
+      'crypto:price': ['sim-crypto'],
+      '*:fundamentals': ['sim-reference'],
+      '*:news': ['sim-reference'],
     });
   });
 
