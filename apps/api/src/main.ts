@@ -161,5 +161,5 @@ try {
   );
 } catch (error) {
   logger.fatal({ err: error }, 'api could not listen');
-  await shutdown.run('listen failed');
+  await shutdown.run('listen failed', { exitCode: 1 });
 }

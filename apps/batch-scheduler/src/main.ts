@@ -1,18 +1,20 @@
 // Composition root of the batch-scheduler process.
 import { batchSchedulerEnv, loadConfigOrExit, redactUrl } from '@fiml/config';
 import { Queue } from 'bullmq';
-import { registerQueueMetrics, startOpsServer } from '@fiml/observability';
+import { registerQueueMetrics } from '@fiml/observability';
 import {
   QueueName,
   createRedisConnection,
   createProcessContext,
   queuePrefix,
   redisReadiness,
+  startWorkerOps,
 } from '@fiml/queue';
 import { buildWorker } from './worker.js';
 
 const config = loadConfigOrExit(batchSchedulerEnv);
-const { logger, registry, shutdown } = createProcessContext({ service: 'batch-scheduler', config });
+const context = createProcessContext({ service: 'batch-scheduler', config });
+const { logger, registry, shutdown } = context;
 
 const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
   role: 'worker',
@@ -38,16 +40,13 @@ const refreshQueue = new Queue(QueueName.REFRESH, {
 refreshQueue.on('error', (error) => logger.debug({ err: error }, 'refresh queue error'));
 registerQueueMetrics(registry, { queues: [refreshQueue], workers: [worker.worker], logger });
 
-try {
-  const ops = await startOpsServer({
-    registry,
-    logger,
-    host: config.METRICS_HOST,
-    port: config.METRICS_PORT,
-    readiness: { queueRedis: redisReadiness(queueRedis) },
-  });
+const ops = await startWorkerOps(context, {
+  config,
+  readiness: { queueRedis: redisReadiness(queueRedis) },
   // The queue handle only feeds /metrics, so it closes with the server that serves them.
-  shutdown.register('ops server', () => ops.close().then(() => refreshQueue.close()));
+  closeWithServer: () => refreshQueue.close(),
+});
+if (ops) {
   logger.info(
     {
       queueRedis: redactUrl(config.REDIS_QUEUE_URL),
@@ -57,7 +56,4 @@ try {
     },
     'batch-scheduler ready',
   );
-} catch (error) {
-  logger.fatal({ err: error }, 'batch-scheduler could not start its ops server');
-  await shutdown.run('ops server failed');
 }

@@ -1,16 +1,18 @@
 // Composition root of the warmer process.
 import { loadConfigOrExit, redactUrl, warmerEnv } from '@fiml/config';
-import { registerQueueMetrics, startOpsServer } from '@fiml/observability';
+import { registerQueueMetrics } from '@fiml/observability';
 import {
   createRedisConnection,
   createProcessContext,
   reconnectDelay,
   redisReadiness,
+  startWorkerOps,
 } from '@fiml/queue';
 import { buildWarmer } from './warmer.js';
 
 const config = loadConfigOrExit(warmerEnv);
-const { logger, registry, shutdown } = createProcessContext({ service: 'warmer', config });
+const context = createProcessContext({ service: 'warmer', config });
+const { logger, registry, shutdown } = context;
 
 const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
   role: 'worker',
@@ -34,15 +36,11 @@ registerQueueMetrics(registry, {
   logger,
 });
 
-try {
-  const ops = await startOpsServer({
-    registry,
-    logger,
-    host: config.METRICS_HOST,
-    port: config.METRICS_PORT,
-    readiness: { queueRedis: redisReadiness(queueRedis) },
-  });
-  shutdown.register('ops server', () => ops.close());
+const ops = await startWorkerOps(context, {
+  config,
+  readiness: { queueRedis: redisReadiness(queueRedis) },
+});
+if (ops) {
   logger.info(
     {
       queueRedis: redactUrl(config.REDIS_QUEUE_URL),
@@ -51,9 +49,6 @@ try {
     },
     'warmer ready',
   );
-} catch (error) {
-  logger.fatal({ err: error }, 'warmer could not start its ops server');
-  await shutdown.run('ops server failed');
 }
 
 // Register the schedule; while the queue Redis is unreachable, keep trying with backoff.

@@ -16,10 +16,12 @@ export { createJobWorker, type JobWorker, type JobWorkerOptions } from './job-wo
 export {
   createProcessContext,
   createShutdown,
+  startWorkerOps,
   type ProcessContext,
   type ProcessContextOptions,
   type Shutdown,
   type ShutdownOptions,
+  type WorkerOpsOptions,
 } from './lifecycle.js';
 export { QUEUE_NAMES, QueueName, queuePrefix } from './queue-names.js';
 export {

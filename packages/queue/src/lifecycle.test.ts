@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { createLogger } from '@fiml/observability';
-import { createShutdown } from './index.js';
+import { createLogger, createMetricsRegistry } from '@fiml/observability';
+import { createShutdown, startWorkerOps } from './index.js';
 
 function setup(timeoutMs = 1_000) {
   const lines: Record<string, unknown>[] = [];
@@ -60,5 +60,45 @@ describe('createShutdown', () => {
     await Promise.all([shutdown.run('SIGTERM'), shutdown.run('SIGINT')]);
     expect(closes).toBe(1);
     expect(exits).toEqual([0]);
+  });
+});
+
+describe('startWorkerOps', () => {
+  function context(exits: number[]) {
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const shutdown = createShutdown({ logger, timeoutMs: 1_000, exit: (code) => exits.push(code) });
+    return { logger, registry: createMetricsRegistry({ service: 'test' }), shutdown };
+  }
+
+  it('serves /readyz and closes the server and what feeds it in one shutdown step', async () => {
+    const exits: number[] = [];
+    const ctx = context(exits);
+    let fedClosed = false;
+    const ops = await startWorkerOps(ctx, {
+      config: { METRICS_HOST: '127.0.0.1', METRICS_PORT: 0 },
+      readiness: { queueRedis: () => Promise.resolve({ ok: true }) },
+      closeWithServer: () => Promise.resolve((fedClosed = true)),
+    });
+    expect((await fetch(`${ops!.url}/readyz`)).status).toBe(200);
+    await ctx.shutdown.run('test');
+    expect(fedClosed).toBe(true);
+    expect(exits).toEqual([0]);
+    await expect(fetch(`${ops!.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('shuts the process down with status 1 when the port is taken', async () => {
+    const first = context([]);
+    const taken = await startWorkerOps(first, {
+      config: { METRICS_HOST: '127.0.0.1', METRICS_PORT: 0 },
+      readiness: {},
+    });
+    const exits: number[] = [];
+    const second = await startWorkerOps(context(exits), {
+      config: { METRICS_HOST: '127.0.0.1', METRICS_PORT: taken!.port },
+      readiness: {},
+    });
+    expect(second).toBeUndefined();
+    expect(exits).toEqual([1]);
+    await taken!.close();
   });
 });

@@ -1,8 +1,11 @@
 import {
   createLogger,
   createMetricsRegistry,
+  startOpsServer,
   type LogLevel,
   type Logger,
+  type OpsServer,
+  type ReadinessCheck,
   type Registry,
 } from '@fiml/observability';
 
@@ -24,8 +27,12 @@ export interface Shutdown {
    * them after.
    */
   register(name: string, close: () => Promise<unknown>): void;
-  /** Closes everything and exits: 0 when every step succeeded, 1 otherwise. Runs once. */
-  run(reason: string): Promise<void>;
+  /**
+   * Closes everything and exits: `exitCode` (default 0) when every step
+   * succeeded, 1 otherwise. Runs once. Pass `exitCode: 1` when shutting down
+   * because start-up failed.
+   */
+  run(reason: string, options?: { readonly exitCode?: number }): Promise<void>;
   /** Runs on SIGTERM and SIGINT; a second signal exits at once with status 1. */
   listen(signals?: readonly NodeJS.Signals[]): void;
 }
@@ -62,7 +69,7 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
     register(name, close) {
       steps.push({ name, close });
     },
-    run(reason) {
+    run(reason, options = {}) {
       running ??= (async () => {
         log.info({ reason, timeoutMs }, 'shutting down');
         let timer: NodeJS.Timeout | undefined;
@@ -77,7 +84,7 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
           exit(1);
         } else {
           log.info({ clean: outcome }, 'shutdown complete');
-          exit(outcome ? 0 : 1);
+          exit(outcome ? (options.exitCode ?? 0) : 1);
         }
       })();
       return running;
@@ -132,4 +139,43 @@ export function createProcessContext(options: ProcessContextOptions): ProcessCon
   const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
   shutdown.listen();
   return { logger, registry, shutdown };
+}
+
+export interface WorkerOpsOptions {
+  readonly config: { readonly METRICS_HOST: string; readonly METRICS_PORT: number };
+  /** Dependencies /readyz checks, by name. */
+  readonly readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** Resources that only feed /metrics: closed right after the server, in the same step. */
+  readonly closeWithServer?: () => Promise<unknown>;
+}
+
+/**
+ * Starts a worker's ops server (/metrics, /healthz, /readyz) and registers it
+ * for shutdown. A server that cannot listen (a port in use) shuts the process
+ * down with status 1, logged, rather than leaving a worker no one can watch.
+ * Resolves with the server, or undefined once the shutdown has run.
+ */
+export async function startWorkerOps(
+  context: ProcessContext,
+  options: WorkerOpsOptions,
+): Promise<OpsServer | undefined> {
+  const { logger, registry, shutdown } = context;
+  try {
+    const ops = await startOpsServer({
+      registry,
+      logger,
+      host: options.config.METRICS_HOST,
+      port: options.config.METRICS_PORT,
+      readiness: options.readiness,
+    });
+    shutdown.register('ops server', async () => {
+      await ops.close();
+      await options.closeWithServer?.();
+    });
+    return ops;
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not start the ops server');
+    await shutdown.run('ops server failed', { exitCode: 1 });
+    return undefined;
+  }
 }
