@@ -196,10 +196,17 @@ describe('read-through', () => {
 
   it('reads a batch with one L2 round trip and one upstream call for the misses', async () => {
     const upstream = loader(100);
-    const m = await manager({ loaderFor: () => upstream.loader });
+    // A zero window: the batch must not depend on how fast the machine is.
+    const m = await manager({ loaderFor: () => upstream.loader, coalesceWindowMs: 0 });
     await m.read('price', 'equity', 'AAPL');
     const symbols = ['AAPL', ...Array.from({ length: 99 }, (_, i) => `C${i}`), 'NOPE'];
+    const stats = await connection();
+    const mgets = async () =>
+      Number(/cmdstat_mget:calls=(\d+)/.exec(await stats.info('commandstats'))?.[1] ?? 0);
+    const mgetsBefore = await mgets();
     const results = await m.readMany('price', 'equity', symbols);
+    // The misses were read from L2 once (one MGET), not once more per key on their way upstream.
+    expect((await mgets()) - mgetsBefore).toBe(1);
     expect(upstream.calls).toHaveLength(2);
     expect(upstream.calls[1]).toHaveLength(100);
     expect(results[0]).toMatchObject({ symbol: 'AAPL', status: 'ok', read: { from: 'l1' } });

@@ -349,6 +349,7 @@ export class CacheManager {
     const started = performance.now();
     const now = this.#clock.now();
     const answered = new Map<number, CacheRead>();
+    const fallbacks = new Map<number, { read: CacheRead; level: CacheLevel }>();
     const needL2: number[] = [];
     const fetchOf = (i: number) => {
       const asset = { symbol: symbols[i]!, assetType };
@@ -359,20 +360,25 @@ export class CacheManager {
     keys.forEach((key, i) => {
       const hit = this.#fromL1(key, now, started, revalidateOf(i));
       if (hit && hit.phase !== 'stale-if-error') answered.set(i, hit.read);
+      else if (hit) fallbacks.set(i, { read: hit.read, level: 'l1' });
       else needL2.push(i);
     });
     const l2Reads = await this.#l2GetMany(needL2.map((i) => keys[i]!));
     needL2.forEach((keyIndex, j) => {
       const found = this.#fromL2(keys[keyIndex]!, l2Reads[j], now, started, revalidateOf(keyIndex));
       if (found && found.phase !== 'stale-if-error') answered.set(keyIndex, found.read);
+      else if (found) fallbacks.set(keyIndex, { read: found.read, level: 'l2' });
     });
     return Promise.all(
       keys.map(async (key, i): Promise<BatchReadResult<V>> => {
         const symbol = symbols[i]!;
         try {
           const known = answered.get(i);
+          // Both tiers were read above: a miss goes straight upstream, in this tick, so
+          // all the misses of the batch share the loader's calls.
           const read =
-            known ?? (await this.#read(key, dataType, { symbol, assetType }, fetchOf(i)));
+            known ??
+            (await this.#fetchThrough(key, dataType, fetchOf(i), fallbacks.get(i), started));
           return { symbol, status: 'ok', read: read as CacheRead<V> };
         } catch (error) {
           return { symbol, status: 'error', error: asError(error) };
@@ -539,6 +545,22 @@ export class CacheManager {
       if (l2) fallback = { read: l2.read, level: 'l2' };
     }
 
+    return this.#fetchThrough(key, dataType, fetch, fallback, started);
+  }
+
+  /**
+   * The upstream step of a read, after the tiers missed: joins or starts the
+   * key's single flight, and falls back to a stale entry if the fetch fails.
+   * Starting the flight is synchronous up to `fetch()`, so misses handed over
+   * in one tick reach a coalescing loader in the same batch.
+   */
+  async #fetchThrough(
+    key: string,
+    dataType: DataType,
+    fetch: () => Promise<CacheEntry | Error>,
+    fallback: { read: CacheRead; level: CacheLevel } | undefined,
+    started: number,
+  ): Promise<CacheRead> {
     let flight = this.#inflight.get(key);
     if (!flight) {
       flight = (async () => {
