@@ -3,10 +3,12 @@ export {
   MAX_SYMBOLS_PER_REQUEST,
   PRIORITIES,
   REFRESH_JOB_NAME,
+  REFRESH_REASONS,
   REFRESH_JOB_OPTIONS,
   refreshRequestSchema,
   symbolSchema,
   type RefreshPriority,
+  type RefreshReason,
   type RefreshRequest,
   type RefreshRequestInput,
 } from './contracts/refresh-request.js';
@@ -14,20 +16,26 @@ export { WARM_CYCLE_JOB_NAME, warmCycleSchema, type WarmCycle } from './contract
 export { InvalidJobPayloadError, fieldIssues, type FieldIssue } from './errors.js';
 export { createJobWorker, type JobWorker, type JobWorkerOptions } from './job-worker.js';
 export {
+  createCloser,
   createProcessContext,
   createShutdown,
+  runWorkerProcess,
   startWorkerOps,
+  type Closer,
   type ProcessContext,
   type ProcessContextOptions,
   type Shutdown,
   type ShutdownOptions,
   type WorkerOpsOptions,
+  type WorkerProcess,
+  type WorkerProcessOptions,
 } from './lifecycle.js';
 export { QUEUE_NAMES, QueueName, queuePrefix } from './queue-names.js';
 export {
   RefreshProducer,
   enqueueRefresh,
   parseRefreshRequest,
+  type EnqueueRefreshOptions,
   type EnqueuedRefresh,
   type RefreshProducerOptions,
 } from './refresh-producer.js';

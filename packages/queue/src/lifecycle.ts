@@ -179,3 +179,99 @@ export async function startWorkerOps(
     return undefined;
   }
 }
+
+/** Named resources closed in reverse order of adding, as a composition function owns them. */
+export interface Closer {
+  /** Adds a resource. Add connections first, the things that use them after. */
+  add(name: string, close: () => Promise<unknown> | unknown): void;
+  /**
+   * Closes every resource in reverse order, each step logged as `closed`
+   * (with `step` and `ms`) like the shutdown's. A failed step does not stop
+   * the others; the first failure rejects afterwards. Runs once.
+   */
+  close(): Promise<void>;
+}
+
+export function createCloser(logger: Logger): Closer {
+  const log = logger.child({ component: 'shutdown' });
+  const steps: { name: string; close: () => Promise<unknown> | unknown }[] = [];
+  let closing: Promise<void> | undefined;
+  return {
+    add(name, close) {
+      steps.push({ name, close });
+    },
+    close() {
+      closing ??= (async () => {
+        let firstError: unknown;
+        for (const step of [...steps].reverse()) {
+          const started = performance.now();
+          try {
+            await step.close();
+            log.info({ step: step.name, ms: Math.round(performance.now() - started) }, 'closed');
+          } catch (error) {
+            firstError ??= error;
+            log.error({ step: step.name, err: error }, 'failed to close');
+          }
+        }
+        if (firstError !== undefined) throw firstError;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** What a worker's composition function returns for {@link runWorkerProcess}. */
+export interface WorkerProcess {
+  /** Dependencies /readyz checks, by name. */
+  readonly readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** Fields of the `<service> ready` log line (redacted URLs, prefixes, ...). */
+  readonly summary: Readonly<Record<string, unknown>>;
+  /** Runs once the ops server listens; it may keep retrying until `close()`. */
+  start?(): Promise<void>;
+  /** Closes everything the worker built, in reverse order of building. */
+  close(): Promise<void>;
+}
+
+export interface WorkerProcessOptions<C extends ProcessContextOptions['config']> {
+  /** The process name ("batch-scheduler"); also the shutdown step that closes the worker. */
+  readonly service: string;
+  /** The parsed configuration (loaded by the caller with loadConfigOrExit). */
+  readonly config: C & WorkerOpsOptions['config'];
+  /**
+   * Builds the worker from the process's logger and registry: the same
+   * function tests call (`createBatchScheduler`, `createWarmer`).
+   */
+  readonly create: (context: ProcessContext) => WorkerProcess;
+}
+
+/**
+ * The start-up every worker process shares: the process context, the worker
+ * built by its composition function, the ops server, the ready line, then
+ * `start()`. Shutdown closes the ops server first, then the worker. A worker
+ * that cannot be built (a bad provider setting) or started exits 1, logged.
+ */
+export async function runWorkerProcess<C extends ProcessContextOptions['config']>(
+  options: WorkerProcessOptions<C>,
+): Promise<void> {
+  const { service, config } = options;
+  const context = createProcessContext({ service, config });
+  const { logger, shutdown } = context;
+  let app: WorkerProcess;
+  try {
+    app = options.create(context);
+  } catch (error) {
+    logger.fatal({ err: error }, `could not build the ${service}`);
+    await shutdown.run('start-up failed', { exitCode: 1 });
+    return;
+  }
+  shutdown.register(service, () => app.close());
+  const ops = await startWorkerOps(context, { config, readiness: app.readiness });
+  if (!ops) return;
+  logger.info({ ...app.summary, metrics: `${ops.url}/metrics` }, `${service} ready`);
+  try {
+    await app.start?.();
+  } catch (error) {
+    logger.fatal({ err: error }, `the ${service} could not start`);
+    await shutdown.run('start failed', { exitCode: 1 });
+  }
+}

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '@fiml/observability';
 import {
@@ -22,9 +22,45 @@ export function parseRefreshRequest(input: unknown): RefreshRequest {
 }
 
 export interface EnqueuedRefresh {
+  /** The job that will do the refresh: a new one, or, when deduplicated, the one already queued. */
   readonly jobId: string;
   /** The request as the consumer will see it (normalized symbols, default priority). */
   readonly request: RefreshRequest;
+}
+
+/**
+ * How one refresh is enqueued. Deduplication is BullMQ's throttle mode: the
+ * first add with an id takes it for `deduplicationTtlMs`; adds with the same
+ * id meanwhile create no job and resolve with the queued job's id.
+ */
+export interface EnqueueRefreshOptions {
+  /**
+   * At most one job per id within the TTL, across every producer of the
+   * deployment (the id lives in the queue Redis). Stable per what is
+   * refreshed, e.g. `stale:price:equity:AAPL`.
+   */
+  readonly deduplicationId?: string;
+  /**
+   * How long the id holds, from the first add. Without it the id holds until
+   * the job completes or fails. Ignored without `deduplicationId`.
+   */
+  readonly deduplicationTtlMs?: number;
+}
+
+/** The BullMQ options of one refresh job. */
+function jobOptions(request: RefreshRequest, options: EnqueueRefreshOptions): JobsOptions {
+  const deduplication =
+    options.deduplicationId === undefined
+      ? undefined
+      : {
+          id: options.deduplicationId,
+          ...(options.deduplicationTtlMs === undefined ? {} : { ttl: options.deduplicationTtlMs }),
+        };
+  return {
+    ...REFRESH_JOB_OPTIONS,
+    priority: BULLMQ_PRIORITY[request.priority],
+    ...(deduplication ? { deduplication } : {}),
+  };
 }
 
 /**
@@ -34,12 +70,21 @@ export interface EnqueuedRefresh {
 export async function enqueueRefresh(
   queue: Queue,
   input: RefreshRequestInput,
+  options: EnqueueRefreshOptions = {},
 ): Promise<EnqueuedRefresh> {
   const request = parseRefreshRequest(input);
-  const job = await queue.add(REFRESH_JOB_NAME, request, {
-    ...REFRESH_JOB_OPTIONS,
-    priority: BULLMQ_PRIORITY[request.priority],
-  });
+  if (options.deduplicationId !== undefined && options.deduplicationId.length === 0) {
+    throw new RangeError('deduplicationId must not be empty');
+  }
+  if (
+    options.deduplicationTtlMs !== undefined &&
+    !(Number.isInteger(options.deduplicationTtlMs) && options.deduplicationTtlMs > 0)
+  ) {
+    throw new RangeError(
+      `deduplicationTtlMs must be a positive integer, got ${options.deduplicationTtlMs}`,
+    );
+  }
+  const job = await queue.add(REFRESH_JOB_NAME, request, jobOptions(request, options));
   if (!job.id) throw new Error('BullMQ returned a job without an id');
   return { jobId: job.id, request };
 }
@@ -89,8 +134,11 @@ export class RefreshProducer {
   }
 
   /** Validates the request and enqueues it; throws {@link InvalidJobPayloadError} or a Redis error. */
-  enqueueRefresh(input: RefreshRequestInput): Promise<EnqueuedRefresh> {
-    return enqueueRefresh(this.queue, input);
+  enqueueRefresh(
+    input: RefreshRequestInput,
+    options: EnqueueRefreshOptions = {},
+  ): Promise<EnqueuedRefresh> {
+    return enqueueRefresh(this.queue, input, options);
   }
 
   async close(): Promise<void> {

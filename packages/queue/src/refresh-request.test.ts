@@ -44,6 +44,15 @@ describe('refresh request contract', () => {
     expect(parsed).not.toHaveProperty('addedInV2');
   });
 
+  it('keeps why a refresh was asked for, and still takes a v1 payload without it', () => {
+    expect(parseRefreshRequest({ ...base, reason: 'stale' }).reason).toBe('stale');
+    const v1 = parseRefreshRequest(base);
+    expect(v1).not.toHaveProperty('reason');
+    expect(issuesOf({ ...base, reason: 'because' })).toEqual({
+      reason: 'one of request, stale, warm',
+    });
+  });
+
   it('names every bad field', () => {
     expect(
       issuesOf({

@@ -110,6 +110,61 @@ describe('refresh queue through a real redis-server', () => {
     expect(await p.queue.getJobCounts()).toMatchObject({ waiting: 0, prioritized: 0, delayed: 0 });
   });
 
+  it('deduplicates by id across producers: one job, and every add answers with its id', async () => {
+    const prefix = uniqueName('q');
+    // Two api instances serving the same stale key.
+    const [a, b] = [producer(prefix), producer(prefix)];
+    const stale = {
+      symbols: ['AAPL'],
+      assetType: 'equity',
+      dataType: 'price',
+      priority: 'urgent',
+      reason: 'stale',
+      source: 'api:stale',
+    } as const;
+    const dedup = { deduplicationId: 'stale:price:equity:AAPL', deduplicationTtlMs: 60_000 };
+    const first = await a.enqueueRefresh(stale, dedup);
+    const again = await Promise.all([
+      a.enqueueRefresh(stale, dedup),
+      b.enqueueRefresh(stale, dedup),
+      b.enqueueRefresh({ ...stale, symbols: ['aapl'] }, dedup),
+    ]);
+    expect(again.map((e) => e.jobId)).toEqual([first.jobId, first.jobId, first.jobId]);
+    // Another key, and a request without an id, are jobs of their own.
+    const other = await b.enqueueRefresh(
+      { ...stale, symbols: ['MSFT'] },
+      { ...dedup, deduplicationId: 'stale:price:equity:MSFT' },
+    );
+    const plain = await b.enqueueRefresh(stale);
+    expect(new Set([first.jobId, other.jobId, plain.jobId]).size).toBe(3);
+
+    const jobs = await a.queue.getJobs(['prioritized', 'waiting']);
+    expect(jobs).toHaveLength(3);
+    const job = await a.queue.getJob(first.jobId);
+    expect(job?.data).toEqual({ ...stale });
+    expect(job?.opts).toMatchObject({
+      priority: 1,
+      deduplication: { id: 'stale:price:equity:AAPL', ttl: 60_000 },
+    });
+  });
+
+  it('refuses an empty deduplication id or a TTL that is not a positive integer, before Redis', async () => {
+    const p = producer(uniqueName('q'));
+    const request = {
+      symbols: ['AAPL'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'x',
+    } as const;
+    await expect(p.enqueueRefresh(request, { deduplicationId: '' })).rejects.toThrow(RangeError);
+    for (const ttl of [0, -1, 1.5, Number.NaN]) {
+      await expect(
+        p.enqueueRefresh(request, { deduplicationId: 'k', deduplicationTtlMs: ttl }),
+      ).rejects.toThrow(RangeError);
+    }
+    expect(await p.queue.count()).toBe(0);
+  });
+
   it('fails a job whose payload breaks the contract without retrying it', async () => {
     const prefix = uniqueName('q');
     let calls = 0;

@@ -15,6 +15,15 @@ export const REFRESH_JOB_NAME = 'refresh';
 export const MAX_SYMBOLS_PER_REQUEST = 500;
 
 export const PRIORITIES = ['urgent', 'normal', 'low'] as const;
+
+/**
+ * Why a refresh was asked for: `request` (another service or POST /v1/refresh
+ * asked), `stale` (a reader was served a stale entry), `warm` (the warmer
+ * expects a read). Optional in the payload: a v1 request without it is a
+ * `request`.
+ */
+export const REFRESH_REASONS = ['request', 'stale', 'warm'] as const;
+export type RefreshReason = (typeof REFRESH_REASONS)[number];
 export type RefreshPriority = (typeof PRIORITIES)[number];
 
 /**
@@ -49,6 +58,8 @@ export const refreshRequestSchema = z.object({
   priority: z.enum(PRIORITIES, { error: `one of ${PRIORITIES.join(', ')}` }).default('normal'),
   /** When the data must be fresh by: an ISO 8601 instant with offset. The scheduler flushes before it. */
   deadline: z.iso.datetime({ offset: true, error: 'an ISO 8601 instant with offset' }).optional(),
+  /** Why it was asked for; absent means `request` (payloads from before the field stay valid). */
+  reason: z.enum(REFRESH_REASONS, { error: `one of ${REFRESH_REASONS.join(', ')}` }).optional(),
   /** Who asked ("api", "warmer", a service name): for logs, metrics and pollution accounting. */
   source: z
     .string()
