@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
+import { batchSchedulerEnv, loadConfig, type BatchSchedulerConfig } from '@fiml/config';
 import { createLogger } from '@fiml/observability';
 import { RefreshProducer, createRedisConnection } from '@fiml/queue';
 import {
@@ -11,7 +12,7 @@ import {
   waitForEvent,
   type ServiceProcess,
 } from '@fiml/testing';
-import { buildWorker } from '../src/worker.js';
+import { createBatchScheduler } from '../src/create-batch-scheduler.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const open: (() => Promise<unknown>)[] = [];
@@ -31,19 +32,23 @@ function producer(prefix: string): RefreshProducer {
   return p;
 }
 
-describe('buildWorker', () => {
+/** The configuration the process would parse from this environment. */
+function config(env: Record<string, string>): BatchSchedulerConfig {
+  return loadConfig(batchSchedulerEnv, {
+    env: { REDIS_QUEUE_URL: testRedisUrl(), ...env },
+    dotenvPath: false,
+  });
+}
+
+describe('createBatchScheduler', () => {
   it('consumes refresh requests enqueued by the typed producer', async () => {
     const prefix = uniqueName('bs');
-    const connection = createRedisConnection(testRedisUrl(), {
-      role: 'worker',
-      name: 'test-w',
+    const app = createBatchScheduler(config({ QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: '2' }), {
       logger,
     });
-    open.push(() => Promise.resolve(connection.disconnect()));
-    const worker = buildWorker({ connection, prefix, logger, concurrency: 2 });
-    open.push(() => worker.close());
+    open.push(() => app.close());
 
-    const completed = waitForEvent<[Job, unknown]>(worker.worker, 'completed');
+    const completed = waitForEvent<[Job, unknown]>(app.worker.worker, 'completed');
     const { jobId } = await producer(prefix).enqueueRefresh({
       symbols: ['btc', 'eth'],
       assetType: 'crypto',
@@ -101,7 +106,13 @@ describe('the batch-scheduler process', () => {
     proc.child.kill('SIGTERM');
     await expect(proc.exited).resolves.toEqual({ code: 0, signal: null });
     const steps = proc.logs.filter((r) => r.msg === 'closed').map((r) => r.step);
-    expect(steps).toEqual(['ops server', 'refresh worker', 'queue redis']);
+    expect(steps).toEqual([
+      'ops server',
+      'refresh worker',
+      'refresh queue',
+      'queue redis',
+      'batch-scheduler',
+    ]);
   });
 
   it('exits 1 listing every invalid variable', async () => {

@@ -1,16 +1,20 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
+import { loadConfig, warmerEnv, type WarmerConfig } from '@fiml/config';
 import { createLogger } from '@fiml/observability';
-import { createRedisConnection } from '@fiml/queue';
 import {
+  freePort,
   startServiceProcess,
   testRedisUrl,
   uniqueName,
+  waitFor,
   waitForEvent,
+  withDeadline,
   type ServiceProcess,
 } from '@fiml/testing';
-import { WARM_SCHEDULER_ID, buildWarmer, type Warmer } from '../src/warmer.js';
+import { createWarmer, type WarmerApp } from '../src/create-warmer.js';
+import { WARM_SCHEDULER_ID } from '../src/warmer.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const open: (() => Promise<unknown>)[] = [];
@@ -18,25 +22,19 @@ afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
 });
 
-function warmer(
-  schedule: { pattern: string; tz: string },
-  extra: { enabled?: boolean; prefix?: string } = {},
-): Warmer {
-  const connection = createRedisConnection(testRedisUrl(), {
-    role: 'worker',
-    name: 'test-warmer',
-    logger,
+/** The configuration the process would parse from this environment. */
+function config(env: Record<string, string> = {}): WarmerConfig {
+  return loadConfig(warmerEnv, {
+    env: { REDIS_QUEUE_URL: testRedisUrl(), QUEUE_PREFIX: uniqueName('warm'), ...env },
+    dotenvPath: false,
   });
-  open.push(() => Promise.resolve(connection.disconnect()));
-  const w = buildWarmer({
-    connection,
-    prefix: extra.prefix ?? uniqueName('warm'),
-    logger,
-    schedule,
-    ...extra,
-  });
-  open.push(() => w.close());
-  return w;
+}
+
+/** A warmer built as the process builds it (createWarmer), closed after the test. */
+function warmer(env: Record<string, string> = {}): WarmerApp {
+  const app = createWarmer(config(env), { logger });
+  open.push(() => app.close());
+  return app;
 }
 
 /** The wall-clock hour and minute of an instant in a time zone. */
@@ -49,12 +47,15 @@ function localTime(ms: number, timeZone: string): string {
   }).format(ms);
 }
 
-describe('buildWarmer', () => {
+describe('createWarmer', () => {
   it('registers one Job Scheduler with the cron pattern in the exchange time zone', async () => {
-    const w = warmer({ pattern: '0 9 * * 1-5', tz: 'America/New_York' });
+    const w = warmer({
+      CACHE_WARMING_SCHEDULE: '0 9 * * 1-5',
+      CACHE_WARMING_TIMEZONE: 'America/New_York',
+    });
     await w.start();
     await w.start(); // idempotent: replicas and restarts share one schedule
-    const schedulers = await w.queue.getJobSchedulers();
+    const schedulers = await w.warmer.queue.getJobSchedulers();
     expect(schedulers).toHaveLength(1);
     expect(schedulers[0]).toMatchObject({
       key: WARM_SCHEDULER_ID,
@@ -66,8 +67,8 @@ describe('buildWarmer', () => {
   });
 
   it('runs a cycle on every tick of the schedule', async () => {
-    const w = warmer({ pattern: '* * * * * *', tz: 'America/New_York' });
-    const completed = waitForEvent<[Job, unknown]>(w.worker.worker, 'completed', {
+    const w = warmer({ CACHE_WARMING_SCHEDULE: '* * * * * *' });
+    const completed = waitForEvent<[Job, unknown]>(w.warmer.worker.worker, 'completed', {
       description: 'a scheduled warming cycle',
     });
     await w.start();
@@ -79,15 +80,34 @@ describe('buildWarmer', () => {
 
   it('removes the schedule when warming is disabled', async () => {
     const prefix = uniqueName('warm');
-    const on = warmer({ pattern: '*/5 * * * *', tz: 'America/New_York' }, { prefix });
+    const on = warmer({ QUEUE_PREFIX: prefix, CACHE_WARMING_SCHEDULE: '*/5 * * * *' });
     await on.start();
-    expect(await on.queue.getJobSchedulersCount()).toBe(1);
-    const off = warmer(
-      { pattern: '*/5 * * * *', tz: 'America/New_York' },
-      { prefix, enabled: false },
-    );
+    expect(await on.warmer.queue.getJobSchedulersCount()).toBe(1);
+    const off = warmer({
+      QUEUE_PREFIX: prefix,
+      CACHE_WARMING_SCHEDULE: '*/5 * * * *',
+      CACHE_WARMING_ENABLED: 'false',
+    });
     await off.start();
-    expect(await off.queue.getJobSchedulersCount()).toBe(0);
+    expect(await off.warmer.queue.getJobSchedulersCount()).toBe(0);
+  });
+
+  it('a start() waiting for a queue Redis that is down ends when the warmer closes', async () => {
+    const w = createWarmer(
+      config({
+        REDIS_QUEUE_URL: `redis://127.0.0.1:${await freePort()}`,
+        SHUTDOWN_TIMEOUT_MS: '500',
+      }),
+      { logger },
+    );
+    let settled = false;
+    const started = w.start().then(() => (settled = true));
+    // /readyz would say 503: the connection never comes up.
+    await waitFor(async () => (await w.readiness.queueRedis!()).ok === false);
+    expect(settled).toBe(false);
+    await withDeadline(w.close(), 5_000, 'close() with the queue Redis down');
+    await withDeadline(started, 1_000, 'start() to stop retrying');
+    expect(settled).toBe(true);
   });
 });
 
@@ -119,6 +139,8 @@ describe('the warmer process', () => {
     );
     service.child.kill('SIGTERM');
     await expect(service.exited).resolves.toEqual({ code: 0, signal: null });
+    const steps = service.logs.filter((r) => r.msg === 'closed').map((r) => r.step);
+    expect(steps).toEqual(['ops server', 'warm worker', 'queue redis', 'warmer']);
   });
 
   it('refuses an invalid schedule at start-up', async () => {

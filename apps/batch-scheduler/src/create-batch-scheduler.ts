@@ -1,0 +1,101 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { redactUrl, type BatchSchedulerConfig } from '@fiml/config';
+import {
+  createLogger,
+  createMetricsRegistry,
+  registerQueueMetrics,
+  type Logger,
+  type Registry,
+} from '@fiml/observability';
+import {
+  QueueName,
+  createCloser,
+  createRedisConnection,
+  queuePrefix,
+  redisReadiness,
+  type JobWorker,
+  type WorkerProcess,
+} from '@fiml/queue';
+import { buildWorker } from './worker.js';
+
+/** What a caller may supply instead of what the config would build. */
+export interface BatchSchedulerOverrides {
+  /** @defaultValue a pino logger at LOG_LEVEL (pretty in development) */
+  readonly logger?: Logger;
+  /** @defaultValue a new registry with the `service="batch-scheduler"` label */
+  readonly registry?: Registry;
+}
+
+/** The batch-scheduler process, built: its worker is already fetching jobs. */
+export interface BatchSchedulerApp extends WorkerProcess {
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** The `worker`-role connection to the queue Redis. */
+  readonly queueRedis: Redis;
+  /** The refresh consumer. */
+  readonly worker: JobWorker;
+  /** A handle on the refresh queue, for job counts on /metrics. */
+  readonly refreshQueue: Queue;
+}
+
+/**
+ * Builds every collaborator of the batch-scheduler from its parsed
+ * configuration, exactly as the process runs it: `main.ts` and the tests both
+ * call this. Nothing listens here; `close()` closes in reverse order of
+ * building (worker first, connections last).
+ */
+export function createBatchScheduler(
+  config: BatchSchedulerConfig,
+  overrides: BatchSchedulerOverrides = {},
+): BatchSchedulerApp {
+  const logger =
+    overrides.logger ??
+    createLogger({
+      service: 'batch-scheduler',
+      level: config.LOG_LEVEL,
+      pretty: config.NODE_ENV === 'development',
+    });
+  const registry = overrides.registry ?? createMetricsRegistry({ service: 'batch-scheduler' });
+  const closer = createCloser(logger);
+
+  const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
+    role: 'worker',
+    name: 'batch-scheduler',
+    logger,
+  });
+  closer.add('queue redis', () => queueRedis.quit());
+
+  // Job counts need a Queue handle on the worker's queue; it shares the worker's connection.
+  const refreshQueue = new Queue(QueueName.REFRESH, {
+    connection: queueRedis,
+    prefix: queuePrefix(config.QUEUE_PREFIX),
+  });
+  refreshQueue.on('error', (error) => logger.debug({ err: error }, 'refresh queue error'));
+  closer.add('refresh queue', () => refreshQueue.close());
+
+  const worker = buildWorker({
+    connection: queueRedis,
+    prefix: config.QUEUE_PREFIX,
+    logger,
+    concurrency: config.WORKER_CONCURRENCY,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  });
+  closer.add('refresh worker', () => worker.close());
+  registerQueueMetrics(registry, { queues: [refreshQueue], workers: [worker.worker], logger });
+
+  return {
+    logger,
+    registry,
+    queueRedis,
+    worker,
+    refreshQueue,
+    readiness: { queueRedis: redisReadiness(queueRedis) },
+    summary: {
+      queueRedis: redactUrl(config.REDIS_QUEUE_URL),
+      queuePrefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+    },
+    close: () => closer.close(),
+  };
+}
