@@ -14,13 +14,28 @@ import type { RateLimitWindow } from './rate-limit/rate-limit-window.js';
 
 /**
  * What an adapter's {@link BaseProvider.fetchBatch} returns: results by
- * symbol (a requested symbol left out counts as not-found), or an error for
- * the whole call (throwing one works too). `latencyMs` is the modeled latency
- * of the simulator; absent means "measure the call".
+ * symbol, or an error for the whole call (throwing one works too). A
+ * requested symbol left out gets an OMITTED error (the registry asks the next
+ * provider): an adapter sets `not-found` only where its upstream positively
+ * said the symbol does not exist. `latencyMs` is the modeled latency of the
+ * simulator; absent means "measure the call".
  */
 export type BatchAnswer =
   | { readonly results: ReadonlyMap<string, AssetResult>; readonly latencyMs?: number }
   | { readonly error: ProviderError; readonly latencyMs?: number };
+
+/**
+ * The result of a symbol a provider's answer left out: an error that moves on
+ * to the next provider, never a not-found (which would be negative-cached).
+ */
+export function omitted(providerId: string, symbol: string, why = 'left it out'): AssetResult {
+  return {
+    status: 'error',
+    error: new ProviderError(ProviderErrorCode.OMITTED, `the answer ${why}: ${symbol}`, {
+      providerId,
+    }),
+  };
+}
 
 /** Counts a call's results and names its outcome. */
 export function summarize(
@@ -121,7 +136,10 @@ export abstract class BaseProvider
           callError = answer.error;
         } else {
           for (const asset of toCall) {
-            results.set(asset.symbol, answer.results.get(asset.symbol) ?? { status: 'not-found' });
+            results.set(
+              asset.symbol,
+              answer.results.get(asset.symbol) ?? omitted(this.id, asset.symbol),
+            );
           }
         }
       } catch (error) {

@@ -16,7 +16,16 @@ export const ProviderErrorCode = {
   AUTH: 'FIML_PROVIDER_AUTH',
   /** Another 4xx: the request was wrong. A bug on our side or an API change. */
   BAD_REQUEST: 'FIML_PROVIDER_BAD_REQUEST',
-  /** The provider does not serve this asset type or data type. */
+  /**
+   * The provider's answer left this symbol out (or held no usable value for
+   * it) without saying the symbol does not exist. Unlike not-found, this is no
+   * answer: the registry asks the next provider, and nothing is negative-cached.
+   */
+  OMITTED: 'FIML_PROVIDER_OMITTED',
+  /**
+   * The provider does not serve this asset type or data type, or cannot ask
+   * its upstream about this symbol (a ticker without a CoinGecko coin id).
+   */
   UNSUPPORTED: 'FIML_PROVIDER_UNSUPPORTED',
   /** The symbol does not match SYMBOL_PATTERN. */
   INVALID_SYMBOL: 'FIML_PROVIDER_INVALID_SYMBOL',
@@ -43,6 +52,7 @@ const RETRYABLE: ReadonlySet<ProviderErrorCode> = new Set([
   ProviderErrorCode.UPSTREAM,
   ProviderErrorCode.TIMEOUT,
   ProviderErrorCode.NETWORK,
+  ProviderErrorCode.OMITTED,
 ]);
 
 export interface ProviderErrorOptions {

@@ -13,7 +13,11 @@ import {
   type ProviderCallEvent,
   type ProviderResponse,
 } from '../src/index.js';
-import { COINGECKO_KEY, startCoinGeckoFixture } from './fixtures/coingecko-fixture.js';
+import {
+  COINGECKO_KEY,
+  COINGECKO_PRICELESS_ID,
+  startCoinGeckoFixture,
+} from './fixtures/coingecko-fixture.js';
 import { FINNHUB_KEY, startFinnhubFixture } from './fixtures/finnhub-fixture.js';
 import type { FixtureServer } from './fixtures/fixture-server.js';
 import { POLYGON_KEY, POLYGON_TICKERS, startPolygonFixture } from './fixtures/polygon-fixture.js';
@@ -30,6 +34,13 @@ interface AdapterCase {
   /** Symbols the fixture knows; a batch adapter gets them in one call. */
   readonly known: readonly string[];
   readonly unknown: string;
+  /**
+   * What the adapter makes of `unknown`: not-found where the API positively
+   * says a symbol does not exist, OMITTED where its answer just leaves it out.
+   */
+  readonly unknownIs: 'not-found' | 'omitted';
+  /** A symbol the API lists without a price: never not-found. */
+  readonly priceless: string;
   /** The API key must not appear in any URL the adapter requests. */
   readonly apiKey: string;
 }
@@ -41,10 +52,19 @@ const cases: AdapterCase[] = [
     name: 'coingecko',
     start: startCoinGeckoFixture,
     make: (url, timeoutMs) =>
-      new CoinGeckoProvider({ baseUrl: url, apiKey: COINGECKO_KEY, timeoutMs, clock }),
+      new CoinGeckoProvider({
+        baseUrl: url,
+        apiKey: COINGECKO_KEY,
+        timeoutMs,
+        clock,
+        ids: { DEAD: COINGECKO_PRICELESS_ID },
+      }),
     assetType: 'crypto',
     known: ['BTC', 'ETH', 'SOL'],
+    // Mapped to "dogecoin", which the fixture leaves out, as CoinGecko does with ids it does not know.
     unknown: 'DOGE',
+    unknownIs: 'omitted',
+    priceless: 'DEAD',
     apiKey: COINGECKO_KEY,
   },
   {
@@ -55,6 +75,8 @@ const cases: AdapterCase[] = [
     assetType: 'equity',
     known: ['AAPL'],
     unknown: 'ZZZZ',
+    unknownIs: 'not-found',
+    priceless: 'HALT',
     apiKey: FINNHUB_KEY,
   },
   {
@@ -65,6 +87,8 @@ const cases: AdapterCase[] = [
     assetType: 'equity',
     known: ['AAPL', 'MSFT', 'BRK.B'],
     unknown: 'ZZZZ',
+    unknownIs: 'omitted',
+    priceless: 'HALT',
     apiKey: POLYGON_KEY,
   },
 ];
@@ -131,12 +155,25 @@ describe.each(cases)('$name adapter contract', (c) => {
     });
   });
 
-  it('answers not-found for a symbol the provider does not know, and only for it', async () => {
+  it('answers not-found only where the API says a symbol does not exist, and only for it', async () => {
     const symbols = provider.maxBatchSize > 1 ? [c.known[0]!, c.unknown] : [c.unknown];
     const response = await provider.fetch('price', assets(symbols));
-    expect(response.results.get(c.unknown)).toEqual({ status: 'not-found' });
+    if (c.unknownIs === 'not-found') {
+      expect(response.results.get(c.unknown)).toEqual({ status: 'not-found' });
+    } else {
+      // Left out of the answer: no answer, so the registry asks the next provider.
+      const error = expectCallError(response, [c.unknown], ProviderErrorCode.OMITTED);
+      expect(error.retryable).toBe(true);
+    }
     if (provider.maxBatchSize > 1) expect(response.results.get(c.known[0]!)?.status).toBe('ok');
-    expect(response.outcome).toBe(provider.maxBatchSize > 1 ? 'ok' : 'not-found');
+    const alone =
+      provider.maxBatchSize > 1 ? 'ok' : c.unknownIs === 'not-found' ? 'not-found' : 'error';
+    expect(response.outcome).toBe(alone);
+  });
+
+  it('marks a symbol the API lists without a price OMITTED, never not-found', async () => {
+    const response = await provider.fetch('price', assets([c.priceless]));
+    expectCallError(response, [c.priceless], ProviderErrorCode.OMITTED);
   });
 
   it('turns a 429 into RATE_LIMITED with the Retry-After for every asset', async () => {
@@ -261,10 +298,12 @@ describe('adapter specifics', () => {
     });
     if (btc?.status === 'ok')
       expect(btc.value.change).toBeCloseTo(67187.3358 - 67187.3358 / 1.036356, 6);
-    expect(response.results.get('NOTMAPPED')).toEqual({ status: 'not-found' });
+    // Not asked about, and not not-found: another crypto provider may know the ticker.
+    const unmapped = response.results.get('NOTMAPPED');
+    expect(unmapped?.status === 'error' && unmapped.error.code).toBe(ProviderErrorCode.UNSUPPORTED);
 
     const none = await provider.fetch('price', [{ symbol: 'NOTMAPPED', assetType: 'crypto' }]);
-    expect(none.results.get('NOTMAPPED')).toEqual({ status: 'not-found' });
+    expect(none.results.get('NOTMAPPED')?.status).toBe('error');
     expect(fixture.requests).toHaveLength(1);
   });
 

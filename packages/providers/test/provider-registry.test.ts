@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { ManualClock } from '@fiml/market';
 import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
 import {
+  PolygonProvider,
   ProviderConfigError,
   ProviderErrorCode,
   ProviderRegistry,
@@ -21,6 +22,7 @@ import {
   type SimulatedProfile,
   type ThrottledEvent,
 } from '../src/index.js';
+import { POLYGON_KEY, POLYGON_TICKERS, startPolygonFixture } from './fixtures/polygon-fixture.js';
 
 const start = '2026-11-23T14:30:00Z';
 const market = new SimulatedMarket({ seed: 42, equities: 300, crypto: 20 });
@@ -330,5 +332,90 @@ describe('ProviderRegistry with a provider that breaks the contract', () => {
       outcome: 'error',
       errorCode: ProviderErrorCode.INTERNAL,
     });
+  });
+});
+
+describe('ProviderRegistry with symbols a provider left out of its answer', () => {
+  /** Answers only the symbols it is told to, and leaves the others out of `results`. */
+  function terse(id: string, answers: readonly string[]): MarketDataProvider {
+    return {
+      id,
+      capabilities: { assetTypes: ['equity'], dataTypes: ['price'] },
+      maxBatchSize: 10,
+      rateLimits: [],
+      fetch: (dataType, assets) => {
+        const results = new Map(
+          assets
+            .filter((a) => answers.includes(a.symbol))
+            .map((a) => [
+              a.symbol,
+              {
+                status: 'ok' as const,
+                value: market.quote(a, Date.parse(start), id)!,
+              },
+            ]),
+        );
+        return Promise.resolve({
+          provider: id,
+          dataType,
+          results: results as never,
+          latencyMs: 1,
+          outcome: 'ok' as const,
+        });
+      },
+    };
+  }
+
+  it('asks the next provider for an omitted symbol instead of calling it not-found', async () => {
+    const clock = new ManualClock(start);
+    const registry = new ProviderRegistry({
+      providers: [terse('terse', ['AAPL']), pair(clock)[1]],
+      routes: { 'equity:price': ['terse', 'backup'] },
+      clock,
+    });
+    const fallback = waitForEvent<[FallbackEvent]>(registry, 'fallback');
+    const { results, calls } = await registry.fetch('price', 'equity', ['AAPL', 'MSFT', 'NOPE1']);
+    expect(calls.map((c) => c.provider)).toEqual(['terse', 'backup']);
+    expect(results.get('AAPL')).toMatchObject({ status: 'ok', value: { provider: 'terse' } });
+    expect(results.get('MSFT')).toMatchObject({ status: 'ok', value: { provider: 'backup' } });
+    // Only the backup's positive answer makes NOPE1 not-found.
+    expect(results.get('NOPE1')).toEqual({ status: 'not-found' });
+    expect((await fallback)[0]).toMatchObject({ from: 'terse', to: 'backup', symbols: 2 });
+  });
+
+  it('answers OMITTED, never not-found, when the last provider left a symbol out', async () => {
+    const registry = new ProviderRegistry({
+      providers: [terse('terse', ['AAPL'])],
+      routes: { 'equity:price': ['terse'] },
+      clock: new ManualClock(start),
+    });
+    const msft = (await registry.fetch('price', 'equity', ['AAPL', 'MSFT'])).results.get('MSFT');
+    expect(msft?.status).toBe('error');
+    expect(msft?.status === 'error' && [msft.error.code, msft.error.providerId]).toEqual([
+      ProviderErrorCode.OMITTED,
+      'terse',
+    ]);
+    expect(msft?.status === 'error' && msft.error.retryable).toBe(true);
+  });
+
+  it('falls back from Polygon, whose snapshot leaves unknown tickers out, over real HTTP', async () => {
+    const clock = new ManualClock(start);
+    const fixture = await startPolygonFixture();
+    open.push(() => fixture.close());
+    // Known to the simulated market, absent from the Polygon fixture.
+    const elsewhere = market.universe.equity.find((s) => POLYGON_TICKERS[s] === undefined)!;
+    const registry = new ProviderRegistry({
+      providers: [
+        new PolygonProvider({ baseUrl: fixture.url, apiKey: POLYGON_KEY, clock }),
+        pair(clock)[1],
+      ],
+      routes: { 'equity:price': ['polygon', 'backup'] },
+      clock,
+    });
+    const { results, calls } = await registry.fetch('price', 'equity', ['AAPL', elsewhere]);
+    expect(fixture.requests[0]!.query.get('tickers')).toBe(`AAPL,${elsewhere}`);
+    expect(calls.map((c) => c.provider)).toEqual(['polygon', 'backup']);
+    expect(results.get('AAPL')).toMatchObject({ status: 'ok', value: { provider: 'polygon' } });
+    expect(results.get(elsewhere)).toMatchObject({ status: 'ok', value: { provider: 'backup' } });
   });
 });

@@ -2,7 +2,8 @@
  * Our crypto tickers -> CoinGecko coin ids. CoinGecko identifies coins by id,
  * not by ticker (tickers are not unique there: dozens of coins call
  * themselves "ETH"-something), so the adapter asks only for mapped symbols
- * and answers not-found for the rest instead of guessing. Add more with the
+ * and answers UNSUPPORTED for the rest instead of guessing (not not-found:
+ * another provider of the route may know the ticker). Add more with the
  * `ids` option or COINGECKO_ID_MAP ("SYMBOL=id,SYMBOL=id"); the full list is
  * CoinGecko's /api/v3/coins/list.
  */

@@ -1,9 +1,10 @@
 import { systemClock, type Clock, type DataType } from '@fiml/market';
 import { z } from 'zod';
-import { BaseProvider, type BatchAnswer } from '../base-provider.js';
+import { BaseProvider, omitted, type BatchAnswer } from '../base-provider.js';
 import { getJson, parseBody } from '../http/http-json.js';
 import type { AssetRef, AssetResult, PriceQuote } from '../model.js';
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
+import { ProviderError, ProviderErrorCode } from '../provider-error.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
 import { COINGECKO_IDS } from './coingecko-ids.js';
 import { DEFAULT_TIMEOUT_MS, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
@@ -44,7 +45,8 @@ export const COINGECKO_BASE_URLS: Readonly<Record<CoinGeckoPlan, string>> = {
 /**
  * `{ "bitcoin": { "usd": 67187.33, "usd_24h_vol": 3.1e10, "usd_24h_change": 3.63,
  *   "last_updated_at": 1711356300 } }`: coin ids the API knows, nothing for the
- * others. Values may be null for coins without market data.
+ * others (there is no "unknown id" answer, so the adapter never says
+ * not-found). Values may be null for coins without market data.
  */
 const simplePriceSchema = z.record(z.string(), z.record(z.string(), z.number().nullable()));
 
@@ -90,9 +92,19 @@ export class CoinGeckoProvider extends BaseProvider {
   ): Promise<BatchAnswer> {
     const results = new Map<string, AssetResult>();
     const mapped = assets.filter((a) => this.#ids[a.symbol] !== undefined);
-    // Unmapped tickers are not-found without spending a call on them.
-    for (const asset of assets)
-      if (!this.#ids[asset.symbol]) results.set(asset.symbol, { status: 'not-found' });
+    // Tickers are not unique on CoinGecko, so an unmapped one is not asked about (no call spent)
+    // and is not called not-found either: another provider of the route may know it.
+    for (const asset of assets) {
+      if (this.#ids[asset.symbol]) continue;
+      results.set(asset.symbol, {
+        status: 'error',
+        error: new ProviderError(
+          ProviderErrorCode.UNSUPPORTED,
+          `no CoinGecko coin id for ${asset.symbol} (add it to COINGECKO_ID_MAP)`,
+          { providerId: this.id },
+        ),
+      });
+    }
     if (mapped.length === 0) return { results };
 
     const url = joinUrl(
@@ -125,8 +137,10 @@ export class CoinGeckoProvider extends BaseProvider {
     for (const asset of mapped) {
       const entry = body[this.#ids[asset.symbol]!];
       const price = entry?.[this.#vs];
-      if (!entry || typeof price !== 'number' || !(price > 0)) {
-        results.set(asset.symbol, { status: 'not-found' });
+      // An absent id is left out (OMITTED); a listed coin without a price is no answer either.
+      if (!entry) continue;
+      if (typeof price !== 'number' || !(price > 0)) {
+        results.set(asset.symbol, omitted(this.id, asset.symbol, `held no positive ${this.#vs}`));
         continue;
       }
       const changePercent = entry[`${this.#vs}_24h_change`];

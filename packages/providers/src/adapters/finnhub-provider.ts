@@ -1,6 +1,6 @@
 import { systemClock, type Clock, type DataType } from '@fiml/market';
 import { z } from 'zod';
-import { BaseProvider, type BatchAnswer } from '../base-provider.js';
+import { BaseProvider, omitted, type BatchAnswer } from '../base-provider.js';
 import { getJson, parseBody } from '../http/http-json.js';
 import type { AssetRef, AssetResult, PriceQuote } from '../model.js';
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
@@ -34,8 +34,10 @@ const quoteSchema = z.object({
  * Finnhub `GET /api/v1/quote?symbol=AAPL`: one equity per call. The key goes
  * in the `X-Finnhub-Token` header, not the `token` query parameter, so it
  * never appears in a URL. Mapping: price = `c`, change = `d`, changePercent =
- * `dp`, asOf = `t` × 1000; the endpoint reports no volume. `c` = 0 (with
- * `t` = 0) is Finnhub's answer for a symbol it does not know: not-found.
+ * `dp`, asOf = `t` × 1000; the endpoint reports no volume. Finnhub's answer
+ * for a symbol it does not know is a 200 of zeros and nulls (`c`, `pc` and
+ * `t` 0, `d` and `dp` null): that, and only that, is not-found; any other
+ * answer without a positive `c` is OMITTED (no answer, try the next provider).
  */
 export class FinnhubProvider extends BaseProvider {
   readonly id: string;
@@ -73,8 +75,14 @@ export class FinnhubProvider extends BaseProvider {
       ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
     };
     const body = parseBody(quoteSchema, await getJson(request), request);
-    if (!(body.c > 0))
-      return { results: new Map<string, AssetResult>([[asset.symbol, { status: 'not-found' }]]) };
+    if (!(body.c > 0)) {
+      const unknown =
+        body.c === 0 && body.t === 0 && !body.pc && body.d === null && body.dp === null;
+      const result: AssetResult = unknown
+        ? { status: 'not-found' }
+        : omitted(this.id, asset.symbol, 'held no positive price');
+      return { results: new Map([[asset.symbol, result]]) };
+    }
     const quote: PriceQuote = {
       symbol: asset.symbol,
       assetType: 'equity',

@@ -1,6 +1,6 @@
 import { systemClock, type Clock, type DataType } from '@fiml/market';
 import { z } from 'zod';
-import { BaseProvider, type BatchAnswer } from '../base-provider.js';
+import { BaseProvider, omitted, type BatchAnswer } from '../base-provider.js';
 import { describeUrl, getJson, parseBody } from '../http/http-json.js';
 import type { AssetRef, AssetResult, PriceQuote } from '../model.js';
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
@@ -38,7 +38,11 @@ const tickerSchema = z.object({
     .optional(),
 });
 
-/** `{ "status": "OK", "count": 2, "tickers": [...] }`; unknown tickers are left out. */
+/**
+ * `{ "status": "OK", "count": 2, "tickers": [...] }`. Unknown tickers are left
+ * out, and so is anything Polygon has no snapshot for at the moment: the
+ * multi-ticker snapshot has no "unknown ticker" answer.
+ */
 const snapshotSchema = z.object({
   status: z.string(),
   tickers: z.array(tickerSchema).nullable().optional(),
@@ -62,6 +66,8 @@ const positive = (value: number | null | undefined): number | undefined =>
  * latest minute bar's close `min.c`, else `day.c`, else `prevDay.c`; change =
  * `todaysChange`; changePercent = `todaysChangePerc`; volume = `day.v`
  * (shares); asOf = `updated` (ns) / 1e6, else the last trade's time.
+ * It never answers not-found: a ticker the snapshot leaves out is OMITTED, so
+ * the registry asks the next provider of the route.
  */
 export class PolygonProvider extends BaseProvider {
   readonly id: string;
@@ -125,8 +131,10 @@ export class PolygonProvider extends BaseProvider {
           positive(t.min?.c) ??
           positive(t.day?.c) ??
           positive(t.prevDay?.c));
-      if (!t || price === undefined) {
-        results.set(asset.symbol, { status: 'not-found' });
+      // Left out or without a price is no answer (OMITTED): this endpoint never says "does not exist".
+      if (!t) continue;
+      if (price === undefined) {
+        results.set(asset.symbol, omitted(this.id, asset.symbol, 'held no positive price'));
         continue;
       }
       const volume = t.day?.v;

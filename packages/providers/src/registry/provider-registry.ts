@@ -8,7 +8,7 @@ import {
   type DataType,
 } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
-import { summarize } from '../base-provider.js';
+import { omitted, summarize } from '../base-provider.js';
 import type { AssetResult, CallOutcome, DataValue } from '../model.js';
 import {
   serves,
@@ -230,8 +230,9 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
             outcome: 'error',
           };
         }
+        // Only a provider's positive not-found is an answer; a symbol it left out moves on.
         const batchResults = batch.map(
-          (symbol) => response.results.get(symbol) ?? ({ status: 'not-found' } as const),
+          (symbol) => response.results.get(symbol) ?? omitted(provider.id, symbol),
         );
         const firstError = batchResults.find((r) => r.status === 'error');
         const summary = summarize(batchResults, undefined);
