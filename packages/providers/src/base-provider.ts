@@ -127,6 +127,12 @@ export abstract class BaseProvider
         `${toCall.length} symbols in one call; at most ${this.maxBatchSize}`,
         { providerId: this.id },
       );
+    } else if (toCall.length > 0 && options.signal?.aborted) {
+      // Cancelled before the call: nothing is sent upstream.
+      callError = new ProviderError(ProviderErrorCode.ABORTED, 'cancelled before the call', {
+        providerId: this.id,
+        cause: options.signal.reason,
+      });
     } else if (toCall.length > 0) {
       called = true;
       try {

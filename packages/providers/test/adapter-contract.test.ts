@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ManualClock, type AssetType } from '@fiml/market';
-import { waitForEvent } from '@fiml/testing';
+import { waitForEvent, withDeadline } from '@fiml/testing';
 import {
   CoinGeckoProvider,
   FinnhubProvider,
@@ -8,6 +8,7 @@ import {
   PolygonProvider,
   ProviderError,
   ProviderErrorCode,
+  SimHttpProvider,
   priceQuoteSchema,
   type BaseProvider,
   type ProviderCallEvent,
@@ -218,6 +219,20 @@ describe.each(cases)('$name adapter contract', (c) => {
     expectCallError(response, c.known, ProviderErrorCode.TIMEOUT);
   });
 
+  it('cancels the call in flight when the caller aborts: ABORTED, the server sees the socket closed', async () => {
+    fixture.mode = 'hang';
+    const patient = c.make(fixture.url, 30_000);
+    const controller = new AbortController();
+    const arrived = waitForEvent(fixture.events, 'request');
+    const closed = waitForEvent(fixture.events, 'aborted', { description: 'the socket to close' });
+    const fetching = patient.fetch('price', assets(c.known), { signal: controller.signal });
+    await arrived;
+    controller.abort();
+    const response = await withDeadline(fetching, 1_000, 'the aborted call to end');
+    expectCallError(response, c.known, ProviderErrorCode.ABORTED);
+    await closed;
+  });
+
   it('reports malformed JSON as BAD_RESPONSE with the provider id and a truncated body', async () => {
     fixture.mode = 'malformed';
     const response = await provider.fetch('price', assets(c.known));
@@ -305,6 +320,29 @@ describe('adapter specifics', () => {
     const none = await provider.fetch('price', [{ symbol: 'NOTMAPPED', assetType: 'crypto' }]);
     expect(none.results.get('NOTMAPPED')?.status).toBe('error');
     expect(fixture.requests).toHaveLength(1);
+  });
+
+  it('the simulator adapter cancels its call in flight when the caller aborts', async () => {
+    const { startFixtureServer } = await import('./fixtures/fixture-server.js');
+    const fixture = await startFixtureServer(() => 'hang');
+    open.push(fixture);
+    const provider = new SimHttpProvider({
+      baseUrl: fixture.url,
+      profile: 'equities-batch',
+      clock,
+      timeoutMs: 30_000,
+    });
+    const controller = new AbortController();
+    const arrived = waitForEvent(fixture.events, 'request');
+    const closed = waitForEvent(fixture.events, 'aborted', { description: 'the socket to close' });
+    const fetching = provider.fetch('price', [{ symbol: 'AAPL', assetType: 'equity' }], {
+      signal: controller.signal,
+    });
+    await arrived;
+    controller.abort();
+    const aapl = (await withDeadline(fetching, 1_000, 'the aborted call')).results.get('AAPL');
+    expect(aapl?.status === 'error' && aapl.error.code).toBe(ProviderErrorCode.ABORTED);
+    await closed;
   });
 
   it('coingecko picks the key header and limits by plan', () => {

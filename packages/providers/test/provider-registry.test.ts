@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { ManualClock } from '@fiml/market';
-import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
+import { testRedisUrl, uniqueName, waitForEvent, withDeadline } from '@fiml/testing';
 import {
   PolygonProvider,
   ProviderConfigError,
+  type ProviderError,
   ProviderErrorCode,
   ProviderRegistry,
   RateLimiter,
@@ -16,12 +17,14 @@ import {
   matchRoute,
   parseRoutes,
   startSimulatedProviderServer,
+  type AssetResult,
   type FallbackEvent,
   type MarketDataProvider,
   type ProviderCallEvent,
   type SimulatedProfile,
   type ThrottledEvent,
 } from '../src/index.js';
+import { json, startFixtureServer, type RecordedRequest } from './fixtures/fixture-server.js';
 import { POLYGON_KEY, POLYGON_TICKERS, startPolygonFixture } from './fixtures/polygon-fixture.js';
 
 const start = '2026-11-23T14:30:00Z';
@@ -417,5 +420,141 @@ describe('ProviderRegistry with symbols a provider left out of its answer', () =
     expect(calls.map((c) => c.provider)).toEqual(['polygon', 'backup']);
     expect(results.get('AAPL')).toMatchObject({ status: 'ok', value: { provider: 'polygon' } });
     expect(results.get(elsewhere)).toMatchObject({ status: 'ok', value: { provider: 'backup' } });
+  });
+});
+
+describe('ProviderRegistry.fetch with an AbortSignal', () => {
+  /** Every symbol has an ABORTED error; returns the errors by symbol. */
+  function expectAborted(
+    results: ReadonlyMap<string, unknown>,
+    symbols: readonly string[],
+  ): ProviderError[] {
+    return symbols.map((symbol) => {
+      const result = results.get(symbol) as AssetResult | undefined;
+      expect([symbol, result?.status]).toEqual([symbol, 'error']);
+      if (result?.status !== 'error') throw new Error('unreachable');
+      expect([symbol, result.error.code]).toEqual([symbol, ProviderErrorCode.ABORTED]);
+      return result.error;
+    });
+  }
+
+  it('stops at once: the call in flight is cancelled, no further chunk, permit or fallback', async () => {
+    const clock = new ManualClock(start);
+    const fixture = await startPolygonFixture();
+    open.push(() => fixture.close());
+    fixture.mode = 'hang';
+    const registry = new ProviderRegistry({
+      providers: [
+        new PolygonProvider({
+          baseUrl: fixture.url,
+          apiKey: POLYGON_KEY,
+          clock,
+          maxBatchSize: 1,
+          timeoutMs: 30_000,
+        }),
+        pair(clock)[1],
+      ],
+      routes: { 'equity:price': ['polygon', 'backup'] },
+      concurrency: 1,
+      clock,
+    });
+    const controller = new AbortController();
+    const arrived = waitForEvent(fixture.events, 'request', { description: 'the first call' });
+    const closed = waitForEvent<[RecordedRequest]>(fixture.events, 'aborted', {
+      description: 'the fixture to see the socket closed',
+    });
+    const symbols = ['AAPL', 'MSFT', 'BRK.B'];
+    const fetching = registry.fetch('price', 'equity', symbols, { signal: controller.signal });
+    await arrived;
+    controller.abort();
+    const { results, calls } = await withDeadline(fetching, 1_000, 'fetch to stop after abort');
+    expectAborted(results, symbols);
+    expect((await closed)[0].query.get('tickers')).toBe('AAPL');
+    expect(fixture.requests).toHaveLength(1);
+    expect(calls.map((c) => c.provider)).toEqual(['polygon']);
+    // One permit for the one call made; none for the chunks never started, none for the backup.
+    expect((await registry.remaining('polygon')).windows[0]!.used).toBe(1);
+    expect((await registry.remaining('backup')).windows[0]!.used).toBe(0);
+  });
+
+  it('does not fall back after an abort: a symbol whose provider failed meanwhile is ABORTED too', async () => {
+    const clock = new ManualClock(start);
+    // AAPL hangs; MSFT fails at once with a 503, which would normally move it to the backup.
+    const fixture = await startFixtureServer((request) =>
+      request.query.get('tickers') === 'AAPL'
+        ? 'hang'
+        : json(503, { status: 'ERROR', error: 'Service unavailable' }),
+    );
+    open.push(() => fixture.close());
+    const registry = new ProviderRegistry({
+      providers: [
+        new PolygonProvider({ baseUrl: fixture.url, clock, maxBatchSize: 1, timeoutMs: 30_000 }),
+        pair(clock)[1],
+      ],
+      routes: { 'equity:price': ['polygon', 'backup'] },
+      concurrency: 2,
+      clock,
+    });
+    const failed = waitForEvent<[ProviderCallEvent]>(registry, 'call', {
+      filter: (e) => e.outcome === 'error',
+      description: 'the 503',
+    });
+    const controller = new AbortController();
+    const fetching = registry.fetch('price', 'equity', ['AAPL', 'MSFT'], {
+      signal: controller.signal,
+    });
+    await failed;
+    controller.abort();
+    const { results, calls } = await withDeadline(fetching, 1_000, 'fetch to stop after abort');
+    const [, msft] = expectAborted(results, ['AAPL', 'MSFT']);
+    // The 503 it had before the abort is kept as the cause.
+    expect((msft!.cause as ProviderError).code).toBe(ProviderErrorCode.UPSTREAM);
+    expect(calls.map((c) => c.provider)).not.toContain('backup');
+    expect((await registry.remaining('backup')).windows[0]!.used).toBe(0);
+  });
+
+  it('asks nobody, not even the limiter, when the signal has already fired', async () => {
+    const clock = new ManualClock(start);
+    const fixture = await startPolygonFixture();
+    open.push(() => fixture.close());
+    const registry = new ProviderRegistry({
+      providers: [new PolygonProvider({ baseUrl: fixture.url, apiKey: POLYGON_KEY, clock })],
+      routes: { 'equity:price': ['polygon'] },
+      clock,
+    });
+    const { results, calls } = await registry.fetch('price', 'equity', ['AAPL'], {
+      signal: AbortSignal.abort(),
+    });
+    expectAborted(results, ['AAPL']);
+    expect(calls).toEqual([]);
+    expect(fixture.requests).toHaveLength(0);
+    expect((await registry.remaining('polygon')).windows[0]!.used).toBe(0);
+  });
+
+  it('stops an in-process provider that waits out its latency', async () => {
+    const clock = new ManualClock(start);
+    let sleeping!: () => void;
+    const asleep = new Promise<void>((resolve) => (sleeping = resolve));
+    const slow = new SimulatedProvider({
+      profile: profile('equities-batch', { id: 'slow', failureRate: 0 }),
+      market,
+      clock,
+      // A wait that never ends: only the signal can stop it.
+      sleep: () => {
+        sleeping();
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const registry = new ProviderRegistry({
+      providers: [slow],
+      routes: { 'equity:price': ['slow'] },
+      clock,
+    });
+    const controller = new AbortController();
+    const fetching = registry.fetch('price', 'equity', ['AAPL'], { signal: controller.signal });
+    await withDeadline(asleep, 1_000, 'the provider to wait out its latency');
+    controller.abort();
+    const { results } = await withDeadline(fetching, 1_000, 'fetch to stop after abort');
+    expectAborted(results, ['AAPL']);
   });
 });

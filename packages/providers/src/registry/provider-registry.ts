@@ -83,19 +83,76 @@ export interface RegistryFetchResult<V = DataValue> {
   readonly calls: readonly CallRecord[];
 }
 
+/**
+ * The provider's answer, or undefined as soon as `signal` fires: a provider
+ * that ignores the signal cannot hold the caller. Its late answer is dropped.
+ */
+function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T | undefined> {
+  if (!signal) return promise;
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   return chunks;
 }
 
+/** The answer recorded for a call cancelled in flight: ABORTED for each of its symbols. */
+function abortedCall(
+  providerId: string,
+  dataType: DataType,
+  batch: readonly string[],
+  latencyMs: number,
+  signal: AbortSignal | undefined,
+): ProviderResponse {
+  const error = new ProviderError(ProviderErrorCode.ABORTED, 'call cancelled in flight', {
+    providerId,
+    cause: signal?.reason,
+  });
+  return {
+    provider: providerId,
+    dataType,
+    results: new Map(batch.map((symbol) => [symbol, { status: 'error', error } as const])),
+    latencyMs,
+    outcome: 'error',
+  };
+}
+
+/** A symbol left without an answer by an abort; keeps the error it had before, if any. */
+function abortError(last: ProviderError | undefined, signal: AbortSignal): ProviderError {
+  if (last?.code === ProviderErrorCode.ABORTED) return last;
+  return new ProviderError(ProviderErrorCode.ABORTED, 'fetch cancelled before an answer', {
+    providerId: last?.providerId ?? 'registry',
+    cause: last ?? signal.reason,
+  });
+}
+
 /**
  * Routes (asset type, data type) to an ordered list of providers and fetches
  * through them: splits batches to each provider's `maxBatchSize`, takes a
  * permit from the shared limiter for every call, penalizes a provider that
- * answered 429, and moves symbols whose provider was rate-limited or failed
- * on to the next provider of the route (not-found is an answer and stays).
- * Built from configuration; a bad configuration fails in the constructor.
+ * answered 429, and moves symbols whose provider was rate-limited, failed or
+ * left them out on to the next provider of the route (not-found is an answer
+ * and stays). An aborted fetch stops at once. Built from configuration; a bad
+ * configuration fails in the constructor.
  */
 export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
   readonly limiter: RateLimiter;
@@ -144,7 +201,13 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
     return this.limiter.remaining(providerId);
   }
 
-  /** Fetches symbols of one asset type through their route. Never rejects. */
+  /**
+   * Fetches symbols of one asset type through their route. Never rejects.
+   * When `options.signal` fires it stops at once: calls in flight are
+   * cancelled (and not awaited), no further chunk, permit or fallback
+   * provider is started, and every symbol without an answer yet gets a
+   * `FIML_PROVIDER_ABORTED` error (whose cause is the symbol's earlier error, if any).
+   */
   async fetch<D extends DataType>(
     dataType: D,
     assetType: AssetType,
@@ -184,11 +247,14 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
       for (const symbol of pending) lastError.set(symbol, error);
     }
 
-    for (let i = 0; i < chain.length && pending.length > 0; i += 1) {
+    const { signal } = options;
+    for (let i = 0; i < chain.length && pending.length > 0 && !signal?.aborted; i += 1) {
       const provider = chain[i]!;
       const failed = new Set<string>();
       const chunks = chunk(pending, provider.maxBatchSize);
       const runChunk = async (batch: string[]): Promise<void> => {
+        // Aborted: the chunk is not started and asks the limiter for nothing.
+        if (signal?.aborted) return;
         const permit = await this.limiter.tryAcquire(provider.id);
         if (!permit.granted) {
           const error = new ProviderError(
@@ -210,13 +276,20 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
           });
           return;
         }
+        // Aborted while the limiter answered: the permit is spent, the call is not made.
+        if (signal?.aborted) return;
+        const started = performance.now();
         let response: ProviderResponse;
         try {
-          response = await provider.fetch(
-            dataType,
-            batch.map((symbol) => ({ symbol, assetType })),
-            options,
-          );
+          response =
+            (await untilAborted(
+              provider.fetch(
+                dataType,
+                batch.map((symbol) => ({ symbol, assetType })),
+                options,
+              ),
+              signal,
+            )) ?? abortedCall(provider.id, dataType, batch, performance.now() - started, signal);
         } catch (error) {
           // The port says fetch never rejects; a provider that does anyway must not break the batch.
           const wrapped = ProviderError.from(error, provider.id);
@@ -261,7 +334,7 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
         }
         batch.forEach((symbol, j) => {
           const result = batchResults[j]!;
-          if (result.status === 'error' && result.error.code !== ProviderErrorCode.ABORTED) {
+          if (result.status === 'error') {
             lastError.set(symbol, result.error);
             failed.add(symbol);
           } else {
@@ -270,8 +343,10 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
         });
       };
       await this.#runLimited(chunks, runChunk);
+      // Answered symbols are done; the rest (failed, or never asked because of an abort) go on.
+      pending = pending.filter((s) => !results.has(s));
       const next = chain[i + 1];
-      if (failed.size > 0 && next) {
+      if (failed.size > 0 && next && !signal?.aborted) {
         this.#log?.debug(
           { from: provider.id, to: next.id, symbols: failed.size },
           'falling back to the next provider',
@@ -284,10 +359,12 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
           symbols: failed.size,
         });
       }
-      pending = pending.filter((s) => failed.has(s));
     }
-    for (const symbol of pending)
-      results.set(symbol, { status: 'error', error: lastError.get(symbol)! });
+    for (const symbol of pending) {
+      const last = lastError.get(symbol);
+      const error = signal?.aborted ? abortError(last, signal) : last!;
+      results.set(symbol, { status: 'error', error });
+    }
     return { results: results as ReadonlyMap<string, AssetResult<DataValue<D>>>, calls };
   }
 

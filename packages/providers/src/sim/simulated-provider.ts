@@ -1,7 +1,7 @@
 import type { Clock, DataType } from '@fiml/market';
 import { BaseProvider, type BatchAnswer } from '../base-provider.js';
 import type { AssetRef, AssetResult } from '../model.js';
-import type { ProviderCapabilities } from '../provider.js';
+import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import { ProviderError, ProviderErrorCode } from '../provider-error.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
 import type { LatencyModel } from './random.js';
@@ -72,10 +72,11 @@ export class SimulatedProvider extends BaseProvider {
   protected async fetchBatch(
     dataType: DataType,
     assets: readonly AssetRef[],
+    options: FetchOptions,
   ): Promise<BatchAnswer> {
     const answer = this.upstream.call(dataType, assets);
-    if (this.#sleep) await this.#sleep(answer.latencyMs);
     const providerId = this.id;
+    if (this.#sleep) await sleepUnlessAborted(this.#sleep(answer.latencyMs), options, providerId);
     const latencyMs = answer.latencyMs;
     switch (answer.status) {
       case 'rate-limited':
@@ -122,6 +123,32 @@ export class SimulatedProvider extends BaseProvider {
         return { results, latencyMs };
       }
     }
+  }
+}
+
+/** Waits out a modeled latency, or throws ABORTED as soon as the caller's signal fires. */
+async function sleepUnlessAborted(
+  sleeping: Promise<void>,
+  { signal }: FetchOptions,
+  providerId: string,
+): Promise<void> {
+  if (!signal) return sleeping;
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () =>
+      reject(
+        new ProviderError(ProviderErrorCode.ABORTED, 'call cancelled (simulated)', {
+          providerId,
+          cause: signal.reason,
+        }),
+      );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([sleeping, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
