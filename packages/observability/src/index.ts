@@ -21,11 +21,25 @@ export {
 export { type MetricsBridge } from './metrics/metrics-bridge.js';
 export {
   BATCH_SIZE_BUCKETS,
+  CACHE_ERROR_COMPONENTS,
+  CACHE_ERROR_OPERATIONS,
+  CACHE_ERROR_SERIES,
   CACHE_LATENCY_BUCKETS,
+  CIRCUIT_STATES,
+  registerCacheErrorMetrics,
   registerCacheMetrics,
   type CacheMetricsOptions,
   type CacheSizes,
 } from './metrics/cache-metrics.js';
+export {
+  CACHE_WRITERS,
+  CACHE_WRITE_OUTCOMES,
+  registerCacheWriteMetrics,
+  type CacheWriteEventLike,
+  type CacheWriteMetricsOptions,
+  type CacheWriteOutcomeLabel,
+  type CacheWriteSource,
+} from './metrics/cache-write-metrics.js';
 export {
   PROVIDER_CALL_OUTCOMES,
   PROVIDER_LATENCY_BUCKETS,

@@ -3,8 +3,11 @@ import { EventEmitter } from 'node:events';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
 import {
   createMetricsRegistry,
+  registerCacheErrorMetrics,
   registerCacheMetrics,
+  registerCacheWriteMetrics,
   registerProviderMetrics,
+  type CacheWriteEventLike,
   type ProviderCallEventLike,
 } from '../src/index.js';
 import { CacheEventBus, capturingLogger, families, sample } from './metrics-helpers.js';
@@ -107,6 +110,8 @@ describe('registerCacheMetrics', () => {
     registerCacheMetrics(registry, new CacheEventBus());
     expect(await families(registry)).toEqual([
       'fiml_batch_size',
+      'fiml_cache_circuit_state',
+      'fiml_cache_errors_total',
       'fiml_cache_evictions_total',
       'fiml_cache_hits_total',
       'fiml_cache_latency_seconds',
@@ -230,13 +235,127 @@ describe('registerCacheMetrics', () => {
     const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
     const bus = new CacheEventBus();
     const bridge = registerCacheMetrics(registry, bus);
-    expect(bus.listeners()).toBe(5);
+    expect(bus.listeners()).toBe(7);
     bridge.detach();
     expect(bus.listeners()).toBe(0);
     traffic(bus);
     expect(
       await sample(registry, 'fiml_cache_hits_total', { data_type: 'price', cache_level: 'l1' }),
     ).toBe(0);
+  });
+});
+
+describe('cache errors and the circuit breaker', () => {
+  const error = (component: string, operation: string) =>
+    ({ component, operation, error: new Error('boom') }) as never;
+
+  it('counts errors by component and operation; known pairs start at 0, unknown values count as other', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    const bus = new CacheEventBus();
+    registerCacheMetrics(registry, bus);
+    const errors = (component: string, operation: string) =>
+      sample(registry, 'fiml_cache_errors_total', { component, operation });
+    expect(await errors('l2', 'delete')).toBe(0);
+    expect(await errors('invalidation', 'publish')).toBe(0);
+    expect(await errors('listener', 'emit')).toBe(0);
+
+    bus.emit('error', error('l2', 'delete'));
+    bus.emit('error', error('l2', 'delete'));
+    bus.emit('error', error('lock', 'renew'));
+    // A pair the table does not list still counts; values outside the contract never become labels.
+    bus.emit('error', error('fetch', 'get'));
+    bus.emit('error', error('l2', 'GET fiml:v2:e:price:equity:AAPL'));
+    bus.emit('error', error('price:equity:AAPL', 'set'));
+    expect(await errors('l2', 'delete')).toBe(2);
+    expect(await errors('lock', 'renew')).toBe(1);
+    expect(await errors('fetch', 'get')).toBe(1);
+    expect(await errors('l2', 'other')).toBe(1);
+    expect(await errors('other', 'set')).toBe(1);
+    expect(await errors('invalidation', 'publish')).toBe(0);
+  });
+
+  it('exports the breaker state as one series per state, 1 on the current one', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    const bus = new CacheEventBus();
+    registerCacheMetrics(registry, bus);
+    const states = async () => ({
+      closed: await sample(registry, 'fiml_cache_circuit_state', { state: 'closed' }),
+      'half-open': await sample(registry, 'fiml_cache_circuit_state', { state: 'half-open' }),
+      open: await sample(registry, 'fiml_cache_circuit_state', { state: 'open' }),
+    });
+    expect(await states()).toEqual({ closed: 1, 'half-open': 0, open: 0 });
+    bus.emit('circuit', { state: 'open', failures: 5 });
+    expect(await states()).toEqual({ closed: 0, 'half-open': 0, open: 1 });
+    bus.emit('circuit', { state: 'half-open', failures: 5 });
+    expect(await states()).toEqual({ closed: 0, 'half-open': 1, open: 0 });
+    bus.emit('circuit', { state: 'closed', failures: 0 });
+    expect(await states()).toEqual({ closed: 1, 'half-open': 0, open: 0 });
+  });
+
+  it('never throws into the cache: a failing listener drops its event and logs once', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    const { logger, lines } = capturingLogger();
+    const bus = new CacheEventBus();
+    registerCacheMetrics(registry, bus, { logger });
+    // prom-client rejects a batch size that is not a number: the listener throws.
+    const bad = { dataType: 'price', loader: 'equity:price', keys: Number.NaN, latencyMs: 1 };
+    expect(() => bus.emit('fetch', bad as never)).not.toThrow();
+    expect(() => bus.emit('fetch', bad as never)).not.toThrow();
+    bus.emit('fetch', { ...bad, keys: 4, outcome: 'ok' } as never);
+    expect(await sample(registry, 'fiml_batch_size_count', { provider: 'equity:price' })).toBe(1);
+    const warnings = lines.filter((l) => l.level === 'warn' || l.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ event: 'fetch', component: 'cache-metrics' });
+  });
+
+  it("counts a writer's errors alone, into the family a manager shares in the same registry", async () => {
+    const registry = createMetricsRegistry({ service: 'batch-scheduler', defaultMetrics: false });
+    const writer = new CacheEventBus();
+    const bridge = registerCacheErrorMetrics(registry, writer);
+    expect(await families(registry)).toEqual(['fiml_cache_errors_total']);
+    writer.emit('error', error('writer', 'set'));
+    const manager = new CacheEventBus();
+    registerCacheMetrics(registry, manager);
+    manager.emit('error', error('writer', 'set'));
+    expect(
+      await sample(registry, 'fiml_cache_errors_total', { component: 'writer', operation: 'set' }),
+    ).toBe(2);
+    expect(writer.listeners()).toBe(1);
+    bridge.detach();
+    expect(writer.listeners()).toBe(0);
+  });
+});
+
+describe('registerCacheWriteMetrics', () => {
+  class Writes extends EventEmitter<{ write: [event: CacheWriteEventLike] }> {}
+
+  it('counts every entry written by writer and outcome, from 0 for the writers given', async () => {
+    const registry = createMetricsRegistry({ service: 'batch-scheduler', defaultMetrics: false });
+    const writes = new Writes();
+    const bridge = registerCacheWriteMetrics(registry, writes, { writers: ['scheduler'] });
+    const count = (writer: string, outcome: string) =>
+      sample(registry, 'fiml_cache_writes_total', { writer, outcome });
+    expect(await count('scheduler', 'skipped-expired')).toBe(0);
+    writes.emit('write', {
+      writer: 'scheduler',
+      outcomes: [
+        { status: 'written' },
+        { status: 'written' },
+        { status: 'skipped', reason: 'newer' },
+        { status: 'failed' },
+      ],
+    });
+    writes.emit('write', {
+      writer: 'warmer',
+      outcomes: [{ status: 'skipped', reason: 'expired' }],
+    });
+    expect(await count('scheduler', 'written')).toBe(2);
+    expect(await count('scheduler', 'skipped-newer')).toBe(1);
+    expect(await count('scheduler', 'failed')).toBe(1);
+    expect(await count('warmer', 'skipped-expired')).toBe(1);
+    expect(await count('warmer', 'written')).toBeUndefined();
+    bridge.detach();
+    expect(writes.listenerCount('write')).toBe(0);
   });
 });
 
@@ -300,7 +419,11 @@ if (!promtool) {
       hitRates: () => ({ price: 0.75 }),
     });
     registerProviderMetrics(registry, calls, { providers: ['sim-equities'] });
+    const writes = new EventEmitter<{ write: [event: CacheWriteEventLike] }>();
+    registerCacheWriteMetrics(registry, writes, { writers: ['scheduler'] });
     traffic(bus);
+    bus.emit('error', { component: 'l2', operation: 'delete', error: new Error('down') } as never);
+    writes.emit('write', { writer: 'scheduler', outcomes: [{ status: 'written' }] });
     calls.emit('call', {
       provider: 'sim-equities',
       dataType: 'price',

@@ -4,11 +4,17 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CountedQueue, ProviderCallEventLike, TimedWorker } from '../src/index.js';
+import type {
+  CacheWriteEventLike,
+  CountedQueue,
+  ProviderCallEventLike,
+  TimedWorker,
+} from '../src/index.js';
 import { findPromtool } from '@fiml/observability/promtool';
 import {
   createMetricsRegistry,
   registerCacheMetrics,
+  registerCacheWriteMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
 } from '../src/index.js';
@@ -38,6 +44,7 @@ async function everyFamily(): Promise<Map<string, { type: string; labels: string
     hitRates: () => ({}),
   });
   registerProviderMetrics(registry, new EventEmitter<{ call: [ProviderCallEventLike] }>());
+  registerCacheWriteMetrics(registry, new EventEmitter<{ write: [CacheWriteEventLike] }>());
   const queue: CountedQueue = { name: 'refresh', getJobCounts: () => Promise.resolve({}) };
   const worker = Object.assign(new EventEmitter(), { name: 'refresh' });
   registerQueueMetrics(registry, {

@@ -1,8 +1,14 @@
-import type { CacheEventSource, CacheEvents, CacheLevel, EvictionCause } from '@fiml/cache';
+import type {
+  CacheErrorEvent,
+  CacheEventSource,
+  CacheEvents,
+  CacheLevel,
+  EvictionCause,
+} from '@fiml/cache';
 import { DATA_TYPES, type DataType } from '@fiml/market';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { seconds, type MetricsBridge } from './metrics-bridge.js';
+import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 
 /**
  * Read latency buckets (seconds): L1 hits take microseconds, L2 hits about a
@@ -22,6 +28,64 @@ const EVICTION_CAUSES: readonly EvictionCause[] = [
   'expired',
   'invalidated',
 ];
+
+/**
+ * Where a cache error happened: the bounded `component` label of
+ * fiml_cache_errors_total (the cache's CacheErrorEvent contract). A value
+ * outside it is counted as `other`, so the label stays bounded whatever a
+ * source emits.
+ */
+export const CACHE_ERROR_COMPONENTS = [
+  'l2',
+  'lock',
+  'invalidation',
+  'fetch',
+  'revalidate',
+  'writer',
+  'listener',
+] as const;
+
+/** What was being done: the bounded `operation` label (values outside it count as `other`). */
+export const CACHE_ERROR_OPERATIONS = [
+  'get',
+  'set',
+  'delete',
+  'publish',
+  'subscribe',
+  'parse',
+  'acquire',
+  'release',
+  'renew',
+  'decode',
+  'l1-set',
+  'enqueue',
+  'load',
+  'timeout',
+  'emit',
+] as const;
+
+/**
+ * The (component, operation) pairs a CacheManager or CacheWriter can fail
+ * in. Their series start at 0, so `increase()` sees the first error; a pair
+ * not listed still counts, from its first error on.
+ */
+export const CACHE_ERROR_SERIES: Readonly<
+  Record<
+    (typeof CACHE_ERROR_COMPONENTS)[number],
+    readonly (typeof CACHE_ERROR_OPERATIONS)[number][]
+  >
+> = {
+  l2: ['get', 'set', 'delete', 'decode', 'l1-set'],
+  lock: ['acquire', 'release', 'renew'],
+  invalidation: ['publish', 'subscribe', 'parse'],
+  fetch: ['load', 'timeout'],
+  revalidate: ['enqueue', 'load'],
+  writer: ['set'],
+  listener: ['emit'],
+};
+
+/** States of the cache's L2 circuit breaker: the `state` label of fiml_cache_circuit_state. */
+export const CIRCUIT_STATES = ['closed', 'half-open', 'open'] as const;
 
 /** Entries and bytes per tier, as the process sees them at a scrape; absent fields are not exported. */
 export interface CacheSizes {
@@ -119,6 +183,19 @@ export function registerCacheMetrics(
     registers,
   });
 
+  const errors = cacheErrorCounter(registry);
+  // An enum gauge: one series per state, 1 for the current one. The breaker starts closed.
+  const circuit = new Gauge({
+    name: 'fiml_cache_circuit_state',
+    help: 'State of the L2 circuit breaker: 1 on the current state (closed, half-open, open), 0 on the others.',
+    labelNames: ['state'],
+    registers,
+  });
+  const setCircuit = (current: string) => {
+    for (const state of CIRCUIT_STATES) circuit.set({ state }, state === current ? 1 : 0);
+  };
+  setCircuit('closed');
+
   // Every series exists from the start at 0, so rate() and absent() behave
   // before the first event of a kind.
   const levels: readonly CacheLevel[] = ['l1', 'l2'];
@@ -193,12 +270,77 @@ export function registerCacheMetrics(
     },
     evict: (e) => evictions.inc({ cache_level: e.level, reason: e.cause }),
     fetch: (e) => batchSize.observe({ provider: e.loader }, e.keys),
+    error: (e) => errors.count(e),
+    circuit: (e) => {
+      if ((CIRCUIT_STATES as readonly string[]).includes(e.state)) setCircuit(e.state);
+    },
   };
+  return attach(source, listeners, log);
+}
+
+/**
+ * Registers fiml_cache_errors_total alone and feeds it from a source's
+ * `error` events: for processes that write the cache without reading it (a
+ * CacheWriter in the batch-scheduler). registerCacheMetrics includes it.
+ */
+export function registerCacheErrorMetrics(
+  registry: Registry,
+  source: CacheEventSource,
+  options: { readonly logger?: Logger } = {},
+): MetricsBridge {
+  const errors = cacheErrorCounter(registry);
+  const log = options.logger?.child({ component: 'cache-metrics' });
+  return attach(source, { error: (e) => errors.count(e) }, log);
+}
+
+/** Subscribes guarded listeners (a failing one never throws into the cache) and returns their detach. */
+function attach(
+  source: CacheEventSource,
+  listeners: { [E in keyof CacheEvents]?: CacheEvents[E] },
+  log: Logger | undefined,
+): MetricsBridge {
+  const guard = listenerGuard(log);
   const names = Object.keys(listeners) as (keyof CacheEvents)[];
-  for (const name of names) source.on(name, listeners[name]!);
+  const attached = names.map((name) => {
+    const listener = guard(name, listeners[name]! as (...args: unknown[]) => void);
+    source.on(name, listener);
+    return () => source.off(name, listener);
+  });
   return {
     detach() {
-      for (const name of names) source.off(name, listeners[name]!);
+      for (const off of attached) off();
+    },
+  };
+}
+
+const inSet = <T extends string>(set: readonly T[], value: string): T | 'other' =>
+  (set as readonly string[]).includes(value) ? (value as T) : 'other';
+
+/**
+ * fiml_cache_errors_total, shared by every cache bridge of a registry (the
+ * api's manager and a writer may both feed it), with its known series at 0.
+ */
+function cacheErrorCounter(registry: Registry): { count(e: CacheErrorEvent): void } {
+  const name = 'fiml_cache_errors_total';
+  let counter = registry.getSingleMetric(name) as Counter<'component' | 'operation'> | undefined;
+  if (!counter) {
+    counter = new Counter({
+      name,
+      help: 'Cache operations that failed, by component (l2, lock, invalidation, fetch, revalidate, writer, listener) and operation.',
+      labelNames: ['component', 'operation'],
+      registers: [registry],
+    });
+    for (const [component, operations] of Object.entries(CACHE_ERROR_SERIES)) {
+      for (const operation of operations) counter.inc({ component, operation }, 0);
+    }
+  }
+  const errors = counter;
+  return {
+    count(e) {
+      errors.inc({
+        component: inSet(CACHE_ERROR_COMPONENTS, e.component),
+        operation: inSet(CACHE_ERROR_OPERATIONS, e.operation),
+      });
     },
   };
 }

@@ -1,6 +1,7 @@
 import { DATA_TYPES, type DataType } from '@fiml/market';
+import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { seconds, type MetricsBridge } from './metrics-bridge.js';
+import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 
 /**
  * The fields of @fiml/providers' `ProviderCallEvent` the bridge reads.
@@ -44,6 +45,8 @@ export interface ProviderMetricsOptions {
   readonly providers?: readonly string[];
   /** Buckets of fiml_provider_latency_seconds. @defaultValue PROVIDER_LATENCY_BUCKETS */
   readonly latencyBuckets?: readonly number[];
+  /** Where a failing listener is logged. @defaultValue no logging */
+  readonly logger?: Logger;
 }
 
 /**
@@ -76,10 +79,14 @@ export function registerProviderMetrics(
     }
   }
 
-  const onCall = (e: ProviderCallEventLike): void => {
-    requests.inc({ provider: e.provider, data_type: e.dataType, outcome: e.outcome });
-    latency.observe({ provider: e.provider, data_type: e.dataType }, seconds(e.latencyMs));
-  };
+  // Guarded: a failing listener must not throw into the registry's fetch.
+  const onCall = listenerGuard(options.logger?.child({ component: 'provider-metrics' }))(
+    'call',
+    (e: ProviderCallEventLike): void => {
+      requests.inc({ provider: e.provider, data_type: e.dataType, outcome: e.outcome });
+      latency.observe({ provider: e.provider, data_type: e.dataType }, seconds(e.latencyMs));
+    },
+  );
   source.on('call', onCall);
   return {
     detach() {

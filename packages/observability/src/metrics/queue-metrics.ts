@@ -1,7 +1,7 @@
 import type { Job, JobState, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { seconds, type MetricsBridge } from './metrics-bridge.js';
+import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 
 /** The job states exported, as BullMQ's getJobCounts() names them. */
 export const JOB_STATES: readonly JobState[] = [
@@ -114,6 +114,8 @@ export function registerQueueMetrics(
     registers,
   });
 
+  // Guarded: a failing listener must not throw into the BullMQ worker.
+  const guard = listenerGuard(log);
   const detachers = workers.map((worker) => {
     const queue = worker.name;
     completed.inc({ queue }, 0);
@@ -131,17 +133,17 @@ export function registerQueueMetrics(
         run.observe({ queue }, seconds(Math.max(0, job.finishedOn - job.processedOn)));
       }
     };
-    const onCompleted = (job: Job): void => {
+    const onCompleted = guard('completed', (job: Job): void => {
       completed.inc({ queue });
       time(job);
-    };
-    const onFailed = (job: Job | undefined, error: Error): void => {
+    });
+    const onFailed = guard('failed', (job: Job | undefined, error: Error): void => {
       // The rule createJobWorker logs by: out of attempts, or unrecoverable.
       const final =
         !job || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
       failed.inc({ queue, final: final ? 'true' : 'false' });
       if (job) time(job);
-    };
+    });
     worker.on('completed', onCompleted);
     worker.on('failed', onFailed);
     return () => {
