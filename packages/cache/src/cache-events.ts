@@ -48,7 +48,8 @@ export interface CacheStaleServedEvent {
   readonly dataType: DataType;
   readonly level: CacheLevel;
   readonly ageMs: number;
-  readonly reason: 'revalidate' | 'fetch-error';
+  /** Why stale data was served: inside the revalidation window, the fetch failed, or it passed the soft timeout. */
+  readonly reason: 'revalidate' | 'fetch-error' | 'soft-timeout';
 }
 
 /** One upstream fetch made by the read path (one batch for a coalesced loader). */
@@ -82,10 +83,43 @@ export interface CacheEvictEvent {
   readonly wasRead: boolean;
 }
 
+/** Where a cache error happened (a bounded set: it is a metric label). */
+export type CacheErrorComponent =
+  'l2' | 'lock' | 'invalidation' | 'fetch' | 'revalidate' | 'writer' | 'listener';
+
+/** What was being done (a bounded set: it is a metric label). */
+export type CacheErrorOperation =
+  | 'get'
+  | 'set'
+  | 'delete'
+  | 'publish'
+  | 'subscribe'
+  | 'parse'
+  | 'acquire'
+  | 'release'
+  | 'renew'
+  | 'decode'
+  | 'l1-set'
+  | 'enqueue'
+  | 'load'
+  | 'timeout'
+  | 'emit';
+
+/** Every component and operation, for metrics that pre-create their series. */
+export const CACHE_ERROR_COMPONENTS: readonly CacheErrorComponent[] = [
+  'l2',
+  'lock',
+  'invalidation',
+  'fetch',
+  'revalidate',
+  'writer',
+  'listener',
+];
+
 /** Something failed; the read was still answered where possible. */
 export interface CacheErrorEvent {
-  readonly component: 'l2' | 'lock' | 'invalidation' | 'fetch' | 'revalidate';
-  readonly operation: string;
+  readonly component: CacheErrorComponent;
+  readonly operation: CacheErrorOperation;
   readonly error: Error;
   readonly key?: string;
 }

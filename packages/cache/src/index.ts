@@ -12,14 +12,20 @@ export { type EvictionReason, type EvictionRecord } from './l1/eviction-log.js';
 export {
   KEY_SCHEME_VERSION,
   MAX_KEY_BYTES,
+  assertEntryKey,
   assertValidKey,
   cacheKey,
+  cacheKeySpace,
   parseCacheKey,
+  type CacheKeySpace,
   type ParsedCacheKey,
 } from './cache-keys.js';
 export {
+  CACHE_ERROR_COMPONENTS,
   WRITE_SOURCES,
   type CacheCircuitEvent,
+  type CacheErrorComponent,
+  type CacheErrorOperation,
   type CacheErrorEvent,
   type CacheEventName,
   type CacheEventSource,
@@ -42,15 +48,22 @@ export {
   type EntryMeta,
 } from './l2/cache-entry.js';
 export { CorruptEntryError, jsonCodec, msgpackCodec, type EntryCodec } from './l2/entry-codec.js';
-export { L2Store, type L2Read, type L2StoreOptions, type SetManyOptions } from './l2/l2-store.js';
+export { L2Store, type L2Read, type L2StoreOptions } from './l2/l2-store.js';
+export { countOutcomes, type WriteOutcome } from './l2/write-outcome.js';
+export { CacheManager, type CacheManagerOptions } from './manager/cache-manager.js';
+export { CacheWriter, type CacheWriterOptions } from './manager/cache-writer.js';
 export {
-  CacheManager,
+  CacheUnavailableError,
   FetchFailedError,
+  FetchTimeoutError,
   InvalidFetchResultError,
   NoLoaderError,
-  type CacheManagerOptions,
-  type L1Value,
-} from './manager/cache-manager.js';
+} from './manager/cache-errors.js';
+export { Freshness, type FreshnessOptions, type Phase } from './manager/freshness.js';
+export { type L1Value } from './manager/tier-store.js';
+export { BatchCoalescer, type BatchCoalescerOptions } from './manager/batch-coalescer.js';
+export { KeyLocks, type KeyLocksOptions, type Lease } from './manager/key-locks.js';
+export type { PriceWrite } from './manager/fiml-compat.js';
 export {
   CircuitBreaker,
   type CircuitBreakerOptions,

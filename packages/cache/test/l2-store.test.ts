@@ -29,6 +29,17 @@ beforeAll(() => {
 });
 afterAll(() => redis.disconnect());
 
+/** Commands clients sent (Lua's own calls excluded), from INFO commandstats. */
+async function clientCommands(): Promise<{ script: number; mget: number }> {
+  const stats = await redis.info('commandstats');
+  const calls = (name: string) =>
+    Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+  return {
+    script: calls('evalsha') + calls('eval'),
+    mget: calls('mget'),
+  };
+}
+
 function store(codec = msgpackCodec()) {
   const clock = new ManualClock(T0);
   const prefix = uniqueName('l2');
@@ -68,7 +79,7 @@ describe('L2Store', () => {
   it('expires entries in Redis at their hard expiry', async () => {
     const { l2, prefix } = store();
     await l2.set('price:equity:AAPL', entry(1, { hardExpiresAt: T0 + 90_000 }));
-    const pttl = await redis.pttl(`${prefix}:v1:price:equity:AAPL`);
+    const pttl = await redis.pttl(`${prefix}:v2:e:price:equity:AAPL`);
     expect(pttl).toBeGreaterThan(89_000);
     expect(pttl).toBeLessThanOrEqual(90_000);
   });
@@ -83,43 +94,74 @@ describe('L2Store', () => {
   it('reads and writes many keys in one round trip, in order', async () => {
     const { l2 } = store();
     const keys = Array.from({ length: 100 }, (_, i) => `price:equity:S${i}`);
-    const before = Number((await redis.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+    const before = await clientCommands();
     await l2.setMany(keys.filter((_, i) => i % 2 === 0).map((k, i) => [k, entry(i * 2)] as const));
     const reads = await l2.getMany(keys);
-    const after = Number((await redis.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+    const after = await clientCommands();
     expect(
       reads.map((r) => (r.status === 'hit' && r.entry.kind === 'value' ? r.entry.value : null)),
     ).toEqual(keys.map((_, i) => (i % 2 === 0 ? i : null)));
-    // 50 SETs in one pipeline, one MGET, plus the first INFO call itself.
-    expect(after - before).toBe(50 + 1 + 1);
+    // The 50 writes are one script call (EVALSHA, or EVAL the first time), the reads one MGET:
+    // never a command per key.
+    expect(after.script - before.script).toBeGreaterThanOrEqual(1);
+    expect(after.script - before.script).toBeLessThanOrEqual(2);
+    expect(after.mget - before.mget).toBe(1);
   });
 
-  it('writes atomically with MULTI when asked', async () => {
-    const { l2 } = store();
-    const monitor = await redis.monitor();
-    const commands: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) =>
-      commands.push(String(args[0]).toLowerCase()),
+  it('keeps the newer entry: an older write after a newer one is skipped, atomically per key', async () => {
+    const { l2, prefix } = store();
+    const newer = entry('new', { fetchedAt: T0 + 2_000 });
+    const older = entry('old', { fetchedAt: T0 + 1_000 });
+    expect(await l2.set('price:equity:AAPL', newer)).toEqual({
+      key: 'price:equity:AAPL',
+      status: 'written',
+    });
+    expect(
+      await l2.setMany([
+        ['price:equity:AAPL', older],
+        ['price:equity:MSFT', older],
+      ]),
+    ).toEqual([
+      { key: 'price:equity:AAPL', status: 'skipped', reason: 'newer' },
+      { key: 'price:equity:MSFT', status: 'written' },
+    ]);
+    expect(await l2.get('price:equity:AAPL')).toEqual({ status: 'hit', entry: newer });
+    // The stored value starts with its fetchedAt, readable with GETRANGE.
+    expect(await redis.getrange(`${prefix}:v2:e:price:equity:AAPL`, 0, 15)).toBe(
+      String(T0 + 2_000).padStart(16, '0'),
     );
-    try {
-      await l2.setMany(
-        [
-          ['price:equity:A', entry(1)],
-          ['price:equity:B', entry(2)],
-        ],
-        { atomic: true },
-      );
-      await redis.ping();
-    } finally {
-      monitor.disconnect();
-    }
-    expect(commands.filter((c) => c !== 'ping')).toEqual(['multi', 'set', 'set', 'exec']);
+    // Equal times overwrite (two answers of one instant are equally new).
+    const same = entry('same', { fetchedAt: T0 + 2_000 });
+    expect((await l2.set('price:equity:AAPL', same)).status).toBe('written');
+    expect(await l2.get('price:equity:AAPL')).toEqual({ status: 'hit', entry: same });
+  });
+
+  it('reports a Redis failure as a failed outcome per key, not a rejection', async () => {
+    const dead = new Redis(testRedisUrl(), { lazyConnect: true, enableOfflineQueue: false });
+    const l2 = new L2Store({
+      redis: dead,
+      keyPrefix: uniqueName('l2'),
+      clock: new ManualClock(T0),
+    });
+    const outcomes = await l2.setMany([['price:equity:A', entry(1)]]);
+    expect(outcomes).toEqual([
+      { key: 'price:equity:A', status: 'failed', error: expect.any(Error) as unknown },
+    ]);
+    dead.disconnect();
+  });
+
+  it('refuses keys outside the entry grammar (a lock key cannot be written as an entry)', async () => {
+    const { l2 } = store();
+    await expect(l2.set('lock:price:equity:AAPL', entry(1))).rejects.toThrow(
+      'is not dataType:assetType:SYMBOL',
+    );
+    await expect(l2.get('AAPL')).rejects.toThrow(RangeError);
   });
 
   it('reports a corrupt value as corrupt, not as an error', async () => {
     const { l2, prefix } = store();
-    await redis.set(`${prefix}:v1:price:equity:BAD`, 'not msgpack \xff\xfe');
-    await redis.set(`${prefix}:v1:price:equity:ODD`, JSON.stringify({ a: 1 }));
+    await redis.set(`${prefix}:v2:e:price:equity:BAD`, 'not msgpack \xff\xfe');
+    await redis.set(`${prefix}:v2:e:price:equity:ODD`, JSON.stringify({ a: 1 }));
     const [bad, odd] = await l2.getMany(['price:equity:BAD', 'price:equity:ODD']);
     expect(bad?.status).toBe('corrupt');
     expect(odd?.status).toBe('corrupt');
@@ -139,6 +181,21 @@ describe('L2Store', () => {
     expect(await l2.delete(['price:equity:P0', 'price:equity:NONE'])).toBe(1);
     expect(await l2.deleteByPattern('price:*')).toBe(1_199);
     expect(await l2.get('news:equity:AAPL')).toMatchObject({ status: 'hit' });
+    // A pattern of everything removes entries only: locks, access data and limits live elsewhere.
+    const { prefix } = store();
+    const own = new L2Store({ redis, keyPrefix: prefix, clock: new ManualClock(T0) });
+    await own.set('price:equity:X', entry(1));
+    await redis.set(`${prefix}:v2:lock:price:equity:X`, 'token');
+    await redis.set(`${prefix}:v2:access:k`, '1');
+    await redis.set(`${prefix}:v2:limit:client`, '1');
+    expect(await own.deleteByPattern('*')).toBe(1);
+    expect(
+      await redis.exists(
+        `${prefix}:v2:lock:price:equity:X`,
+        `${prefix}:v2:access:k`,
+        `${prefix}:v2:limit:client`,
+      ),
+    ).toBe(3);
   });
 
   it('rejects empty and oversized keys and bad prefixes', async () => {

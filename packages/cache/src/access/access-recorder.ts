@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { systemClock, type Clock } from '@fiml/market';
-import { KEY_SCHEME_VERSION } from '../cache-keys.js';
+import { cacheKeySpace } from '../cache-keys.js';
 
 export interface AccessRecorderOptions {
   /** The cache Redis. */
@@ -24,7 +24,7 @@ const HOUR_MS = 3_600_000;
 /**
  * Records reads for the warmer: counts per logical key, buffered in memory
  * and written once a second as one pipelined ZINCRBY per key into the
- * current hour's sorted set (`<prefix>:v1:access:<epoch hour>`), kept for
+ * current hour's sorted set (`<prefix>:v2:access:<epoch hour>`), kept for
  * eight days. Recording costs a Map increment on the read path; the I/O is
  * batched and off it. Memory is bounded: a full buffer flushes early.
  */
@@ -42,7 +42,7 @@ export class AccessRecorder {
 
   constructor(options: AccessRecorderOptions) {
     this.#redis = options.redis;
-    this.#prefix = `${options.keyPrefix ?? 'fiml'}:${KEY_SCHEME_VERSION}:access:`;
+    this.#prefix = cacheKeySpace(options.keyPrefix ?? 'fiml').access;
     this.#clock = options.clock ?? systemClock;
     this.#maxPending = options.maxPendingKeys ?? 10_000;
     this.#retentionMs = options.retentionMs ?? 8 * 24 * HOUR_MS;

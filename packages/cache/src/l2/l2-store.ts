@@ -1,12 +1,13 @@
-// The declaration must travel with this module to packages that type-check it from source.
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference
-/// <reference path="../types/cluster-key-slot.d.ts" />
-import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
 import { systemClock, type Clock } from '@fiml/market';
-import { KEY_SCHEME_VERSION, assertValidKey } from '../cache-keys.js';
+import { assertEntryKey, cacheKeySpace } from '../cache-keys.js';
+import { callScript, defineScript } from '../lua/lua-script.js';
+import { SET_IF_NEWER } from '../lua/set-if-newer.js';
+import { groupBySlot } from '../redis-slots.js';
 import type { CacheEntry } from './cache-entry.js';
+import { bodyOf, headerTime, withHeader } from './entry-header.js';
 import { CorruptEntryError, msgpackCodec, type EntryCodec } from './entry-codec.js';
+import type { WriteOutcome } from './write-outcome.js';
 
 /** What one L2 read found. A corrupt value is reported, never thrown: it reads as a miss. */
 export type L2Read =
@@ -25,23 +26,18 @@ export interface L2StoreOptions {
   readonly clock?: Clock;
   /** Keys per SCAN page and per UNLINK in {@link L2Store.deleteByPattern}. @defaultValue 500 */
   readonly scanCount?: number;
-}
-
-export interface SetManyOptions {
-  /**
-   * Write all entries in one MULTI/EXEC transaction, so readers see all or
-   * none. On a Redis Cluster a transaction cannot span slots, so atomicity
-   * holds per hash slot there. @defaultValue false
-   */
-  readonly atomic?: boolean;
+  /** Entries per set-if-newer script call (a long script blocks Redis meanwhile). @defaultValue 200 */
+  readonly writeChunk?: number;
 }
 
 /**
  * The Redis tier (L2): entries with their metadata, serialized compactly,
- * expiring in Redis at their hard expiry. Multi-key operations are pipelined
- * into one round trip, grouped by hash slot when the client is a Cluster (a
- * pipeline or MULTI must not span slots there); a standalone Redis gets one
- * command for the whole batch.
+ * expiring in Redis at their hard expiry, under the entry segment of the key
+ * space (`<prefix>:v2:e:`). Writes are newer-wins: a Lua script stores an
+ * entry only if no entry fetched later is there, so a slow writer, a retried
+ * job or a second instance can never put older data over newer. Multi-key
+ * operations take one round trip, grouped by hash slot on a Cluster (a
+ * script or MGET must not span slots there).
  */
 export class L2Store {
   readonly #redis: Redis | Cluster;
@@ -49,21 +45,18 @@ export class L2Store {
   readonly #codec: EntryCodec;
   readonly #clock: Clock;
   readonly #scanCount: number;
+  readonly #writeChunk: number;
   readonly #cluster: boolean;
 
   constructor(options: L2StoreOptions) {
-    const prefix = options.keyPrefix ?? 'fiml';
-    if (!/^[A-Za-z0-9._-]{1,32}$/.test(prefix)) {
-      throw new RangeError(
-        `keyPrefix must be 1-32 letters, digits, ".", "_" or "-", got ${JSON.stringify(prefix)}`,
-      );
-    }
     this.#redis = options.redis;
-    this.#prefix = `${prefix}:${KEY_SCHEME_VERSION}:`;
+    this.#prefix = cacheKeySpace(options.keyPrefix ?? 'fiml').entry;
     this.#codec = options.codec ?? msgpackCodec();
     this.#clock = options.clock ?? systemClock;
     this.#scanCount = options.scanCount ?? 500;
+    this.#writeChunk = options.writeChunk ?? 200;
     this.#cluster = options.redis instanceof Cluster;
+    defineScript(this.#redis, SET_IF_NEWER);
   }
 
   /** The Redis key of a logical key. */
@@ -72,13 +65,13 @@ export class L2Store {
   }
 
   async get(key: string): Promise<L2Read> {
-    assertValidKey(key);
+    assertEntryKey(key);
     return this.#read(await this.#redis.getBuffer(this.redisKey(key)));
   }
 
   /** Reads many keys in one round trip; the result is in the order of `keys`. */
   async getMany(keys: readonly string[]): Promise<L2Read[]> {
-    keys.forEach(assertValidKey);
+    keys.forEach(assertEntryKey);
     if (keys.length === 0) return [];
     const results = new Array<L2Read>(keys.length);
     if (!this.#cluster) {
@@ -100,42 +93,93 @@ export class L2Store {
     return results;
   }
 
-  /** Writes one entry, expiring at its hard expiry. An entry already past it is not written. */
-  async set(key: string, entry: CacheEntry): Promise<void> {
-    await this.setMany([[key, entry]]);
+  /** Writes one entry unless a newer one is stored; see {@link setMany}. */
+  async set(key: string, entry: CacheEntry): Promise<WriteOutcome> {
+    const [outcome] = await this.setMany([[key, entry]]);
+    return outcome!;
   }
 
-  /** Writes many entries in one round trip (per hash slot on a Cluster). */
-  async setMany(
-    entries: readonly (readonly [string, CacheEntry])[],
-    options: SetManyOptions = {},
-  ): Promise<void> {
+  /**
+   * Writes entries newer-wins, expiring at their hard expiry: each is stored
+   * unless the stored entry was fetched later. One round trip (script calls
+   * of at most `writeChunk` entries, pipelined; one group per hash slot on a
+   * Cluster). Resolves with an outcome per entry in order; a Redis error is a
+   * `failed` outcome for the entries it hit, never a rejection.
+   */
+  async setMany(entries: readonly (readonly [string, CacheEntry])[]): Promise<WriteOutcome[]> {
+    entries.forEach(([key]) => assertEntryKey(key));
     const now = this.#clock.now();
-    const live = entries.filter(([key, entry]) => {
-      assertValidKey(key);
-      return entry.hardExpiresAt > now;
+    const outcomes = new Array<WriteOutcome>(entries.length);
+    const live: number[] = [];
+    entries.forEach(([key, entry], i) => {
+      if (entry.hardExpiresAt > now) live.push(i);
+      else outcomes[i] = { key, status: 'skipped', reason: 'expired' };
     });
-    if (live.length === 0) return;
-    // Standalone: one pipeline (or one MULTI) for everything. Cluster: one per
-    // hash slot, sent concurrently, since neither may span slots there.
-    const groups = this.#cluster ? this.#bySlot(live, ([key]) => key) : [live];
+    if (live.length === 0) return outcomes;
+    const groups = this.#cluster ? this.#bySlot(live, (i) => entries[i]![0]) : [live];
+    const chunks = groups.flatMap((group) => chunk(group, this.#writeChunk));
+    const send = (target: Redis | Cluster | ReturnType<Redis['pipeline']>, indexes: number[]) => {
+      const keys: string[] = [];
+      const args: (string | Buffer)[] = [];
+      for (const i of indexes) {
+        const [key, entry] = entries[i]!;
+        keys.push(this.redisKey(key));
+        args.push(
+          String(headerTime(entry.fetchedAt)),
+          String(Math.max(1, Math.ceil(entry.hardExpiresAt - now))),
+          withHeader(entry.fetchedAt, this.#codec.encode(entry)),
+        );
+      }
+      return callScript(target, SET_IF_NEWER, keys, args);
+    };
+    const record = (indexes: number[], reply: unknown, error: Error | null | undefined) => {
+      indexes.forEach((entryIndex, j) => {
+        const key = entries[entryIndex]![0];
+        const flag = Array.isArray(reply) ? (reply[j] as unknown) : undefined;
+        outcomes[entryIndex] = error
+          ? { key, status: 'failed', error }
+          : flag === 1
+            ? { key, status: 'written' }
+            : flag === 0
+              ? { key, status: 'skipped', reason: 'newer' }
+              : {
+                  key,
+                  status: 'failed',
+                  error: new Error(`unexpected script reply ${String(flag)}`),
+                };
+      });
+    };
+    if (!this.#cluster) {
+      // Standalone: every chunk in one pipeline, one round trip.
+      const pipeline = this.#redis.pipeline();
+      for (const indexes of chunks) void send(pipeline, indexes);
+      try {
+        const replies = (await pipeline.exec()) ?? [];
+        chunks.forEach((indexes, c) => {
+          const [error, reply] = replies[c] ?? [new Error('no reply from Redis'), undefined];
+          record(indexes, reply, error);
+        });
+      } catch (error) {
+        chunks.forEach((indexes) => record(indexes, undefined, asError(error)));
+      }
+      return outcomes;
+    }
+    // Cluster: the client routes each slot group's script to its node, concurrently.
     await Promise.all(
-      groups.map(async (group) => {
-        const batch = options.atomic ? this.#redis.multi() : this.#redis.pipeline();
-        for (const [key, entry] of group) {
-          const px = Math.max(1, entry.hardExpiresAt - now);
-          batch.set(this.redisKey(key), this.#codec.encode(entry), 'PX', px);
+      chunks.map(async (indexes) => {
+        try {
+          record(indexes, await send(this.#redis, indexes), undefined);
+        } catch (error) {
+          record(indexes, undefined, asError(error));
         }
-        const replies = await batch.exec();
-        const failed = replies?.find(([error]) => error);
-        if (failed?.[0]) throw failed[0];
       }),
     );
+    return outcomes;
   }
 
-  /** Deletes keys; resolves with how many existed. */
+  /** Deletes keys; resolves with how many existed. Rejects when Redis does. */
   async delete(keys: readonly string[]): Promise<number> {
-    keys.forEach(assertValidKey);
+    keys.forEach(assertEntryKey);
     if (keys.length === 0) return 0;
     if (!this.#cluster) return this.#redis.unlink(...keys.map((k) => this.redisKey(k)));
     let removed = 0;
@@ -146,9 +190,10 @@ export class L2Store {
   }
 
   /**
-   * Deletes every key matching a glob pattern over logical keys
-   * (`price:equity:*`). Walks the keyspace with SCAN, never KEYS, so Redis
-   * keeps serving while it runs; resolves with how many keys it removed.
+   * Deletes every entry whose logical key matches a glob (`price:equity:*`).
+   * Walks the entry segment with SCAN, never KEYS, so Redis keeps serving while
+   * it runs; locks, access data and limits live in other segments and are never
+   * matched, whatever the pattern. Resolves with how many entries it removed.
    */
   async deleteByPattern(pattern: string): Promise<number> {
     if (typeof pattern !== 'string' || pattern.length === 0) {
@@ -168,7 +213,7 @@ export class L2Store {
         );
         cursor = next;
         if (found.length > 0) {
-          for (const group of this.#cluster ? this.#bySlot(found, (k) => k) : [found]) {
+          for (const group of this.#cluster ? this.#bySlot(found, (k) => k, true) : [found]) {
             removed += await node.unlink(...group);
           }
         }
@@ -179,8 +224,12 @@ export class L2Store {
 
   #read(value: Buffer | null): L2Read {
     if (value === null) return { status: 'miss' };
+    const body = bodyOf(value);
+    if (!body) {
+      return { status: 'corrupt', error: new CorruptEntryError('stored value has no fiml header') };
+    }
     try {
-      return { status: 'hit', entry: this.#codec.decode(value) };
+      return { status: 'hit', entry: this.#codec.decode(body) };
     } catch (error) {
       const corrupt =
         error instanceof CorruptEntryError
@@ -190,14 +239,17 @@ export class L2Store {
     }
   }
 
-  #bySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
-    const groups = new Map<number, T[]>();
-    for (const item of items) {
-      const slot = calculateSlot(this.redisKey(keyOf(item)));
-      let group = groups.get(slot);
-      if (!group) groups.set(slot, (group = []));
-      group.push(item);
-    }
-    return [...groups.values()];
+  #bySlot<T>(items: readonly T[], keyOf: (item: T) => string, isRedisKey = false): T[][] {
+    return groupBySlot(items, isRedisKey ? keyOf : (item) => this.redisKey(keyOf(item)));
   }
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

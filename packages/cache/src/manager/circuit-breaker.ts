@@ -48,6 +48,12 @@ export class CircuitBreaker {
     return this.#state;
   }
 
+  /** How long until the next call may go through: 0 while closed, the rest of the cooldown while open. */
+  retryAfterMs(): number {
+    if (this.#state !== 'open') return 0;
+    return Math.max(0, this.#cooldownMs - (this.#clock.now() - this.#openedAt));
+  }
+
   /** Whether a call may go to the dependency now. In half-open state only one trial at a time. */
   allow(): boolean {
     if (this.#state === 'closed') return true;

@@ -6,19 +6,28 @@ export interface InvalidationMessage {
   readonly origin: string;
   readonly op: 'set' | 'delete' | 'release';
   readonly keys: readonly string[];
+  /**
+   * For `set`: the `fetchedAt` of each written entry, in the order of `keys`.
+   * A reader whose L2 reply crossed this message may still keep that reply
+   * in its L1 if it is at least this new.
+   */
+  readonly fetchedAt?: readonly number[];
 }
 
 export interface InvalidationBusOptions {
   /** The connection writes go through (publishes). */
   readonly publisher: Redis | Cluster;
-  /** A dedicated connection in subscriber mode. The bus owns it and closes it. */
-  readonly subscriber: Redis | Cluster;
+  /**
+   * A dedicated connection in subscriber mode; the bus owns it and closes it.
+   * Without one the bus only publishes (the workers' CacheWriter).
+   */
+  readonly subscriber?: Redis | Cluster;
   readonly channel: string;
   readonly instanceId: string;
-  readonly onMessage: (message: InvalidationMessage) => void;
+  readonly onMessage?: (message: InvalidationMessage) => void;
   /** The subscription came back after a disconnect: messages may have been missed meanwhile. */
-  readonly onReconnect: () => void;
-  readonly onError: (error: Error, operation: string) => void;
+  readonly onReconnect?: () => void;
+  readonly onError?: (error: Error, operation: 'subscribe' | 'parse') => void;
 }
 
 /**
@@ -38,10 +47,11 @@ export class InvalidationBus {
 
   async start(): Promise<void> {
     const { subscriber, channel } = this.#options;
+    if (!subscriber) return;
     subscriber.on('messageBuffer', (raw: Buffer, message: Buffer) => {
       if (raw.toString() !== channel) return;
       const parsed = this.#parse(message);
-      if (parsed && parsed.origin !== this.#options.instanceId) this.#options.onMessage(parsed);
+      if (parsed && parsed.origin !== this.#options.instanceId) this.#options.onMessage?.(parsed);
     });
     subscriber.on('close', () => {
       if (this.#wasReady) this.#lostSinceReady = true;
@@ -49,23 +59,33 @@ export class InvalidationBus {
     subscriber.on('ready', () => {
       if (this.#lostSinceReady) {
         this.#lostSinceReady = false;
-        this.#options.onReconnect();
+        this.#options.onReconnect?.();
       }
       this.#wasReady = true;
     });
-    subscriber.on('error', (error: Error) => this.#options.onError(error, 'subscribe'));
+    subscriber.on('error', (error: Error) => this.#options.onError?.(error, 'subscribe'));
     await subscriber.subscribe(channel);
     this.#wasReady = true;
   }
 
-  async publish(op: InvalidationMessage['op'], keys: readonly string[]): Promise<void> {
+  async publish(
+    op: InvalidationMessage['op'],
+    keys: readonly string[],
+    fetchedAt?: readonly number[],
+  ): Promise<void> {
     if (keys.length === 0) return;
-    const message = JSON.stringify({ o: this.#options.instanceId, op, k: keys });
+    const message = JSON.stringify({
+      o: this.#options.instanceId,
+      op,
+      k: keys,
+      ...(fetchedAt ? { t: fetchedAt } : {}),
+    });
     await this.#options.publisher.publish(this.#options.channel, message);
   }
 
   async close(): Promise<void> {
     const { subscriber } = this.#options;
+    if (!subscriber) return;
     subscriber.removeAllListeners('messageBuffer');
     await subscriber.quit().catch(() => subscriber.disconnect());
   }
@@ -76,6 +96,7 @@ export class InvalidationBus {
         o?: unknown;
         op?: unknown;
         k?: unknown;
+        t?: unknown;
       };
       if (
         typeof value.o === 'string' &&
@@ -83,12 +104,23 @@ export class InvalidationBus {
         Array.isArray(value.k) &&
         value.k.every((k) => typeof k === 'string')
       ) {
-        return { origin: value.o, op: value.op, keys: value.k };
+        const times =
+          Array.isArray(value.t) &&
+          value.t.length === value.k.length &&
+          value.t.every((t) => typeof t === 'number' && Number.isFinite(t))
+            ? (value.t as number[])
+            : undefined;
+        return {
+          origin: value.o,
+          op: value.op,
+          keys: value.k,
+          ...(times ? { fetchedAt: times } : {}),
+        };
       }
     } catch {
       // fall through: a foreign message on our channel is ignored, not fatal
     }
-    this.#options.onError(new Error('ignored a malformed invalidation message'), 'parse');
+    this.#options.onError?.(new Error('ignored a malformed invalidation message'), 'parse');
     return undefined;
   }
 }

@@ -26,8 +26,16 @@ export interface BatchLoader {
   /** Stable id for logs and metrics ("equity:price"). Bounded: one per route. */
   readonly id: string;
   readonly maxBatchSize: number;
-  /** Resolves with a result per symbol asked for; a missing symbol counts as an error. */
-  load(dataType: DataType, assets: readonly AssetKey[]): Promise<ReadonlyMap<string, LoadResult>>;
+  /**
+   * Resolves with a result per symbol asked for; a symbol left out counts as
+   * an error (never as not-found). `signal` aborts at the cache's hard fetch
+   * timeout: pass it on to the upstream call.
+   */
+  load(
+    dataType: DataType,
+    assets: readonly AssetKey[],
+    options: { readonly signal: AbortSignal },
+  ): Promise<ReadonlyMap<string, LoadResult>>;
 }
 
 /** The freshness TTL of a write: `TtlPolicy` from @fiml/market fits. */

@@ -1,0 +1,83 @@
+import type { Clock } from '@fiml/market';
+import type { CacheEmitter } from './cache-emitter.js';
+import type { RevalidateRequest } from './types.js';
+
+const MAX_REMEMBERED_KEYS = 10_000;
+
+export interface RevalidatorOptions {
+  readonly clock: Clock;
+  readonly events: CacheEmitter;
+  /** The app's refresh request (the api enqueues a deduplicated refresh job). */
+  readonly onStale: ((request: RevalidateRequest) => void | Promise<unknown>) | undefined;
+  /** How long one key's refresh request stands before another may be made, ms. */
+  readonly requestWindowMs: number;
+}
+
+/**
+ * Refreshes stale entries that were just served, at most once per key per
+ * window: through the app's `onStale` (a refresh job for the batch-scheduler)
+ * when it is wired, and in-process when it is not, when it throws, or when
+ * the promise it returns rejects (the queue is down). A stale entry is never
+ * left without a refresh.
+ */
+export class Revalidator {
+  readonly #o: RevalidatorOptions;
+  readonly #requested = new Map<string, number>();
+
+  constructor(options: RevalidatorOptions) {
+    this.#o = options;
+  }
+
+  /** `inProcess` refreshes the key here; undefined when nothing here can fetch it. */
+  request(request: RevalidateRequest, inProcess: (() => Promise<unknown>) | undefined): void {
+    const { onStale, clock } = this.#o;
+    const now = clock.now();
+    const until = this.#requested.get(request.key);
+    if (until !== undefined && until > now) return;
+    this.#remember(request.key, now + this.#o.requestWindowMs);
+    if (!onStale) {
+      this.#run(request.key, inProcess);
+      return;
+    }
+    let asked: void | Promise<unknown>;
+    try {
+      asked = onStale(request);
+    } catch (error) {
+      this.#fallBack(request.key, error, inProcess);
+      return;
+    }
+    if (asked && typeof asked.then === 'function') {
+      asked.then(undefined, (error: unknown) => this.#fallBack(request.key, error, inProcess));
+    }
+  }
+
+  #fallBack(key: string, error: unknown, inProcess: (() => Promise<unknown>) | undefined): void {
+    this.#o.events.emit('error', {
+      component: 'revalidate',
+      operation: 'enqueue',
+      error: error instanceof Error ? error : new Error(String(error)),
+      key,
+    });
+    this.#run(key, inProcess);
+  }
+
+  #run(key: string, inProcess: (() => Promise<unknown>) | undefined): void {
+    inProcess?.().catch((error: unknown) =>
+      this.#o.events.emit('error', {
+        component: 'revalidate',
+        operation: 'load',
+        error: error instanceof Error ? error : new Error(String(error)),
+        key,
+      }),
+    );
+  }
+
+  #remember(key: string, until: number): void {
+    this.#requested.delete(key);
+    if (this.#requested.size >= MAX_REMEMBERED_KEYS) {
+      const oldest = this.#requested.keys().next().value;
+      if (oldest !== undefined) this.#requested.delete(oldest);
+    }
+    this.#requested.set(key, until);
+  }
+}
