@@ -1,13 +1,16 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { redactUrl, type BatchSchedulerConfig } from '@fiml/config';
+import { systemClock, type Clock } from '@fiml/market';
 import {
   createLogger,
   createMetricsRegistry,
+  registerProviderMetrics,
   registerQueueMetrics,
   type Logger,
   type Registry,
 } from '@fiml/observability';
+import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
 import {
   QueueName,
   createCloser,
@@ -25,6 +28,8 @@ export interface BatchSchedulerOverrides {
   readonly logger?: Logger;
   /** @defaultValue a new registry with the `service="batch-scheduler"` label */
   readonly registry?: Registry;
+  /** Time for TTLs, rate limits and entry timestamps. @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 /** The batch-scheduler process, built: its worker is already fetching jobs. */
@@ -33,6 +38,10 @@ export interface BatchSchedulerApp extends WorkerProcess {
   readonly registry: Registry;
   /** The `worker`-role connection to the queue Redis. */
   readonly queueRedis: Redis;
+  /** The `cache`-role connection to the cache Redis (entries, shared rate limits). */
+  readonly cacheRedis: Redis;
+  /** The upstream providers, by route, under the shared rate limits. */
+  readonly providers: ProviderRegistry;
   /** The refresh consumer. */
   readonly worker: JobWorker;
   /** A handle on the refresh queue, for job counts on /metrics. */
@@ -57,7 +66,27 @@ export function createBatchScheduler(
       pretty: config.NODE_ENV === 'development',
     });
   const registry = overrides.registry ?? createMetricsRegistry({ service: 'batch-scheduler' });
+  const clock = overrides.clock ?? systemClock;
   const closer = createCloser(logger);
+
+  const cacheRedis = createRedisConnection(config.REDIS_CACHE_URL, {
+    role: 'cache',
+    name: 'batch-scheduler:cache',
+    logger,
+  });
+  let providers: ProviderRegistry;
+  try {
+    providers = buildProviderRegistry(config, { redis: cacheRedis, clock, logger });
+  } catch (error) {
+    // An unknown provider or a missing API key: nothing else is built, nothing stays open.
+    cacheRedis.disconnect();
+    throw error;
+  }
+  closer.add('cache redis', () => cacheRedis.quit());
+  registerProviderMetrics(registry, providers, {
+    providers: providers.providers().map((p) => p.id),
+    logger,
+  });
 
   const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
     role: 'worker',
@@ -88,13 +117,20 @@ export function createBatchScheduler(
     logger,
     registry,
     queueRedis,
+    cacheRedis,
+    providers,
     worker,
     refreshQueue,
-    readiness: { queueRedis: redisReadiness(queueRedis) },
+    readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
     summary: {
       queueRedis: redactUrl(config.REDIS_QUEUE_URL),
+      cacheRedis: redactUrl(config.REDIS_CACHE_URL),
       queuePrefix: config.QUEUE_PREFIX,
+      cachePrefix: config.CACHE_KEY_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
+      routes: Object.fromEntries(
+        Object.entries(config.PROVIDER_ROUTES).map(([route, ids]) => [route, ids.join(',')]),
+      ),
     },
     close: () => closer.close(),
   };

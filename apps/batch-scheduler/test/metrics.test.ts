@@ -32,6 +32,7 @@ if (!promtool) {
       cwd: join(__dirname, '..'),
       env: {
         REDIS_QUEUE_URL: testRedisUrl(),
+        REDIS_CACHE_URL: testRedisUrl(),
         QUEUE_PREFIX: prefix,
         METRICS_HOST: '127.0.0.1',
         METRICS_PORT: '0',
@@ -69,9 +70,17 @@ if (!promtool) {
     expect(readSample(text, 'fiml_queue_jobs_failed_total', { ...queue, final: 'true' })).toBe(0);
     expect(readSample(text, 'fiml_queue_job_wait_seconds_count', queue)).toBe(1);
     expect(readSample(text, 'fiml_queue_job_run_seconds_count', queue)).toBe(1);
-    // No cache or provider families until this process has a cache or providers to feed them.
+    // The configured providers' series exist from the start.
+    expect(
+      readSample(text, 'fiml_provider_requests_total', {
+        service: 'batch-scheduler',
+        provider: 'sim-equities',
+        data_type: 'price',
+        outcome: 'ok',
+      }),
+    ).toBeDefined();
+    // No cache families until this process writes the cache.
     expect(text).not.toMatch(/^fiml_cache_/m);
-    expect(text).not.toMatch(/^fiml_provider_/m);
 
     expect(await checkMetrics(text, promtool!)).toEqual({ exitCode: 0, problems: [] });
   });

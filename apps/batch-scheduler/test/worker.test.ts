@@ -35,7 +35,7 @@ function producer(prefix: string): RefreshProducer {
 /** The configuration the process would parse from this environment. */
 function config(env: Record<string, string>): BatchSchedulerConfig {
   return loadConfig(batchSchedulerEnv, {
-    env: { REDIS_QUEUE_URL: testRedisUrl(), ...env },
+    env: { REDIS_QUEUE_URL: testRedisUrl(), REDIS_CACHE_URL: testRedisUrl(), ...env },
     dotenvPath: false,
   });
 }
@@ -79,6 +79,7 @@ describe('the batch-scheduler process', () => {
     const prefix = uniqueName('bs');
     const proc = start({
       REDIS_QUEUE_URL: testRedisUrl(),
+      REDIS_CACHE_URL: testRedisUrl(),
       QUEUE_PREFIX: prefix,
       METRICS_HOST: '127.0.0.1',
       METRICS_PORT: '0',
@@ -111,6 +112,7 @@ describe('the batch-scheduler process', () => {
       'refresh worker',
       'refresh queue',
       'queue redis',
+      'cache redis',
       'batch-scheduler',
     ]);
   });
@@ -119,10 +121,24 @@ describe('the batch-scheduler process', () => {
     const proc = start({ WORKER_CONCURRENCY: 'lots', METRICS_PORT: 'x' });
     await expect(proc.exited).resolves.toEqual({ code: 1, signal: null });
     expect(proc.stderr()).toContain(
-      'Invalid configuration for batch-scheduler: 3 variables to fix.',
+      'Invalid configuration for batch-scheduler: 4 variables to fix.',
     );
     expect(proc.stderr()).toMatch(/REDIS_QUEUE_URL: is required/);
+    expect(proc.stderr()).toMatch(/REDIS_CACHE_URL: is required/);
     expect(proc.stderr()).toMatch(/METRICS_PORT: "x" is invalid/);
     expect(proc.stderr()).toMatch(/WORKER_CONCURRENCY: "lots" is invalid/);
+  });
+
+  it('exits 1 when a route names a provider it has no key for, with nothing left open', async () => {
+    const proc = start({
+      REDIS_QUEUE_URL: testRedisUrl(),
+      REDIS_CACHE_URL: testRedisUrl(),
+      METRICS_PORT: '0',
+      PROVIDER_ROUTES: 'equity:price=polygon',
+    });
+    await expect(proc.exited).resolves.toEqual({ code: 1, signal: null });
+    const fatal = proc.logs.find((r) => r.msg === 'could not build the batch-scheduler');
+    expect(fatal).toBeDefined();
+    expect(JSON.stringify(fatal)).toContain('POLYGON_API_KEY is required');
   });
 });

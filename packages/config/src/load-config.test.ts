@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     const file = join(dir, '.env');
     writeFileSync(
       file,
-      'REDIS_QUEUE_URL=redis://from-file:6379\nWORKER_CONCURRENCY=3\nLOG_LEVEL=debug\n',
+      'REDIS_QUEUE_URL=redis://from-file:6379\nREDIS_CACHE_URL=redis://from-file:6380\nWORKER_CONCURRENCY=3\nLOG_LEVEL=debug\n',
     );
     const config = loadConfig(batchSchedulerEnv, {
       env: { LOG_LEVEL: 'warn' },
@@ -30,7 +30,7 @@ describe('loadConfig', () => {
 
   it('writes nothing to stdout (dotenv 17+ would, without quiet)', () => {
     const file = join(dir, '.env');
-    writeFileSync(file, 'REDIS_QUEUE_URL=redis://h:6379\n');
+    writeFileSync(file, 'REDIS_QUEUE_URL=redis://h:6379\nREDIS_CACHE_URL=redis://h:6380\n');
     const write = jest.spyOn(process.stdout, 'write');
     try {
       loadConfig(batchSchedulerEnv, { env: {}, dotenvPath: file });
@@ -43,7 +43,7 @@ describe('loadConfig', () => {
   it('is fine without a .env file, and does not touch process.env', () => {
     const before = { ...process.env };
     const config = loadConfig(batchSchedulerEnv, {
-      env: { REDIS_QUEUE_URL: 'redis://h:6379' },
+      env: { REDIS_QUEUE_URL: 'redis://h:6379', REDIS_CACHE_URL: 'redis://h:6380' },
       dotenvPath: join(dir, 'missing.env'),
     });
     expect(config.METRICS_PORT).toBe(9101);
@@ -81,7 +81,7 @@ describe('loadConfigOrExit', () => {
     }) as (code: number) => never;
     expect(() =>
       loadConfigOrExit(batchSchedulerEnv, {
-        env: { WORKER_CONCURRENCY: 'many' },
+        env: { REDIS_CACHE_URL: 'redis://h:6380', WORKER_CONCURRENCY: 'many' },
         dotenvPath: false,
         exit,
         stderr: { write: (text: string) => (written += text) },
@@ -94,7 +94,7 @@ describe('loadConfigOrExit', () => {
 
   it('returns the config when it is valid', () => {
     const config = loadConfigOrExit(batchSchedulerEnv, {
-      env: { REDIS_QUEUE_URL: 'redis://h:1' },
+      env: { REDIS_QUEUE_URL: 'redis://h:1', REDIS_CACHE_URL: 'redis://h:2' },
       dotenvPath: false,
     });
     expect(config.REDIS_QUEUE_URL).toBe('redis://h:1');

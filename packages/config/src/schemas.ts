@@ -170,10 +170,24 @@ export const apiEnv = defineEnv('api', {
 export const batchSchedulerEnv = defineEnv('batch-scheduler', {
   ...common,
   ...metricsServer('9101'),
+  // The write side: the cache Redis, key prefix, TTLs and stale windows the api reads with,
+  // so an entry the scheduler writes is the entry the api would have written.
+  REDIS_CACHE_URL,
+  CACHE_KEY_PREFIX: cacheVars.CACHE_KEY_PREFIX,
+  CACHE_NEGATIVE_TTL: cacheVars.CACHE_NEGATIVE_TTL,
+  CACHE_STALE_IF_ERROR: cacheVars.CACHE_STALE_IF_ERROR,
+  ...ttlVars,
+  ...providerVars,
   WORKER_CONCURRENCY: envVar(integer(1, 1000), {
     description: 'Refresh jobs one batch-scheduler process works on at once.',
     expected: 'integer 1-1000',
     default: '8',
+  }),
+  REFRESH_FETCH_TIMEOUT_MS: envVar(integer(100, 600_000), {
+    description:
+      'Longest the upstream fetch of one refresh job may take, its whole provider fallback chain included; past it the fetch is aborted and the job retried.',
+    expected: 'integer milliseconds 100-600000',
+    default: '15000',
   }),
 });
 
