@@ -6,6 +6,7 @@ import {
   startRedisServer,
   testRedisUrl,
   uniqueName,
+  waitFor,
   waitForEvent,
   type RedisServer,
 } from '@fiml/testing';
@@ -46,32 +47,33 @@ function limiter(
 }
 
 describe('RateLimiter on Redis', () => {
+  // Shared windows run on the Redis server's clock, so these tests use short windows in real
+  // time and wait for room with deadlines; the injected clock only drives local counting.
   it('grants up to every window, then says when, and counts each call in all windows or none', async () => {
-    const clock = new ManualClock('2026-11-23T14:30:00Z');
     const client = await connected(redis());
     const limits = {
       p: [
-        { limit: 2, windowMs: 1_000 },
-        { limit: 3, windowMs: 10_000 },
+        { limit: 2, windowMs: 300 },
+        { limit: 3, windowMs: 60_000 },
       ],
     };
-    const l = limiter({ redis: client, clock, limits });
+    const l = limiter({ redis: client, limits });
     expect(await l.tryAcquire('p')).toEqual({ granted: true });
     expect(await l.tryAcquire('p')).toEqual({ granted: true });
-    expect(await l.tryAcquire('p')).toEqual({
-      granted: false,
-      retryAfterMs: 1_000,
-      reason: 'window',
+    const full = await l.tryAcquire('p');
+    expect(full).toMatchObject({ granted: false, reason: 'window' });
+    expect(full.granted || full.retryAfterMs).toBeGreaterThan(0);
+    expect(full.granted || full.retryAfterMs).toBeLessThanOrEqual(300);
+    // Every refused attempt while the short window is full must leave the minute window alone,
+    // or this third call would never fit in it.
+    await waitFor(async () => (await l.tryAcquire('p')).granted, {
+      timeoutMs: 5_000,
+      description: 'the 300 ms window to make room',
     });
-    clock.advance(1_000);
-    expect(await l.tryAcquire('p')).toEqual({ granted: true });
-    clock.advance(1_000);
-    expect(await l.tryAcquire('p')).toEqual({
-      granted: false,
-      retryAfterMs: 8_000,
-      reason: 'window',
-    });
-    // The refused call took nothing from the 1 s window.
+    const minute = await l.tryAcquire('p');
+    expect(minute).toMatchObject({ granted: false, reason: 'window' });
+    expect(minute.granted || minute.retryAfterMs).toBeGreaterThan(50_000);
+    expect(minute.granted || minute.retryAfterMs).toBeLessThanOrEqual(60_000);
     const budget = await l.remaining('p');
     expect(budget).toMatchObject({
       providerId: 'p',
@@ -79,61 +81,67 @@ describe('RateLimiter on Redis', () => {
       blockedForMs: 0,
       degraded: false,
     });
-    expect(budget.windows).toEqual([
-      { limit: 2, windowMs: 1_000, used: 0, remaining: 2, resetInMs: 0 },
-      { limit: 3, windowMs: 10_000, used: 3, remaining: 0, resetInMs: 8_000 },
-    ]);
-    clock.advance(8_000);
-    expect(await l.tryAcquire('p', 2)).toEqual({ granted: true });
+    // The refused call took nothing from the short window (which holds the third call at most).
+    expect(budget.windows[0]!.used).toBeLessThanOrEqual(1);
+    expect(budget.windows[1]).toMatchObject({ limit: 3, windowMs: 60_000, used: 3, remaining: 0 });
+    expect(budget.windows[1]!.resetInMs).toBeGreaterThan(50_000);
   });
 
-  it('never lets two limiters sharing one Redis exceed any window (property)', async () => {
+  it('never lets two limiters sharing one Redis exceed any window, whatever their clocks (property)', async () => {
     const windows: RateLimitWindow[] = [
-      { limit: 3, windowMs: 1_000 },
-      { limit: 5, windowMs: 5_000 },
+      { limit: 3, windowMs: 5 },
+      { limit: 5, windowMs: 20 },
     ];
+    // Never full: its sorted set keeps every granted call with the time Redis gave it.
+    const record: RateLimitWindow = { limit: 1_000, windowMs: 600_000 };
     const client = await connected(redis());
     const second = await connected(redis());
     await fc.assert(
       fc.asyncProperty(
+        fc.tuple(
+          fc.integer({ min: -3_600_000, max: 3_600_000 }),
+          fc.integer({ min: -3_600_000, max: 3_600_000 }),
+        ),
         fc.array(
-          fc.record({
-            advanceMs: fc.integer({ min: 0, max: 700 }),
-            // Calls issued at once, from either limiter: the script must be atomic.
-            burst: fc.array(
-              fc.record({ who: fc.integer({ min: 0, max: 1 }), n: fc.integer({ min: 1, max: 2 }) }),
-              {
-                minLength: 1,
-                maxLength: 4,
-              },
-            ),
-          }),
+          // Calls issued at once, from either limiter: the script must be atomic.
+          fc.array(
+            fc.record({ who: fc.integer({ min: 0, max: 1 }), n: fc.integer({ min: 1, max: 2 }) }),
+            { minLength: 1, maxLength: 4 },
+          ),
           { minLength: 5, maxLength: 30 },
         ),
-        async (steps) => {
-          const clock = new ManualClock('2026-11-23T14:30:00Z');
+        async (skews, bursts) => {
           const keyPrefix = uniqueName('rl-prop');
-          const limiters = [
-            new RateLimiter({ redis: client, clock, keyPrefix, limits: { p: windows } }),
-            new RateLimiter({ redis: second, clock, keyPrefix, limits: { p: windows } }),
-          ];
-          const granted: { at: number; n: number }[] = [];
-          for (const step of steps) {
-            clock.advance(step.advanceMs);
-            const at = clock.now();
+          const limiters = [client, second].map(
+            (c, i) =>
+              new RateLimiter({
+                redis: c,
+                clock: new ManualClock(Date.UTC(2026, 10, 23, 14, 30) + skews[i]!),
+                keyPrefix,
+                limits: { p: [...windows, record] },
+              }),
+          );
+          let granted = 0;
+          for (const burst of bursts) {
             const results = await Promise.all(
-              step.burst.map((b) => limiters[b.who]!.tryAcquire('p', b.n)),
+              burst.map((b) => limiters[b.who]!.tryAcquire('p', b.n)),
             );
             results.forEach((r, i) => {
-              if (r.granted) granted.push({ at, n: step.burst[i]!.n });
+              if (r.granted) granted += burst[i]!.n;
             });
           }
+          const recorded = await client.zrange(
+            `${keyPrefix}:{p}:w${record.windowMs}`,
+            0,
+            -1,
+            'WITHSCORES',
+          );
+          const times = recorded.filter((_, i) => i % 2 === 1).map(Number);
+          // Counted in every window or in none: the record holds exactly the granted calls.
+          if (times.length !== granted) return false;
           for (const { limit, windowMs } of windows) {
-            for (const { at } of granted) {
-              const inWindow = granted
-                .filter((g) => g.at > at - windowMs && g.at <= at)
-                .reduce((s, g) => s + g.n, 0);
-              if (inWindow > limit) return false;
+            for (const at of times) {
+              if (times.filter((t) => t > at - windowMs && t <= at).length > limit) return false;
             }
           }
           return true;
@@ -144,22 +152,89 @@ describe('RateLimiter on Redis', () => {
   });
 
   it('shares a penalty: a 429 seen by one process stops the others until its Retry-After', async () => {
-    const clock = new ManualClock('2026-11-23T14:30:00Z');
     const keyPrefix = uniqueName('rl');
-    const limits = { p: [{ limit: 100, windowMs: 60_000 }] };
-    const a = new RateLimiter({ redis: await connected(redis()), clock, keyPrefix, limits });
-    const b = new RateLimiter({ redis: await connected(redis()), clock, keyPrefix, limits });
+    const limits = {
+      p: [{ limit: 100, windowMs: 60_000 }],
+      q: [{ limit: 100, windowMs: 60_000 }],
+    };
+    const a = new RateLimiter({ redis: await connected(redis()), keyPrefix, limits });
+    const b = new RateLimiter({ redis: await connected(redis()), keyPrefix, limits });
     await a.penalize('p', 30_000);
     await b.penalize('p', 5_000); // shorter: must not shorten the first
-    expect(await b.tryAcquire('p')).toEqual({
-      granted: false,
-      retryAfterMs: 30_000,
-      reason: 'penalty',
+    const refused = await b.tryAcquire('p');
+    expect(refused).toMatchObject({ granted: false, reason: 'penalty' });
+    expect(refused.granted || refused.retryAfterMs).toBeGreaterThan(25_000);
+    const blocked = await b.remaining('p');
+    expect(blocked.remaining).toBe(0);
+    expect(blocked.blockedForMs).toBeGreaterThan(25_000);
+    expect(blocked.blockedForMs).toBeLessThanOrEqual(30_000);
+
+    await a.penalize('q', 200);
+    expect(await b.tryAcquire('q')).toMatchObject({ granted: false, reason: 'penalty' });
+    await waitFor(async () => (await b.tryAcquire('q')).granted, {
+      timeoutMs: 5_000,
+      description: 'the 200 ms penalty to end',
     });
-    expect(await b.remaining('p')).toMatchObject({ blockedForMs: 30_000, remaining: 0 });
-    clock.advance(30_000);
-    expect(await b.tryAcquire('p')).toEqual({ granted: true });
-    expect((await a.remaining('p')).windows[0]).toMatchObject({ used: 1, remaining: 99 });
+    expect((await a.remaining('q')).windows[0]).toMatchObject({ used: 1, remaining: 99 });
+  });
+
+  it('shares one budget between processes whose clocks are an hour apart: time comes from Redis', async () => {
+    const keyPrefix = uniqueName('rl');
+    const limits = { p: [{ limit: 2, windowMs: 60_000 }] };
+    const behind = new RateLimiter({
+      redis: await connected(redis()),
+      clock: new ManualClock('2026-11-23T14:30:00Z'),
+      keyPrefix,
+      limits,
+    });
+    const ahead = new RateLimiter({
+      redis: await connected(redis()),
+      clock: new ManualClock('2026-11-23T15:30:00Z'),
+      keyPrefix,
+      limits,
+    });
+    expect(await behind.tryAcquire('p')).toEqual({ granted: true });
+    expect(await behind.tryAcquire('p')).toEqual({ granted: true });
+    const refused = await ahead.tryAcquire('p');
+    expect(refused).toMatchObject({ granted: false, reason: 'window' });
+    if (refused.granted) throw new Error('unreachable');
+    expect(refused.retryAfterMs).toBeGreaterThan(50_000);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
+    for (const l of [behind, ahead]) {
+      const budget = await l.remaining('p');
+      expect(budget).toMatchObject({ remaining: 0, blockedForMs: 0 });
+      expect(budget.windows[0]).toMatchObject({ used: 2, remaining: 0 });
+      expect(budget.windows[0]!.resetInMs).toBeGreaterThan(50_000);
+    }
+  });
+
+  it('shares a penalty between processes whose clocks are an hour apart', async () => {
+    const keyPrefix = uniqueName('rl');
+    const limits = { p: [{ limit: 100, windowMs: 60_000 }] };
+    const behind = new RateLimiter({
+      redis: await connected(redis()),
+      clock: new ManualClock('2026-11-23T14:30:00Z'),
+      keyPrefix,
+      limits,
+    });
+    const ahead = new RateLimiter({
+      redis: await connected(redis()),
+      clock: new ManualClock('2026-11-23T15:30:00Z'),
+      keyPrefix,
+      limits,
+    });
+    await behind.penalize('p', 30_000);
+    for (const l of [ahead, behind]) {
+      const refused = await l.tryAcquire('p');
+      expect(refused).toMatchObject({ granted: false, reason: 'penalty' });
+      if (refused.granted) throw new Error('unreachable');
+      // Not an hour and a half for the one behind, not nothing for the one ahead.
+      expect(refused.retryAfterMs).toBeGreaterThan(20_000);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(30_000);
+      const { blockedForMs } = await l.remaining('p');
+      expect(blockedForMs).toBeGreaterThan(20_000);
+      expect(blockedForMs).toBeLessThanOrEqual(30_000);
+    }
   });
 
   it('loads its script again after Redis lost it (NOSCRIPT)', async () => {

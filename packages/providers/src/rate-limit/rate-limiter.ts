@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
 import { ProviderConfigError } from '../provider-config-error.js';
-import { ACQUIRE_SCRIPT, PENALIZE_SCRIPT, sha1 } from './acquire-script.js';
+import { rateLimitCommands, type RateLimitCommands } from './rate-limit-commands.js';
 import { assertValidWindows, type RateLimitWindow } from './rate-limit-window.js';
 import { SlidingWindowLog, type WindowBudget } from './sliding-window-log.js';
 
@@ -44,7 +44,12 @@ export interface RateLimiterOptions {
   readonly limits?: Readonly<Record<string, readonly RateLimitWindow[]>>;
   /** Prefix of every key. Keys are `<prefix>:{<providerId>}:…`. @defaultValue 'fiml-rl' */
   readonly keyPrefix?: string;
-  /** @defaultValue systemClock */
+  /**
+   * Time of the process-local counting: without Redis, and while Redis is
+   * unreachable. The shared windows and penalties in Redis always use the
+   * Redis server's time, so processes with skewed clocks share one budget.
+   * @defaultValue systemClock
+   */
   readonly clock?: Clock;
   readonly logger?: Logger;
   /**
@@ -79,18 +84,18 @@ interface ProviderState {
   readonly keys: readonly string[];
 }
 
-const ACQUIRE_SHA = sha1(ACQUIRE_SCRIPT);
-const PENALIZE_SHA = sha1(PENALIZE_SCRIPT);
-
 /**
  * Rate limits shared by every process through the cache Redis: each provider
  * has several windows (5/min and 500/day), a call is counted in all or none,
  * an upstream 429 blocks every process until its Retry-After, and the
- * remaining budget is readable for planning. See the package README for the
- * design and the Redis-down behaviour.
+ * remaining budget is readable for planning. Shared counts live on the
+ * Redis server's clock; the injected clock drives only the local counting
+ * (no Redis, or Redis down). See the package README for the design and the
+ * Redis-down behaviour.
  */
 export class RateLimiter extends EventEmitter<RateLimiterEvents> {
   readonly #redis: Redis | undefined;
+  readonly #commands: RateLimitCommands | undefined;
   readonly #prefix: string;
   readonly #clock: Clock;
   readonly #log: Logger | undefined;
@@ -106,6 +111,7 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
   constructor(options: RateLimiterOptions = {}) {
     super();
     this.#redis = options.redis;
+    this.#commands = options.redis ? rateLimitCommands(options.redis) : undefined;
     this.#prefix = options.keyPrefix ?? 'fiml-rl';
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger?.child({ component: 'rate-limiter' });
@@ -166,6 +172,7 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
     if (this.#useRedis(now)) {
       try {
         const result = await this.#acquireShared(state, now, n);
+        // Mirrored on the local clock, so an outage starts from this process's real history.
         this.#healthy();
         if (result.granted) state.local.record(now, n);
         return result;
@@ -184,21 +191,16 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
 
   /**
    * An upstream refused a call with 429: no process calls this provider until
-   * `retryAfterMs` from now. Extends an existing penalty, never shortens it.
+   * `retryAfterMs` from now (Redis's now, for the shared penalty). Extends an
+   * existing penalty, never shortens it.
    */
   async penalize(providerId: string, retryAfterMs: number): Promise<void> {
     const state = this.#state(providerId);
-    const now = this.#clock.now();
-    const until = now + Math.max(1, Math.ceil(retryAfterMs));
-    state.penaltyUntil = Math.max(state.penaltyUntil, until);
-    if (!this.#redis || this.#degraded) return;
+    const ms = Math.max(1, Math.ceil(retryAfterMs));
+    state.penaltyUntil = Math.max(state.penaltyUntil, this.#clock.now() + ms);
+    if (!this.#commands || this.#degraded) return;
     try {
-      await this.#eval(
-        PENALIZE_SCRIPT,
-        PENALIZE_SHA,
-        [state.keys[0]!],
-        [String(until), String(until - now)],
-      );
+      await this.#withTimeout(this.#commands.fimlRateLimitPenalize(state.keys[0]!, ms));
     } catch (error) {
       this.#degrade(error);
     }
@@ -210,7 +212,7 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
     const now = this.#clock.now();
     if (this.#redis && !this.#degraded) {
       try {
-        return await this.#remainingShared(providerId, state, now);
+        return await this.#remainingShared(providerId, state);
       } catch (error) {
         this.#degrade(error);
       }
@@ -225,61 +227,48 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
     return { providerId, windows, remaining, blockedForMs, degraded: this.#degraded };
   }
 
-  async #remainingShared(
-    providerId: string,
-    state: ProviderState,
-    now: number,
-  ): Promise<RateBudget> {
-    const redis = this.#redis!;
-    const pipeline = redis.pipeline();
-    pipeline.get(state.keys[0]!);
-    state.windows.forEach((w, i) => {
-      const key = state.keys[i + 1]!;
-      pipeline.zcount(key, `(${now - w.windowMs}`, '+inf');
-      pipeline.zrangebyscore(key, `(${now - w.windowMs}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
-    });
-    const replies = await this.#withTimeout(pipeline.exec());
-    if (!replies) throw new Error('pipeline discarded');
-    for (const [error] of replies) if (error) throw error;
-    const value = (i: number): unknown => replies[i]![1];
-    const blockedUntil = Number(value(0) ?? 0);
+  async #remainingShared(providerId: string, state: ProviderState): Promise<RateBudget> {
+    const reply = await this.#withTimeout(
+      this.#commands!.fimlRateLimitBudget(
+        state.keys.length,
+        ...state.keys,
+        ...state.windows.map((w) => w.windowMs),
+      ),
+    );
     const windows = state.windows.map((w, i): WindowBudget => {
-      const used = Number(value(1 + 2 * i));
-      const oldest = value(2 + 2 * i) as string[];
-      const oldestAt = oldest[1] === undefined ? undefined : Number(oldest[1]);
+      const used = reply[1 + 2 * i]!;
       return {
         limit: w.limit,
         windowMs: w.windowMs,
         used,
         remaining: Math.max(0, w.limit - used),
-        resetInMs: oldestAt === undefined ? 0 : Math.max(0, oldestAt + w.windowMs - now),
+        resetInMs: reply[2 + 2 * i]!,
       };
     });
-    return this.#budget(providerId, windows, Math.max(0, blockedUntil - now));
+    return this.#budget(providerId, windows, reply[0]!);
   }
 
   async #acquireShared(state: ProviderState, now: number, n: number): Promise<AcquireResult> {
-    // Calls granted during an outage are written back, so the windows stay true after it.
+    // Calls granted during an outage are written back, so the windows stay true after it. They
+    // go as ages (ms before now on this process's clock): Redis places them on its own clock.
     const longest = Math.max(0, ...state.windows.map((w) => w.windowMs));
     const pending = state.unsynced;
     state.unsynced = [];
     const backfill = pending.filter((at) => at > now - longest);
     const member = `${this.#instance}:${(this.#sequence += 1)}`;
-    const args = [
-      String(now),
-      String(n),
-      member,
-      ...state.windows.flatMap((w) => [String(w.windowMs), String(w.limit)]),
-      String(backfill.length),
-      ...backfill.map(String),
-    ];
     let reply: [number, number, number];
     try {
-      reply = (await this.#eval(ACQUIRE_SCRIPT, ACQUIRE_SHA, [...state.keys], args)) as [
-        number,
-        number,
-        number,
-      ];
+      reply = await this.#withTimeout(
+        this.#commands!.fimlRateLimitAcquire(
+          state.keys.length,
+          ...state.keys,
+          n,
+          member,
+          ...state.windows.flatMap((w) => [w.windowMs, w.limit]),
+          backfill.length,
+          ...backfill.map((at) => Math.max(0, now - at)),
+        ),
+      );
     } catch (error) {
       // Not written (or not known to be): keep them for the next attempt. Writing twice only over-counts.
       state.unsynced = [...backfill, ...state.unsynced];
@@ -291,17 +280,6 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
       retryAfterMs: reply[1],
       reason: reply[2] === 0 ? 'penalty' : 'window',
     };
-  }
-
-  async #eval(script: string, sha: string, keys: string[], args: string[]): Promise<unknown> {
-    const redis = this.#redis!;
-    try {
-      return await this.#withTimeout(redis.evalsha(sha, keys.length, ...keys, ...args));
-    } catch (error) {
-      // The first call after a Redis restart (or on a new server) finds no cached script.
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return await this.#withTimeout(redis.eval(script, keys.length, ...keys, ...args));
-    }
   }
 
   #withTimeout<T>(promise: Promise<T>): Promise<T> {
