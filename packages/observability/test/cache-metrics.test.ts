@@ -195,6 +195,36 @@ describe('registerCacheMetrics', () => {
     ).toBe(1);
   });
 
+  it('counts a stale answer at the soft timeout as a read neither tier answered', async () => {
+    const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
+    const bus = new CacheEventBus();
+    registerCacheMetrics(registry, bus);
+    expect(
+      await sample(registry, 'fiml_cache_stale_served_total', {
+        data_type: 'price',
+        reason: 'soft-timeout',
+      }),
+    ).toBe(0);
+    bus.emit('stale-served', {
+      key,
+      dataType: 'price',
+      level: 'l1',
+      ageMs: 9_000,
+      reason: 'soft-timeout',
+    });
+    expect(
+      await sample(registry, 'fiml_cache_stale_served_total', {
+        data_type: 'price',
+        reason: 'soft-timeout',
+      }),
+    ).toBe(1);
+    const misses = (cache_level: string) =>
+      sample(registry, 'fiml_cache_misses_total', { data_type: 'price', cache_level });
+    // Served from the L1 fallback: L1 was looked in (a miss: it could not answer fresh), L2 not.
+    expect(await misses('l1')).toBe(1);
+    expect(await misses('l2')).toBe(0);
+  });
+
   it('reads sizes and hit rates from snapshots at each scrape, keeping the last sizes when one fails', async () => {
     const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
     const { logger, lines } = capturingLogger();

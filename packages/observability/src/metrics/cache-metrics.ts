@@ -1,6 +1,9 @@
 import type {
+  CacheErrorComponent,
   CacheErrorEvent,
+  CacheErrorOperation,
   CacheEventSource,
+  CacheStaleServedEvent,
   CacheEvents,
   CacheLevel,
   EvictionCause,
@@ -43,7 +46,7 @@ export const CACHE_ERROR_COMPONENTS = [
   'revalidate',
   'writer',
   'listener',
-] as const;
+] as const satisfies readonly CacheErrorComponent[];
 
 /** What was being done: the bounded `operation` label (values outside it count as `other`). */
 export const CACHE_ERROR_OPERATIONS = [
@@ -62,7 +65,23 @@ export const CACHE_ERROR_OPERATIONS = [
   'load',
   'timeout',
   'emit',
-] as const;
+] as const satisfies readonly CacheErrorOperation[];
+
+/** Why a stale value was served: the `reason` label of fiml_cache_stale_served_total. */
+const STALE_REASONS = [
+  'revalidate',
+  'fetch-error',
+  'soft-timeout',
+] as const satisfies readonly CacheStaleServedEvent['reason'][];
+
+// Compile-time: the label sets above name every value the cache's contract has.
+type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : Exclude<All, Listed>;
+const complete: [
+  Missing<CacheErrorComponent, (typeof CACHE_ERROR_COMPONENTS)[number]>,
+  Missing<CacheErrorOperation, (typeof CACHE_ERROR_OPERATIONS)[number]>,
+  Missing<CacheStaleServedEvent['reason'], (typeof STALE_REASONS)[number]>,
+] = [true, true, true];
+void complete;
 
 /**
  * The (component, operation) pairs a CacheManager or CacheWriter can fail
@@ -132,8 +151,8 @@ export interface CacheMetricsOptions {
  * Counting rules, per read: every read looks in L1 first, so an L1 hit counts
  * `hits{cache_level="l1"}`; an L2 hit counts an L1 miss and an L2 hit; a miss
  * counts a miss at both tiers; a stale value served because the fetch failed
- * counts a miss at the tiers it was looked up in (the cache did not save the
- * upstream call). So `hits / (hits + misses)` per `cache_level` is that tier's
+ * or outlived the soft timeout counts a miss at the tiers it was looked up in
+ * (the cache did not save the upstream call). So `hits / (hits + misses)` per `cache_level` is that tier's
  * hit ratio, and L1 lookups are the reads.
  */
 export function registerCacheMetrics(
@@ -171,7 +190,7 @@ export function registerCacheMetrics(
   });
   const staleServed = new Counter({
     name: 'fiml_cache_stale_served_total',
-    help: 'Reads answered with a stale value, by data type and reason (revalidate or fetch-error).',
+    help: 'Reads answered with a stale value, by data type and reason (revalidate, fetch-error or soft-timeout).',
     labelNames: ['data_type', 'reason'],
     registers,
   });
@@ -205,7 +224,7 @@ export function registerCacheMetrics(
       misses.inc({ data_type, cache_level }, 0);
     }
     for (const cache_level of [...levels, 'miss']) latency.zero({ data_type, cache_level });
-    for (const reason of ['revalidate', 'fetch-error']) staleServed.inc({ data_type, reason }, 0);
+    for (const reason of STALE_REASONS) staleServed.inc({ data_type, reason }, 0);
   }
   for (const reason of EVICTION_CAUSES) evictions.inc({ cache_level: 'l1', reason }, 0);
 
@@ -262,8 +281,8 @@ export function registerCacheMetrics(
     },
     'stale-served': (e) => {
       staleServed.inc({ data_type: e.dataType, reason: e.reason });
-      if (e.reason === 'fetch-error') {
-        // No hit or miss event accompanies it: count the read here.
+      if (e.reason !== 'revalidate') {
+        // A fallback after a failed or slow fetch comes with no hit or miss event: count the read here.
         misses.inc({ data_type: e.dataType, cache_level: 'l1' });
         if (e.level === 'l2') misses.inc({ data_type: e.dataType, cache_level: 'l2' });
       }
