@@ -81,8 +81,7 @@ describe('RateLimiter on Redis', () => {
       blockedForMs: 0,
       degraded: false,
     });
-    // The refused call took nothing from the short window (which holds the third call at most).
-    expect(budget.windows[0]!.used).toBeLessThanOrEqual(1);
+    // Exactly the three granted calls: none of the refused attempts above took anything from it.
     expect(budget.windows[1]).toMatchObject({ limit: 3, windowMs: 60_000, used: 3, remaining: 0 });
     expect(budget.windows[1]!.resetInMs).toBeGreaterThan(50_000);
   });
@@ -169,11 +168,11 @@ describe('RateLimiter on Redis', () => {
     expect(blocked.blockedForMs).toBeGreaterThan(25_000);
     expect(blocked.blockedForMs).toBeLessThanOrEqual(30_000);
 
-    await a.penalize('q', 200);
+    await a.penalize('q', 1_000);
     expect(await b.tryAcquire('q')).toMatchObject({ granted: false, reason: 'penalty' });
     await waitFor(async () => (await b.tryAcquire('q')).granted, {
       timeoutMs: 5_000,
-      description: 'the 200 ms penalty to end',
+      description: 'the 1 s penalty to end',
     });
     expect((await a.remaining('q')).windows[0]).toMatchObject({ used: 1, remaining: 99 });
   });
