@@ -148,9 +148,12 @@ export class FetchCoordinator {
     const out = new Map<string, CacheEntry | Error>();
     let loaded: ReadonlyMap<string, LoadResult>;
     try {
-      loaded = await bounded(source.load(items, AbortSignal.timeout(fetchTimeoutMs)), {
+      // The loader's signal aborts when the bound fires, so its upstream call is cancelled too.
+      const abort = new AbortController();
+      loaded = await bounded(source.load(items, abort.signal), {
         timeoutMs: fetchTimeoutMs,
         what: `${source.id} load of ${items.length} key(s)`,
+        onTimeout: (error) => abort.abort(error),
       });
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));

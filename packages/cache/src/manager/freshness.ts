@@ -1,6 +1,7 @@
 import type { AssetType, DataType } from '@fiml/market';
 import type { WriteSource } from '../cache-events.js';
 import type { CacheEntry } from '../l2/cache-entry.js';
+import { nonNegative, positive } from './option-checks.js';
 import type { Fetched, FreshnessPolicy } from './types.js';
 
 /**
@@ -91,18 +92,4 @@ export class Freshness {
       hardExpiresAt: expiresAt + staleWindow,
     };
   }
-}
-
-export function nonNegative(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`${name} must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-export function positive(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${name} must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
 }
