@@ -1,10 +1,21 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { redactUrl, type BatchSchedulerConfig } from '@fiml/config';
-import { systemClock, type Clock } from '@fiml/market';
+import { CacheWriter } from '@fiml/cache';
+import { redactUrl, ttlEnvOf, type BatchSchedulerConfig } from '@fiml/config';
+import {
+  SeededRandom,
+  TtlPolicy,
+  randomSeed,
+  systemClock,
+  ttlSettingsFromEnv,
+  type Clock,
+  type Random,
+} from '@fiml/market';
 import {
   createLogger,
   createMetricsRegistry,
+  registerCacheErrorMetrics,
+  registerCacheWriteMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
   type Logger,
@@ -20,6 +31,7 @@ import {
   type JobWorker,
   type WorkerProcess,
 } from '@fiml/queue';
+import { RefreshConsumer } from './refresh-consumer.js';
 import { buildWorker } from './worker.js';
 
 /** What a caller may supply instead of what the config would build. */
@@ -30,6 +42,8 @@ export interface BatchSchedulerOverrides {
   readonly registry?: Registry;
   /** Time for TTLs, rate limits and entry timestamps. @defaultValue systemClock */
   readonly clock?: Clock;
+  /** The TTL jitter's randomness. @defaultValue a SeededRandom with a random seed */
+  readonly random?: Random;
 }
 
 /** The batch-scheduler process, built: its worker is already fetching jobs. */
@@ -42,6 +56,10 @@ export interface BatchSchedulerApp extends WorkerProcess {
   readonly cacheRedis: Redis;
   /** The upstream providers, by route, under the shared rate limits. */
   readonly providers: ProviderRegistry;
+  /** Writes entries newer-wins to L2 and publishes their invalidations. */
+  readonly writer: CacheWriter;
+  /** Fetches and writes each refresh request (emits `write` for the metrics). */
+  readonly refresh: RefreshConsumer;
   /** The refresh consumer. */
   readonly worker: JobWorker;
   /** A handle on the refresh queue, for job counts on /metrics. */
@@ -88,6 +106,28 @@ export function createBatchScheduler(
     logger,
   });
 
+  const ttl = ttlSettingsFromEnv(ttlEnvOf(config));
+  const writer = new CacheWriter({
+    redis: cacheRedis,
+    ttlPolicy: new TtlPolicy({
+      table: ttl.table,
+      jitter: ttl.jitter,
+      random: overrides.random ?? new SeededRandom(randomSeed()),
+      clock,
+    }),
+    keyPrefix: config.CACHE_KEY_PREFIX,
+    clock,
+    negativeTtlMs: config.CACHE_NEGATIVE_TTL * 1000,
+    staleIfErrorMs: config.CACHE_STALE_IF_ERROR * 1000,
+  });
+  registerCacheErrorMetrics(registry, writer, { logger });
+  const refresh = new RefreshConsumer({
+    providers,
+    writer,
+    fetchTimeoutMs: config.REFRESH_FETCH_TIMEOUT_MS,
+  });
+  registerCacheWriteMetrics(registry, refresh, { writers: ['scheduler'], logger });
+
   const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
     role: 'worker',
     name: 'batch-scheduler',
@@ -107,6 +147,7 @@ export function createBatchScheduler(
     connection: queueRedis,
     prefix: config.QUEUE_PREFIX,
     logger,
+    refresh: (request) => refresh.refresh(request),
     concurrency: config.WORKER_CONCURRENCY,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
@@ -119,6 +160,8 @@ export function createBatchScheduler(
     queueRedis,
     cacheRedis,
     providers,
+    writer,
+    refresh,
     worker,
     refreshQueue,
     readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },

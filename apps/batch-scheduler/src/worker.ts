@@ -7,29 +7,26 @@ import {
   type JobWorker,
   type RefreshRequest,
 } from '@fiml/queue';
+import type { RefreshOutcome } from './refresh-consumer.js';
 
 export interface WorkerDeps {
   /** A `worker`-role connection to the queue Redis. */
   readonly connection: Redis;
   readonly prefix: string;
   readonly logger: Logger;
+  /** Refreshes one validated request (RefreshConsumer.refresh); a rejection fails the attempt. */
+  readonly refresh: (request: RefreshRequest) => Promise<RefreshOutcome>;
   /** @defaultValue 8 */
   readonly concurrency?: number;
   /** @defaultValue 10000 */
   readonly shutdownTimeoutMs?: number;
 }
 
-/** What one processed refresh request reports (the job's return value, shown on the dashboard). */
-export interface RefreshOutcome {
-  readonly symbols: number;
-  readonly dataType: RefreshRequest['dataType'];
-  readonly assetType: RefreshRequest['assetType'];
-}
-
 /**
- * The batch-scheduler's refresh consumer. For now it validates each request
- * against the shared contract, logs it and completes it; grouping per
- * provider and upstream batch calls come with the scheduler itself.
+ * The batch-scheduler's refresh worker: validates each request against the
+ * shared contract and refreshes its symbols. Its return value (per-symbol
+ * counts and failures) is the job's result on the dashboard. Grouping
+ * requests per provider into batches comes with the scheduler itself.
  */
 export function buildWorker(deps: WorkerDeps): JobWorker {
   const log = deps.logger.child({ component: 'refresh-consumer' });
@@ -41,10 +38,11 @@ export function buildWorker(deps: WorkerDeps): JobWorker {
     logger: deps.logger,
     concurrency: deps.concurrency ?? 8,
     shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 10_000,
-    process: (request, job): Promise<RefreshOutcome> => {
+    process: async (request, job): Promise<RefreshOutcome> => {
       log.info(
         {
           jobId: job.id,
+          attempt: job.attemptsMade + 1,
           dataType: request.dataType,
           assetType: request.assetType,
           symbols: request.symbols.length,
@@ -53,11 +51,13 @@ export function buildWorker(deps: WorkerDeps): JobWorker {
         },
         'refresh request received',
       );
-      return Promise.resolve({
-        symbols: request.symbols.length,
-        dataType: request.dataType,
-        assetType: request.assetType,
-      });
+      const outcome = await deps.refresh(request);
+      const { failures, ...counts } = outcome;
+      log[failures.length > 0 ? 'warn' : 'info'](
+        { jobId: job.id, ...counts, failures: failures.slice(0, 5) },
+        'refresh done',
+      );
+      return outcome;
     },
   });
 }

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
+import { ManualClock } from '@fiml/market';
 import { createLogger } from '@fiml/observability';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
+import { startSimulatedProviderServer } from '@fiml/providers';
 import { RefreshProducer, createRedisConnection } from '@fiml/queue';
 import {
   startServiceProcess,
@@ -27,12 +29,20 @@ if (!promtool) {
 (promtool ? describe : describe.skip)('the batch-scheduler /metrics', () => {
   it('exports the refresh queue and worker series, and passes promtool check metrics', async () => {
     const prefix = uniqueName('bs');
+    const sim = await startSimulatedProviderServer({
+      seed: 'metrics',
+      clock: new ManualClock('2026-11-24T11:00:00-05:00'),
+      failureRate: 0,
+    });
+    open.push(() => sim.close());
     const proc: ServiceProcess = startServiceProcess({
       entry: join(__dirname, '../src/main.ts'),
       cwd: join(__dirname, '..'),
       env: {
         REDIS_QUEUE_URL: testRedisUrl(),
         REDIS_CACHE_URL: testRedisUrl(),
+        SIM_PROVIDER_URL: sim.url,
+        CACHE_KEY_PREFIX: uniqueName('c'),
         QUEUE_PREFIX: prefix,
         METRICS_HOST: '127.0.0.1',
         METRICS_PORT: '0',
@@ -70,17 +80,33 @@ if (!promtool) {
     expect(readSample(text, 'fiml_queue_jobs_failed_total', { ...queue, final: 'true' })).toBe(0);
     expect(readSample(text, 'fiml_queue_job_wait_seconds_count', queue)).toBe(1);
     expect(readSample(text, 'fiml_queue_job_run_seconds_count', queue)).toBe(1);
-    // The configured providers' series exist from the start.
+    // One upstream call for the two symbols, both written by the scheduler.
+    const service = { service: 'batch-scheduler' };
     expect(
       readSample(text, 'fiml_provider_requests_total', {
-        service: 'batch-scheduler',
+        ...service,
         provider: 'sim-equities',
         data_type: 'price',
         outcome: 'ok',
       }),
-    ).toBeDefined();
-    // No cache families until this process writes the cache.
-    expect(text).not.toMatch(/^fiml_cache_/m);
+    ).toBe(1);
+    expect(
+      readSample(text, 'fiml_cache_writes_total', {
+        ...service,
+        writer: 'scheduler',
+        outcome: 'written',
+      }),
+    ).toBe(2);
+    expect(
+      readSample(text, 'fiml_cache_errors_total', {
+        ...service,
+        component: 'writer',
+        operation: 'set',
+      }),
+    ).toBe(0);
+    // The write side only: no read-path families (hits, latency, circuit) in this process.
+    const cacheFamilies = [...text.matchAll(/^# TYPE (fiml_cache_\w+)/gm)].map((m) => m[1]);
+    expect(cacheFamilies.sort()).toEqual(['fiml_cache_errors_total', 'fiml_cache_writes_total']);
 
     expect(await checkMetrics(text, promtool!)).toEqual({ exitCode: 0, problems: [] });
   });

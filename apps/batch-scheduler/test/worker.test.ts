@@ -1,18 +1,16 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import type { Job } from 'bullmq';
-import { batchSchedulerEnv, loadConfig, type BatchSchedulerConfig } from '@fiml/config';
+import { ManualClock } from '@fiml/market';
 import { createLogger } from '@fiml/observability';
+import { startSimulatedProviderServer } from '@fiml/providers';
 import { RefreshProducer, createRedisConnection } from '@fiml/queue';
 import {
   startServiceProcess,
   testRedisUrl,
   uniqueName,
   waitFor,
-  waitForEvent,
   type ServiceProcess,
 } from '@fiml/testing';
-import { createBatchScheduler } from '../src/create-batch-scheduler.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const open: (() => Promise<unknown>)[] = [];
@@ -32,35 +30,6 @@ function producer(prefix: string): RefreshProducer {
   return p;
 }
 
-/** The configuration the process would parse from this environment. */
-function config(env: Record<string, string>): BatchSchedulerConfig {
-  return loadConfig(batchSchedulerEnv, {
-    env: { REDIS_QUEUE_URL: testRedisUrl(), REDIS_CACHE_URL: testRedisUrl(), ...env },
-    dotenvPath: false,
-  });
-}
-
-describe('createBatchScheduler', () => {
-  it('consumes refresh requests enqueued by the typed producer', async () => {
-    const prefix = uniqueName('bs');
-    const app = createBatchScheduler(config({ QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: '2' }), {
-      logger,
-    });
-    open.push(() => app.close());
-
-    const completed = waitForEvent<[Job, unknown]>(app.worker.worker, 'completed');
-    const { jobId } = await producer(prefix).enqueueRefresh({
-      symbols: ['btc', 'eth'],
-      assetType: 'crypto',
-      dataType: 'price',
-      source: 'test',
-    });
-    const [job, result] = await completed;
-    expect(job.id).toBe(jobId);
-    expect(result).toEqual({ symbols: 2, dataType: 'price', assetType: 'crypto' });
-  });
-});
-
 describe('the batch-scheduler process', () => {
   let service: ServiceProcess | undefined;
   afterEach(() => {
@@ -75,11 +44,19 @@ describe('the batch-scheduler process', () => {
       env,
     }));
 
-  it('serves /readyz and /metrics, consumes requests, and exits 0 on SIGTERM', async () => {
+  it('serves /readyz and /metrics, refreshes requests, and exits 0 on SIGTERM', async () => {
     const prefix = uniqueName('bs');
+    const sim = await startSimulatedProviderServer({
+      seed: 'process',
+      clock: new ManualClock('2026-11-24T11:00:00-05:00'),
+      failureRate: 0,
+    });
+    open.push(() => sim.close());
     const proc = start({
       REDIS_QUEUE_URL: testRedisUrl(),
       REDIS_CACHE_URL: testRedisUrl(),
+      SIM_PROVIDER_URL: sim.url,
+      CACHE_KEY_PREFIX: uniqueName('c'),
       QUEUE_PREFIX: prefix,
       METRICS_HOST: '127.0.0.1',
       METRICS_PORT: '0',
@@ -103,6 +80,8 @@ describe('the batch-scheduler process', () => {
       source: 'test',
     });
     await proc.waitForLog((r) => r.msg === 'refresh request received' && r.jobId === jobId);
+    const done = await proc.waitForLog((r) => r.msg === 'refresh done' && r.jobId === jobId);
+    expect(done).toMatchObject({ symbols: 1, written: 1, failed: 0 });
 
     proc.child.kill('SIGTERM');
     await expect(proc.exited).resolves.toEqual({ code: 0, signal: null });

@@ -1,0 +1,364 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Job } from 'bullmq';
+import { CacheWriter, cacheKey, cacheKeySpace, type CacheEntry } from '@fiml/cache';
+import { batchSchedulerEnv, loadConfig, type BatchSchedulerConfig } from '@fiml/config';
+import { ManualClock, SeededRandom, TtlPolicy, type AssetType, type DataType } from '@fiml/market';
+import { createLogger } from '@fiml/observability';
+import { readSample } from '@fiml/observability/promtool';
+import {
+  ProviderError,
+  ProviderErrorCode,
+  startSimulatedProviderServer,
+  type AssetResult,
+  type ProviderRegistry,
+  type SimulatedProviderServer,
+} from '@fiml/providers';
+import { RefreshProducer, createRedisConnection, type RefreshRequest } from '@fiml/queue';
+import { freePort, testRedisUrl, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
+import { createBatchScheduler } from '../src/create-batch-scheduler.js';
+import {
+  RefreshConsumer,
+  RefreshFailedError,
+  type RefreshOutcome,
+} from '../src/refresh-consumer.js';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const open: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+/** A Tuesday during the NYSE session: equity prices get the market-hours TTL. */
+const T1 = Date.parse('2026-11-24T11:00:00-05:00');
+
+function redis(name: string) {
+  const connection = createRedisConnection(testRedisUrl(), { role: 'worker', name, logger });
+  open.push(() => Promise.resolve(connection.disconnect()));
+  return connection;
+}
+
+async function simServer(clock: ManualClock, port = 0): Promise<SimulatedProviderServer> {
+  const server = await startSimulatedProviderServer({
+    seed: 'refresh',
+    clock,
+    failureRate: 0,
+    port,
+  });
+  open.push(() => server.close());
+  return server;
+}
+
+/** The batch-scheduler as the process builds it, against its own key prefixes. */
+function scheduler(env: Record<string, string>, clock: ManualClock) {
+  const names = {
+    QUEUE_PREFIX: uniqueName('bs'),
+    CACHE_KEY_PREFIX: uniqueName('c'),
+    PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
+  };
+  const config: BatchSchedulerConfig = loadConfig(batchSchedulerEnv, {
+    env: {
+      REDIS_QUEUE_URL: testRedisUrl(),
+      REDIS_CACHE_URL: testRedisUrl(),
+      ...names,
+      ...env,
+    },
+    dotenvPath: false,
+  });
+  const app = createBatchScheduler(config, { logger, clock, random: new SeededRandom(7) });
+  open.push(() => app.close());
+  const producer = new RefreshProducer({ connection: redis('test-p'), prefix: names.QUEUE_PREFIX });
+  open.push(() => producer.close());
+  return { app, producer, keyPrefix: names.CACHE_KEY_PREFIX };
+}
+
+/** Another writer of the same cache (an api reading through), with its own clock. */
+function otherWriter(keyPrefix: string, clock: ManualClock): CacheWriter {
+  return new CacheWriter({
+    redis: redis('test-w'),
+    ttlPolicy: new TtlPolicy({ clock, random: new SeededRandom(1) }),
+    keyPrefix,
+    clock,
+  });
+}
+
+async function stored(writer: CacheWriter, key: string): Promise<CacheEntry | undefined> {
+  return (await writer.peek([key]))[0];
+}
+
+const price = (symbol: string) => cacheKey('price', 'equity', symbol);
+
+describe('the refresh consumer, built by createBatchScheduler', () => {
+  it('fetches each requested symbol from the provider and writes it to L2 as the scheduler, with an invalidation', async () => {
+    const clock = new ManualClock(T1);
+    const sim = await simServer(clock);
+    const { app, producer, keyPrefix } = scheduler({ SIM_PROVIDER_URL: sim.url }, clock);
+    const reader = otherWriter(keyPrefix, clock);
+
+    const messages: string[] = [];
+    const subscriber = redis('test-sub');
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(cacheKeySpace(keyPrefix).channel);
+
+    const equities = waitForEvent<[Job, RefreshOutcome]>(app.worker.worker, 'completed', {
+      timeoutMs: 15_000,
+      filter: (job) => job.data.assetType === 'equity',
+    });
+    await producer.enqueueRefresh({
+      symbols: ['AAPL', 'msft', 'ZZZZQ'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'test',
+    });
+    const [, result] = await equities;
+    expect(result).toEqual({
+      dataType: 'price',
+      assetType: 'equity',
+      symbols: 3,
+      written: 2,
+      notFound: 1,
+      skippedNewer: 0,
+      skippedExpired: 0,
+      failed: 0,
+      failures: [],
+    });
+
+    const aapl = await stored(reader, price('AAPL'));
+    expect(aapl).toMatchObject({
+      kind: 'value',
+      dataType: 'price',
+      writer: 'scheduler',
+      source: 'sim-equities',
+      fetchedAt: T1,
+      value: { symbol: 'AAPL' },
+    });
+    expect(aapl!.softExpiresAt).toBeGreaterThan(T1);
+    expect(await stored(reader, price('MSFT'))).toMatchObject({
+      kind: 'value',
+      writer: 'scheduler',
+    });
+    // The provider's positive "not found" is negative-cached.
+    expect(await stored(reader, price('ZZZZQ'))).toMatchObject({
+      kind: 'not-found',
+      writer: 'scheduler',
+    });
+    // Every api instance hears which keys changed.
+    await waitFor(
+      () => messages.some((m) => m.includes(price('AAPL')) && m.includes(price('MSFT'))),
+      {
+        description: 'the invalidation of the written keys',
+      },
+    );
+
+    const crypto = waitForEvent<[Job, RefreshOutcome]>(app.worker.worker, 'completed', {
+      timeoutMs: 15_000,
+    });
+    await producer.enqueueRefresh({
+      symbols: ['btc', 'eth'],
+      assetType: 'crypto',
+      dataType: 'price',
+      source: 'test',
+    });
+    expect((await crypto)[1]).toMatchObject({ symbols: 2, written: 2, failed: 0 });
+    expect(await stored(reader, cacheKey('price', 'crypto', 'BTC'))).toMatchObject({
+      writer: 'scheduler',
+      source: 'sim-crypto',
+    });
+
+    const text = await app.registry.metrics();
+    const writes = (outcome: string) =>
+      readSample(text, 'fiml_cache_writes_total', { writer: 'scheduler', outcome });
+    expect(writes('written')).toBe(5);
+    expect(writes('skipped-newer')).toBe(0);
+    expect(writes('failed')).toBe(0);
+    expect(
+      readSample(text, 'fiml_provider_requests_total', {
+        provider: 'sim-equities',
+        data_type: 'price',
+        outcome: 'ok',
+      }),
+    ).toBe(1);
+    expect(
+      readSample(text, 'fiml_cache_errors_total', { component: 'writer', operation: 'set' }),
+    ).toBe(0);
+  });
+
+  it('a retried job whose data is older than what another writer stored meanwhile leaves the newer entry', async () => {
+    const clock = new ManualClock(T1);
+    // Nothing listens on the provider's port yet: the first attempt fails upstream.
+    const port = await freePort();
+    const { app, producer, keyPrefix } = scheduler(
+      { SIM_PROVIDER_URL: `http://127.0.0.1:${port}` },
+      clock,
+    );
+    const failed = waitForEvent<[Job, Error]>(app.worker.worker, 'failed', { timeoutMs: 15_000 });
+    await producer.enqueueRefresh({
+      symbols: ['AAPL'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'test',
+    });
+    const [job, error] = await failed;
+    expect(job.attemptsMade).toBe(1); // retried: attempts 3
+    expect(error.message).toMatch(
+      /^refresh wrote nothing: 1 symbol\(s\) failed \(first: AAPL at fetch:/,
+    );
+    const api = otherWriter(keyPrefix, new ManualClock(T1 + 60_000));
+    expect(await stored(api, price('AAPL'))).toBeUndefined();
+
+    // Meanwhile an api instance reads AAPL through and stores a value fetched a minute later.
+    const newer = api.buildEntry(
+      'price',
+      'equity',
+      { value: { symbol: 'AAPL', price: 231.5 }, source: 'polygon' },
+      'read-through',
+    );
+    expect(await api.write([[price('AAPL'), newer]])).toEqual([
+      { key: price('AAPL'), status: 'written' },
+    ]);
+
+    // The provider comes back; BullMQ retries the job, whose fetch is older than that entry.
+    const completed = waitForEvent<[Job, RefreshOutcome]>(app.worker.worker, 'completed', {
+      timeoutMs: 15_000,
+    });
+    await simServer(clock, port);
+    const [retried, result] = await completed;
+    expect(retried.id).toBe(job.id);
+    expect(result).toMatchObject({ written: 0, skippedNewer: 1, failed: 0, failures: [] });
+    expect(await stored(api, price('AAPL'))).toEqual(newer);
+    expect(
+      readSample(await app.registry.metrics(), 'fiml_cache_writes_total', {
+        writer: 'scheduler',
+        outcome: 'skipped-newer',
+      }),
+    ).toBe(1);
+  });
+
+  it('aborts a fetch that outlives REFRESH_FETCH_TIMEOUT_MS, and the job fails for a retry', async () => {
+    const clock = new ManualClock(T1);
+    // An upstream that accepts the call and never answers.
+    const sim = await startSimulatedProviderServer({
+      seed: 'hang',
+      clock,
+      failureRate: 0,
+      delay: true,
+      sleep: () => new Promise(() => undefined),
+    });
+    open.push(() => sim.close());
+    const { app, producer } = scheduler(
+      { SIM_PROVIDER_URL: sim.url, REFRESH_FETCH_TIMEOUT_MS: '200' },
+      clock,
+    );
+    const failed = waitForEvent<[Job, Error]>(app.worker.worker, 'failed', { timeoutMs: 10_000 });
+    await producer.enqueueRefresh({
+      symbols: ['AAPL'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'test',
+    });
+    const [job, error] = await failed;
+    expect(job.attemptsMade).toBe(1);
+    expect(error).toBeInstanceOf(RefreshFailedError);
+    expect((error as RefreshFailedError).failures).toMatchObject([
+      { symbol: 'AAPL', stage: 'fetch', code: 'FIML_PROVIDER_ABORTED' },
+    ]);
+    expect(job.failedReason).toMatch(/refresh wrote nothing/);
+  });
+});
+
+describe('RefreshConsumer', () => {
+  /** A registry whose answer the test decides; the writer and Redis are real. */
+  function consumer(
+    answer: Record<string, AssetResult<unknown>>,
+    writerRedis = redis('test-w'),
+  ): { refresh: RefreshConsumer; reader: CacheWriter } {
+    const clock = new ManualClock(T1);
+    const keyPrefix = uniqueName('c');
+    const writer = new CacheWriter({
+      redis: writerRedis,
+      ttlPolicy: new TtlPolicy({ clock, random: new SeededRandom(1) }),
+      keyPrefix,
+      clock,
+    });
+    const providers = {
+      fetch: (_d: DataType, _a: AssetType, symbols: readonly string[]) =>
+        Promise.resolve({
+          results: new Map(symbols.map((s) => [s, answer[s]!])),
+          calls: [],
+        }),
+      route: () => [{ id: 'stub' }],
+    } as unknown as Pick<ProviderRegistry, 'fetch' | 'route'>;
+    return {
+      refresh: new RefreshConsumer({ providers, writer }),
+      reader: otherWriter(keyPrefix, clock),
+    };
+  }
+  const request = (symbols: string[]): RefreshRequest => ({
+    symbols,
+    assetType: 'equity',
+    dataType: 'price',
+    priority: 'normal',
+    source: 'test',
+  });
+  const timeout = (symbol: string) => ({
+    status: 'error' as const,
+    error: new ProviderError(ProviderErrorCode.TIMEOUT, `no answer for ${symbol}`, {
+      providerId: 'stub',
+    }),
+  });
+  const ok = (symbol: string) => ({ status: 'ok' as const, value: { symbol, provider: 'stub-a' } });
+
+  it('completes with the failures listed when something was written', async () => {
+    const { refresh, reader } = consumer({ AAPL: ok('AAPL'), MSFT: timeout('MSFT') });
+    const writes: unknown[] = [];
+    refresh.on('write', (e) => writes.push(e));
+    await expect(refresh.refresh(request(['AAPL', 'MSFT']))).resolves.toEqual({
+      dataType: 'price',
+      assetType: 'equity',
+      symbols: 2,
+      written: 1,
+      notFound: 0,
+      skippedNewer: 0,
+      skippedExpired: 0,
+      failed: 1,
+      failures: [
+        {
+          symbol: 'MSFT',
+          stage: 'fetch',
+          code: 'FIML_PROVIDER_TIMEOUT',
+          message: 'stub: no answer for MSFT',
+        },
+      ],
+    });
+    expect(await stored(reader, price('AAPL'))).toMatchObject({
+      source: 'stub-a',
+      writer: 'scheduler',
+    });
+    expect(writes).toEqual([
+      { writer: 'scheduler', outcomes: [{ key: price('AAPL'), status: 'written' }] },
+    ]);
+  });
+
+  it('fails, for BullMQ to retry, when every symbol failed upstream', async () => {
+    const { refresh } = consumer({ AAPL: timeout('AAPL'), MSFT: timeout('MSFT') });
+    const error = await refresh.refresh(request(['AAPL', 'MSFT'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefreshFailedError);
+    expect((error as RefreshFailedError).code).toBe('FIML_REFRESH_FAILED');
+    expect((error as RefreshFailedError).failures.map((f) => f.symbol)).toEqual(['AAPL', 'MSFT']);
+    expect((error as RefreshFailedError).cause).toBeInstanceOf(ProviderError);
+  });
+
+  it('fails when the cache Redis took none of the writes', async () => {
+    const dead = createRedisConnection(`redis://127.0.0.1:${await freePort()}`, {
+      role: 'cache',
+      name: 'test-dead',
+      logger,
+    });
+    open.push(() => Promise.resolve(dead.disconnect()));
+    const { refresh } = consumer({ AAPL: ok('AAPL') }, dead);
+    const error = await refresh.refresh(request(['AAPL'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefreshFailedError);
+    expect((error as RefreshFailedError).failures).toMatchObject([
+      { symbol: 'AAPL', stage: 'write' },
+    ]);
+  });
+});
