@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
-import { queuePrefix } from '@fiml/queue';
-import { uniqueName } from '@fiml/testing';
-import { ADMIN_KEY, CLIENT_KEY, asClient, startHarness, type Harness } from './harness.js';
+import { createRedisConnection, queuePrefix } from '@fiml/queue';
+import { testRedisUrl, uniqueName } from '@fiml/testing';
+import { ADMIN_KEY, CLIENT_KEY, asClient, logger, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -32,13 +32,7 @@ describe('API keys', () => {
   });
 
   it('leaves reads open by default and keys them when configured', async () => {
-    h = await startHarness({
-      auth: {
-        keys: [{ name: 'client', key: CLIENT_KEY }],
-        adminKey: ADMIN_KEY,
-        readsRequireKey: true,
-      },
-    });
+    h = await startHarness({ env: { API_READS_REQUIRE_KEY: 'true' } });
     expect((await h.app.inject('/v1/data/price/AAPL')).statusCode).toBe(401);
     const keyed = await h.app.inject({ url: '/v1/data/price/AAPL', headers: asClient });
     expect(keyed.statusCode).toBe(200);
@@ -49,12 +43,18 @@ describe('API keys', () => {
 
 describe('queue dashboard', () => {
   it('asks for credentials, then shows every queue of the deployment, including ones it does not know', async () => {
-    h = await startHarness();
-    const foreign = new Queue('reports', {
-      connection: h.queueRedis,
-      prefix: queuePrefix(h.prefix),
+    // A queue another service of the deployment created before the api started.
+    const prefix = uniqueName('api');
+    const connection = createRedisConnection(testRedisUrl(), {
+      role: 'worker',
+      name: 'test-foreign',
+      logger,
     });
+    const foreign = new Queue('reports', { connection, prefix: queuePrefix(prefix) });
     await foreign.add('nightly', { x: 1 });
+    await foreign.close();
+    connection.disconnect();
+    h = await startHarness({ env: { QUEUE_PREFIX: prefix } });
 
     const anonymous = await h.app.inject('/admin/queues');
     expect(anonymous.statusCode).toBe(401);
@@ -70,7 +70,6 @@ describe('queue dashboard', () => {
       .json<{ queues: { name: string; description: string }[] }>()
       .queues.map((q) => q.name);
     expect(names).toEqual(expect.arrayContaining(['refresh', 'warm', 'reports']));
-    await foreign.close();
   });
 
   it('is read-only without the admin key', async () => {
@@ -90,9 +89,10 @@ describe('queue dashboard', () => {
 
 describe('limits', () => {
   it('limits requests per key across instances (through Redis) and answers 429 with Retry-After', async () => {
-    const rateLimit = { perMinute: 3, keyPrefix: uniqueName('rl') };
-    h = await startHarness({}, { rateLimit });
-    const other = await startHarness({}, { rateLimit });
+    // Two instances of one deployment: the same cache key prefix, so one budget per key.
+    const env = { API_RATE_LIMIT_PER_MINUTE: '3', CACHE_KEY_PREFIX: uniqueName('rl') };
+    h = await startHarness({ env });
+    const other = await startHarness({ env });
     try {
       const codes: number[] = [];
       for (const app of [h.app, other.app, h.app, other.app]) {
@@ -116,7 +116,10 @@ describe('limits', () => {
   });
 
   it('answers 503 with Retry-After when the event loop is overloaded, but still answers /healthz', async () => {
-    h = await startHarness({ maxEventLoopDelayMs: 1, pressureSampleIntervalMs: 5 });
+    h = await startHarness({
+      env: { API_MAX_EVENT_LOOP_DELAY_MS: '1' },
+      pressureSampleIntervalMs: 5,
+    });
     await h.app.ready();
     // Block the event loop well past the limit so the next sample sees the delay.
     const until = performance.now() + 100;

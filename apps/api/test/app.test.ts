@@ -1,49 +1,31 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
-import type { ReadinessCheck } from '@fiml/observability';
-import {
-  QueueName,
-  RefreshProducer,
-  createRedisConnection,
-  queuePrefix,
-  redisReadiness,
-} from '@fiml/queue';
-import { startRedisServer, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
-import { buildApp, type App } from '../src/app.js';
-import type { RefreshEnqueuer } from '../src/routes/refresh.js';
-import { asClient, logger, minimalDeps } from './harness.js';
+import { QueueName, queuePrefix } from '@fiml/queue';
+import { startRedisServer, waitFor } from '@fiml/testing';
+import { asClient, startHarness, type Harness, type HarnessOptions } from './harness.js';
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
 });
 
-function app(deps: { refresh: RefreshEnqueuer; readiness?: Record<string, ReadinessCheck> }): App {
-  const a = buildApp(
-    minimalDeps({
-      refresh: deps.refresh,
-      ...(deps.readiness ? { readiness: deps.readiness } : {}),
-    }),
-  );
-  open.push(() => a.close());
-  return a;
-}
-
-/** An api wired to a real refresh queue on this worker's redis-server. */
-function realQueueApp(url = testRedisUrl()) {
-  const prefix = uniqueName('api');
-  const connection = createRedisConnection(url, { role: 'producer', name: 'test-api', logger });
-  open.push(() => Promise.resolve(connection.disconnect()));
-  const refresh = new RefreshProducer({ connection, prefix });
-  open.push(() => refresh.close());
-  const inspector = new Queue(QueueName.REFRESH, { connection, prefix: queuePrefix(prefix) });
+/** The api as createApi builds it, and a handle on its refresh queue to see what it enqueued. */
+async function realApi(options: HarnessOptions = {}): Promise<{ h: Harness; inspector: Queue }> {
+  const h = await startHarness(options);
+  open.push(() => h.close());
+  const inspector = new Queue(QueueName.REFRESH, {
+    connection: h.queueRedis,
+    prefix: queuePrefix(h.prefix),
+  });
+  // The queue Redis may be killed by the test: its errors are expected.
+  inspector.on('error', () => undefined);
   open.push(() => inspector.close());
-  return { api: app({ refresh }), inspector };
+  return { h, inspector };
 }
 
 describe('POST /v1/refresh', () => {
   it('validates, normalizes and enqueues the request, answering 202', async () => {
-    const { api, inspector } = realQueueApp();
-    const res = await api.inject({
+    const { h, inspector } = await realApi();
+    const res = await h.app.inject({
       method: 'POST',
       url: '/v1/refresh',
       headers: asClient,
@@ -70,8 +52,8 @@ describe('POST /v1/refresh', () => {
   });
 
   it('answers 400 naming every bad field, and enqueues nothing', async () => {
-    const { api, inspector } = realQueueApp();
-    const res = await api.inject({
+    const { h, inspector } = await realApi();
+    const res = await h.app.inject({
       method: 'POST',
       url: '/v1/refresh',
       headers: asClient,
@@ -123,29 +105,24 @@ describe('POST /v1/refresh', () => {
       'an ISO 8601 instant with offset',
     ],
   ])('answers 400 for %s', async (_name, payload, path, message) => {
-    const api = app({
-      refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) },
-    });
-    const res = await api.inject({
+    const { h, inspector } = await realApi();
+    const res = await h.app.inject({
       method: 'POST',
       url: '/v1/refresh',
       headers: asClient,
       payload,
     });
-    // 501 symbols exceed the 4 KiB body limit of this test app before validation runs.
-    if (res.statusCode === 413)
-      return expect(res.json()).toMatchObject({ error: { code: 'FIML_BODY_TOO_LARGE' } });
     expect(res.statusCode).toBe(400);
     expect(res.json<{ error: { fields: unknown[] } }>().error.fields).toContainEqual({
       path,
       message,
     });
+    expect(await inspector.count()).toBe(0);
   });
 
   it('answers 400 for bad JSON, 415 for another media type and 413 for an oversized body', async () => {
-    const api = app({
-      refresh: { enqueueRefresh: () => Promise.reject(new Error('must not be called')) },
-    });
+    const { h, inspector } = await realApi();
+    const api = h.app;
     const badJson = await api.inject({
       method: 'POST',
       url: '/v1/refresh',
@@ -171,23 +148,25 @@ describe('POST /v1/refresh', () => {
       payload: {
         dataType: 'price',
         assetType: 'equity',
-        symbols: Array.from({ length: 800 }, () => 'AAPL'),
+        // Past the 64 KiB body limit.
+        symbols: Array.from({ length: 12_000 }, () => 'AAPL'),
       },
     });
     expect(huge.statusCode).toBe(413);
+    expect(await inspector.count()).toBe(0);
   });
 
   it('answers 503 with Retry-After when the queue Redis is down', async () => {
     const server = await startRedisServer();
     open.push(() => server.stop());
-    const { api } = realQueueApp(server.url);
+    const { h } = await realApi({ env: { REDIS_QUEUE_URL: server.url } });
     const payload = { dataType: 'price', assetType: 'equity', symbols: ['AAPL'] };
     expect(
-      (await api.inject({ method: 'POST', url: '/v1/refresh', headers: asClient, payload }))
+      (await h.app.inject({ method: 'POST', url: '/v1/refresh', headers: asClient, payload }))
         .statusCode,
     ).toBe(202);
     await server.kill();
-    const res = await api.inject({
+    const res = await h.app.inject({
       method: 'POST',
       url: '/v1/refresh',
       headers: asClient,
@@ -200,10 +179,8 @@ describe('POST /v1/refresh', () => {
 });
 
 describe('operations routes', () => {
-  const noRefresh = { enqueueRefresh: () => Promise.reject(new Error('unused')) };
-
   it('serves /healthz, /metrics, and a JSON 404 for unknown routes', async () => {
-    const api = app({ refresh: noRefresh });
+    const api = (await realApi()).h.app;
     expect((await api.inject('/healthz')).json()).toEqual({ status: 'ok' });
     const metrics = await api.inject('/metrics');
     expect(metrics.statusCode).toBe(200);
@@ -223,22 +200,7 @@ describe('operations routes', () => {
   it('turns /readyz 503 when a Redis role dies and 200 again when it is back', async () => {
     const queueServer = await startRedisServer();
     open.push(() => queueServer.stop());
-    const queueRedis = createRedisConnection(queueServer.url, {
-      role: 'producer',
-      name: 'test-q',
-      logger,
-    });
-    const cacheRedis = createRedisConnection(testRedisUrl(), {
-      role: 'cache',
-      name: 'test-c',
-      logger,
-    });
-    open.push(() => Promise.resolve(queueRedis.disconnect()));
-    open.push(() => Promise.resolve(cacheRedis.disconnect()));
-    const api = app({
-      refresh: noRefresh,
-      readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
-    });
+    const api = (await realApi({ env: { REDIS_QUEUE_URL: queueServer.url } })).h.app;
     const status = async () => (await api.inject('/readyz')).statusCode;
 
     await waitFor(async () => (await status()) === 200, { description: '/readyz 200 at start' });

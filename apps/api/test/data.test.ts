@@ -183,8 +183,14 @@ describe('DELETE /v1/cache/:dataType/:symbol', () => {
 
 describe('access recording', () => {
   it('records every read for the warmer, hits included', async () => {
+    h = await startHarness();
+    // The real AccessRecorder, watched: every read reaches it, in order.
     const recorded: string[] = [];
-    h = await startHarness({ access: { record: (key) => recorded.push(key) } });
+    const record = h.access.record.bind(h.access);
+    h.access.record = (key) => {
+      recorded.push(key);
+      record(key);
+    };
     await h.app.inject('/v1/data/price/AAPL');
     await h.app.inject('/v1/data/price/AAPL');
     await h.app.inject('/v1/data/news?symbols=BTC,ETH&assetType=crypto');

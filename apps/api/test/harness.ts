@@ -1,17 +1,16 @@
-import type { Redis } from 'ioredis';
-import { CacheAnalytics, CacheManager } from '@fiml/cache';
+import { CacheManager } from '@fiml/cache';
+import { apiEnv, type ApiConfig } from '@fiml/config';
 import { ManualClock, TtlPolicy } from '@fiml/market';
-import { createLogger, createMetricsRegistry, type Logger } from '@fiml/observability';
 import {
-  DEFAULT_PROVIDER_SETTINGS,
-  buildProviderRegistry,
-  startSimulatedProviderServer,
-  type ProviderCallEvent,
-} from '@fiml/providers';
-import { RefreshProducer, createRedisConnection } from '@fiml/queue';
+  createLogger,
+  createMetricsRegistry,
+  type Logger,
+  type Registry,
+} from '@fiml/observability';
+import { startSimulatedProviderServer, type ProviderCallEvent } from '@fiml/providers';
 import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
-import { buildApp, type App, type AppDeps } from '../src/app.js';
-import { registryLoaders } from '../src/upstream.js';
+import type { AppDeps } from '../src/app.js';
+import { createApi, type Api } from '../src/create-api.js';
 
 export const logger: Logger = createLogger({ service: 'test', level: 'silent' });
 export const CLIENT_KEY = 'client-key-0123456789';
@@ -19,109 +18,95 @@ export const ADMIN_KEY = 'admin-key-0123456789abc';
 // Tuesday 2026-11-24 10:00 New York: regular session (price TTL 5 min).
 export const T0 = Date.parse('2026-11-24T10:00:00-05:00');
 
-export interface Harness {
-  readonly app: App;
+export interface Harness extends Api {
   readonly clock: ManualClock;
-  readonly cache: CacheManager;
+  /** The deployment's QUEUE_PREFIX and (unless the test chose one) CACHE_KEY_PREFIX. */
   readonly prefix: string;
-  readonly queueRedis: Redis;
+  /** The config the api was built from, parsed as main.ts parses the environment. */
+  readonly config: ApiConfig;
   /** Every upstream call the provider registry made. */
   readonly calls: ProviderCallEvent[];
   /** Stops the simulated provider: every upstream call fails from then on. */
   stopUpstream(): Promise<void>;
-  close(): Promise<void>;
 }
 
-/** A connection that is ready before it is used (fail-fast connections refuse commands until then). */
-async function ready(redis: Redis): Promise<Redis> {
-  if (redis.status !== 'ready') await waitForEvent(redis, 'ready');
-  return redis;
+export interface HarnessOptions {
+  /** Environment variables over the harness's own (which name a unique prefix and the simulator). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** @defaultValue a silent logger */
+  readonly logger?: Logger;
+  readonly registry?: Registry;
+  readonly pressureSampleIntervalMs?: number;
+  /** Wait for both Redis roles before answering (off for tests of an api whose Redis is down). @defaultValue true */
+  readonly waitForReady?: boolean;
 }
 
 /**
- * The api wired as in production — CacheManager over a real redis-server, the
+ * The api as production builds it — `createApi` from a config parsed by the
+ * api's own env definition: CacheManager over a real redis-server, the
  * provider registry over the simulated provider's HTTP server, a real refresh
- * queue — but on a manual clock and with test keys.
+ * queue — on a manual clock, with test keys and a unique prefix.
  */
-export async function startHarness(
-  overrides: Partial<AppDeps> = {},
-  options: { readonly rateLimit?: { readonly perMinute: number; readonly keyPrefix: string } } = {},
-): Promise<Harness> {
-  const closers: (() => Promise<unknown>)[] = [];
-  const prefix = uniqueName('api');
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const prefix = options.env?.QUEUE_PREFIX ?? uniqueName('api');
   const clock = new ManualClock(T0);
   const sim = await startSimulatedProviderServer({ seed: 7, clock, failureRate: 0 });
-  closers.push(() => sim.close());
-  const queueRedis = await ready(
-    createRedisConnection(testRedisUrl(), { role: 'producer', name: 'test-queue', logger }),
-  );
-  const cacheRedis = await ready(
-    createRedisConnection(testRedisUrl(), { role: 'cache', name: 'test-cache', logger }),
-  );
-  closers.push(
-    async () => queueRedis.disconnect(),
-    async () => cacheRedis.disconnect(),
-  );
-
-  const providers = buildProviderRegistry(
-    {
-      ...DEFAULT_PROVIDER_SETTINGS,
-      SIM_PROVIDER_URL: sim.url,
-      PROVIDER_RATE_LIMIT_PREFIX: `${prefix}-rl`,
-    },
-    { redis: cacheRedis, clock, logger },
-  );
+  const config = apiEnv.parse({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    REDIS_QUEUE_URL: testRedisUrl(),
+    REDIS_CACHE_URL: testRedisUrl(),
+    QUEUE_PREFIX: prefix,
+    CACHE_KEY_PREFIX: prefix,
+    API_KEYS: `client:${CLIENT_KEY}`,
+    API_ADMIN_KEY: ADMIN_KEY,
+    SIM_PROVIDER_URL: sim.url,
+    PROVIDER_RATE_LIMIT_PREFIX: `${prefix}-rl`,
+    // Exact TTLs, so tests can state expiry instants.
+    CACHE_TTL_JITTER: '0',
+    ...options.env,
+  });
+  let api: Api;
+  try {
+    api = createApi(config, {
+      clock,
+      logger: options.logger ?? logger,
+      ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.pressureSampleIntervalMs === undefined
+        ? {}
+        : { pressureSampleIntervalMs: options.pressureSampleIntervalMs }),
+    });
+  } catch (error) {
+    await sim.close();
+    throw error;
+  }
   const calls: ProviderCallEvent[] = [];
-  providers.on('call', (event: ProviderCallEvent) => calls.push(event));
-
-  const refresh = new RefreshProducer({ connection: queueRedis, prefix });
-  closers.push(() => refresh.close());
-  const cache = new CacheManager({
-    ttlPolicy: new TtlPolicy({ clock, jitter: 0 }),
-    redis: cacheRedis,
-    keyPrefix: prefix,
-    clock,
-    loaderFor: registryLoaders(providers),
-  });
-  await cache.start();
-  closers.push(() => cache.close());
-  const analytics = new CacheAnalytics({ clock });
-  analytics.attach(cache);
-
-  const app = buildApp({
-    logger,
-    registry: createMetricsRegistry({ service: 'api' }),
-    clock,
-    readiness: { queueRedis: () => Promise.resolve({ ok: true }) },
-    refresh,
-    cache,
-    auth: {
-      keys: [{ name: 'client', key: CLIENT_KEY }],
-      adminKey: ADMIN_KEY,
-      readsRequireKey: false,
-    },
-    queueBoard: { connection: queueRedis, prefix },
-    report: () => analytics.getComprehensiveReport(),
-    bodyLimitBytes: 4096,
-    ...(options.rateLimit ? { rateLimit: { ...options.rateLimit, redis: cacheRedis } } : {}),
-    ...overrides,
-  });
-  closers.push(() => app.close());
-  return {
-    app,
-    clock,
-    cache,
-    prefix,
-    queueRedis,
-    calls,
-    stopUpstream: () => sim.close(),
-    close: async () => {
-      for (const close of closers.reverse()) await close().catch(() => undefined);
-    },
+  api.providers.on('call', (event: ProviderCallEvent) => calls.push(event));
+  const close = async () => {
+    await api.close().catch(() => undefined);
+    // A connection whose server a test killed does not answer QUIT.
+    api.queueRedis.disconnect();
+    api.cacheRedis.disconnect();
+    await sim.close().catch(() => undefined);
   };
+  try {
+    if (options.waitForReady ?? true) {
+      // Fail-fast connections refuse commands until they are ready; the app gets
+      // ready (and the dashboard discovers the deployment's queues) after them.
+      for (const redis of [api.queueRedis, api.cacheRedis]) {
+        if (redis.status !== 'ready') await waitForEvent(redis, 'ready');
+      }
+      await api.started;
+      await api.app.ready();
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { ...api, clock, prefix, config, calls, stopUpstream: () => sim.close(), close };
 }
 
-/** Dependencies for tests that do not read data: an L1-only cache, open auth, a refresh port. */
+/** Dependencies for buildApp unit tests: an L1-only cache, open auth, a refresh port. */
 export function minimalDeps(overrides: Partial<AppDeps> & Pick<AppDeps, 'refresh'>): AppDeps {
   const clock = new ManualClock(T0);
   return {

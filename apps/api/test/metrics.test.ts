@@ -1,14 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import {
-  createMetricsRegistry,
-  registerCacheMetrics,
-  registerQueueMetrics,
-} from '@fiml/observability';
+import { createMetricsRegistry } from '@fiml/observability';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
 import { startSimulatedProviderServer } from '@fiml/providers';
-import { QueueName, queuePrefix } from '@fiml/queue';
 import { freePort, startServiceProcess, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
 import { asClient, startHarness, type Harness } from './harness.js';
 
@@ -32,18 +26,8 @@ const refreshBody = { dataType: 'price', assetType: 'equity', symbols: ['AAPL', 
 (promtool ? describe : describe.skip)('the api /metrics', () => {
   it('after a refresh and reads, exports queue and cache series that pass promtool check metrics', async () => {
     const registry = createMetricsRegistry({ service: 'api' });
+    // Queue, cache and provider metrics are wired by createApi, as in production.
     h = await startHarness({ registry });
-    // Wired as the composition root wires them (see docs/METRICS.md).
-    const refreshQueue = new Queue(QueueName.REFRESH, {
-      connection: h.queueRedis,
-      prefix: queuePrefix(h.prefix),
-    });
-    open.push(() => refreshQueue.close());
-    registerQueueMetrics(registry, { queues: [refreshQueue] });
-    const cache = h.cache;
-    registerCacheMetrics(registry, cache, {
-      sizes: () => ({ l1Entries: cache.l1.size }),
-    });
 
     const refresh = await h.app.inject({
       method: 'POST',

@@ -1,0 +1,309 @@
+// The api's composition as a function: main.ts and the tests build the same
+// collaborators from the same parsed config, so the tests run the wiring that
+// production runs.
+import type { Redis } from 'ioredis';
+import {
+  AccessRecorder,
+  CacheAnalytics,
+  CacheManager,
+  L1Cache,
+  type L1Value,
+  type RevalidateRequest,
+} from '@fiml/cache';
+import { ttlEnvOf, type ApiConfig } from '@fiml/config';
+import {
+  SeededRandom,
+  TtlPolicy,
+  randomSeed,
+  systemClock,
+  ttlSettingsFromEnv,
+  type Clock,
+  type Random,
+} from '@fiml/market';
+import {
+  createLogger,
+  createMetricsRegistry,
+  registerCacheMetrics,
+  registerProviderMetrics,
+  registerQueueMetrics,
+  type Logger,
+  type Registry,
+} from '@fiml/observability';
+import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
+import {
+  RefreshProducer,
+  createRedisConnection,
+  redisReadiness,
+  type EnqueuedRefresh,
+} from '@fiml/queue';
+import { buildApp, type App } from './app.js';
+import { logCacheErrors } from './cache-error-log.js';
+import { registryLoaders } from './upstream.js';
+
+/**
+ * How long one stale key's refresh job deduplicates further stale reads of
+ * it, across every api instance (BullMQ deduplication, throttle mode). Long
+ * enough for the batch-scheduler to flush and fetch; shorter than the
+ * shortest freshness TTL (crypto prices, 1 min), so a key that went stale
+ * again after its refresh landed is asked for again.
+ */
+export const STALE_REFRESH_DEDUP_TTL_MS = 30_000;
+
+/**
+ * What a test may inject: the things a process takes from its surroundings
+ * (time, randomness, where logs and metrics go), never a different wiring.
+ */
+export interface ApiOverrides {
+  /** @defaultValue a pino logger at LOG_LEVEL (pretty in development) */
+  readonly logger?: Logger;
+  /** @defaultValue a new registry labelled service="api" */
+  readonly registry?: Registry;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
+  /** Draws the TTL jitter. @defaultValue new SeededRandom(randomSeed()) */
+  readonly random?: Random;
+  /** How often the event-loop delay is sampled for API_MAX_EVENT_LOOP_DELAY_MS. @defaultValue 1000 */
+  readonly pressureSampleIntervalMs?: number;
+}
+
+/** Something the api closes on shutdown, named for the shutdown log. */
+export interface ApiResource {
+  readonly name: string;
+  close(): Promise<unknown>;
+}
+
+/** The api, built and not listening. */
+export interface Api {
+  readonly app: App;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly queueRedis: Redis;
+  readonly cacheRedis: Redis;
+  readonly refresh: RefreshProducer;
+  readonly providers: ProviderRegistry;
+  readonly cache: CacheManager;
+  readonly analytics: CacheAnalytics;
+  readonly access: AccessRecorder;
+  /**
+   * What {@link Api.close} closes, in the order it was built (close in
+   * reverse). main.ts registers each as its own shutdown step, so a slow
+   * step is named in the log.
+   */
+  readonly resources: readonly ApiResource[];
+  /**
+   * Resolves when the invalidation subscription is up; rejects when it could
+   * not be set up (already logged). Reads work before it; coherence starts here.
+   */
+  readonly started: Promise<void>;
+  /** Closes every resource in reverse order, each even when another failed; rejects with an AggregateError of the failures. */
+  close(): Promise<void>;
+}
+
+/** The provider configuration names a provider that does not exist or lacks an API key. */
+export class InvalidProviderConfigError extends Error {
+  readonly code = 'FIML_INVALID_PROVIDER_CONFIG';
+  constructor(cause: unknown) {
+    super(
+      `invalid provider configuration: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'InvalidProviderConfigError';
+  }
+}
+
+/** Closes every resource, last built first, even when one fails; rejects naming every failure. */
+async function closeInReverse(resources: readonly ApiResource[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const resource of [...resources].reverse()) {
+    try {
+      await resource.close();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) {
+    throw new AggregateError(failures, `${failures.length} api resource(s) failed to close`);
+  }
+}
+
+/**
+ * Builds every collaborator of the api from its parsed config: the two Redis
+ * roles, the refresh producer, the provider registry, the CacheManager (TTL
+ * policy, L1, stale refresh through the queue), analytics, metrics, the access
+ * recorder and the HTTP app. Nothing listens; the caller does.
+ *
+ * Throws {@link InvalidProviderConfigError} (after closing what it opened)
+ * when the provider configuration is unusable.
+ */
+export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api {
+  const logger =
+    overrides.logger ??
+    createLogger({
+      service: 'api',
+      level: config.LOG_LEVEL,
+      pretty: config.NODE_ENV === 'development',
+    });
+  const registry = overrides.registry ?? createMetricsRegistry({ service: 'api' });
+  const clock = overrides.clock ?? systemClock;
+  const resources: ApiResource[] = [];
+
+  const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
+    role: 'producer',
+    name: 'api:queue',
+    logger,
+  });
+  resources.push({ name: 'queue redis', close: () => queueRedis.quit() });
+  const cacheRedis = createRedisConnection(config.REDIS_CACHE_URL, {
+    role: 'cache',
+    name: 'api:cache',
+    logger,
+  });
+  resources.push({ name: 'cache redis', close: () => cacheRedis.quit() });
+
+  const refresh = new RefreshProducer({
+    connection: queueRedis,
+    prefix: config.QUEUE_PREFIX,
+    logger,
+  });
+  resources.push({ name: 'refresh producer', close: () => refresh.close() });
+  // The api only produces: job counts of the refresh queue, no worker series.
+  registerQueueMetrics(registry, { queues: [refresh.queue], logger });
+
+  let providers: ProviderRegistry;
+  try {
+    providers = buildProviderRegistry(config, { redis: cacheRedis, clock, logger });
+  } catch (error) {
+    // An unknown provider or a missing API key: a deployment mistake, not an outage.
+    for (const resource of [...resources].reverse()) void resource.close().catch(() => undefined);
+    throw new InvalidProviderConfigError(error);
+  }
+
+  /**
+   * A stale read asks the batch-scheduler for fresh data, once per key across
+   * every instance (deduplicated in the queue Redis); the reader is not kept
+   * waiting. The promise goes back to the cache: when the enqueue fails (queue
+   * Redis down), the cache refreshes the key in-process and reports the error.
+   */
+  const enqueueStaleRefresh = (request: RevalidateRequest): Promise<EnqueuedRefresh> => {
+    const { dataType, asset } = request;
+    const enqueued = refresh.enqueueRefresh(
+      {
+        symbols: [asset.symbol],
+        assetType: asset.assetType,
+        dataType,
+        priority: 'urgent',
+        reason: 'stale',
+        source: 'api:stale',
+      },
+      {
+        deduplicationId: `stale:${dataType}:${asset.assetType}:${asset.symbol}`,
+        deduplicationTtlMs: STALE_REFRESH_DEDUP_TTL_MS,
+      },
+    );
+    // Handled by the cache (in-process refresh and an `error` event); this
+    // only keeps a rejection the cache has not awaited yet from counting as unhandled.
+    enqueued.catch(() => undefined);
+    return enqueued;
+  };
+
+  const ttl = ttlSettingsFromEnv(ttlEnvOf(config));
+  const cache = new CacheManager({
+    ttlPolicy: new TtlPolicy({
+      table: ttl.table,
+      jitter: ttl.jitter,
+      random: overrides.random ?? new SeededRandom(randomSeed()),
+      clock,
+    }),
+    l1: new L1Cache<L1Value>({
+      maxEntries: config.L1_MAX_ENTRIES,
+      evictionPolicy: config.L1_EVICTION_POLICY,
+      protectedPatterns: config.L1_PROTECTED_PATTERNS,
+      clock,
+    }),
+    redis: cacheRedis,
+    keyPrefix: config.CACHE_KEY_PREFIX,
+    clock,
+    loaderFor: registryLoaders(providers),
+    staleIfErrorMs: config.CACHE_STALE_IF_ERROR * 1000,
+    negativeTtlMs: config.CACHE_NEGATIVE_TTL * 1000,
+    logger: logger.child({ component: 'cache' }),
+    onStale: enqueueStaleRefresh,
+  });
+  logCacheErrors(cache, { logger, clock });
+  // Analytics and Prometheus listen to the cache's events; the cache knows neither.
+  const analytics = new CacheAnalytics({ clock });
+  analytics.attach(cache);
+  registerCacheMetrics(registry, cache, {
+    sizes: () => ({ l1Entries: cache.l1.size }),
+    hitRates: () => analytics.hitRates('5m'),
+    logger,
+  });
+  registerProviderMetrics(registry, providers, {
+    providers: providers.providers().map((p) => p.id),
+  });
+
+  // The subscription waits for the cache Redis; reads work meanwhile, coherence starts when it is up.
+  const started = cache.start();
+  started.catch((error: unknown) =>
+    logger.error({ err: error }, 'invalidation subscription failed'),
+  );
+  resources.push({ name: 'cache invalidations', close: () => cache.close() });
+
+  let accessErrorLogged = false;
+  const access = new AccessRecorder({
+    redis: cacheRedis,
+    keyPrefix: config.CACHE_KEY_PREFIX,
+    clock,
+    onError: (error) => {
+      if (accessErrorLogged) return;
+      accessErrorLogged = true;
+      logger.warn({ err: error }, 'could not record reads for the warmer (logged once)');
+    },
+  });
+  resources.push({ name: 'access recorder', close: () => access.close() });
+
+  const app = buildApp({
+    logger,
+    registry,
+    clock,
+    refresh,
+    cache,
+    access,
+    report: () => analytics.getComprehensiveReport(),
+    readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
+    auth: {
+      keys: config.API_KEYS,
+      adminKey: config.API_ADMIN_KEY,
+      readsRequireKey: config.API_READS_REQUIRE_KEY,
+    },
+    rateLimit: {
+      perMinute: config.API_RATE_LIMIT_PER_MINUTE,
+      redis: cacheRedis,
+      keyPrefix: config.CACHE_KEY_PREFIX,
+    },
+    maxEventLoopDelayMs: config.API_MAX_EVENT_LOOP_DELAY_MS,
+    ...(overrides.pressureSampleIntervalMs === undefined
+      ? {}
+      : { pressureSampleIntervalMs: overrides.pressureSampleIntervalMs }),
+    queueBoard: { connection: queueRedis, prefix: config.QUEUE_PREFIX },
+  });
+  resources.push({ name: 'http server', close: () => app.close() });
+
+  return {
+    app,
+    logger,
+    registry,
+    clock,
+    queueRedis,
+    cacheRedis,
+    refresh,
+    providers,
+    cache,
+    analytics,
+    access,
+    resources,
+    started,
+    close: () => closeInReverse(resources),
+  };
+}
