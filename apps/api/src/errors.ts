@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { CacheUnavailableError } from '@fiml/cache';
 import { InvalidJobPayloadError } from '@fiml/queue';
 
 /** The JSON body of every error the API returns. */
@@ -68,6 +69,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof InvalidJobPayloadError) {
       return send(reply, 400, {
         error: { code: 'FIML_VALIDATION', message: error.message, fields: [...error.issues] },
+      });
+    }
+    if (error instanceof CacheUnavailableError) {
+      // The cache Redis did not take a delete, publish or write: the value may
+      // still be there, so the client must not be told it worked.
+      request.log.warn({ err: error }, error.message);
+      void reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+      return send(reply, 503, {
+        error: {
+          code: error.code,
+          message: `the cache is unavailable (its Redis did not take the ${error.operation}); retry later`,
+        },
       });
     }
     if (error instanceof HttpError) {

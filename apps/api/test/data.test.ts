@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { simulatedUniverse } from '@fiml/providers';
+import { startRedisServer } from '@fiml/testing';
 import { asClient, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -178,6 +179,32 @@ describe('DELETE /v1/cache/:dataType/:symbol', () => {
     expect(res.statusCode).toBe(204);
     expect((await h.app.inject('/v1/data/price/NVDA')).json<Datum>().cache).toBe('miss');
     expect(h.calls).toHaveLength(2);
+  });
+});
+
+describe('DELETE during a cache Redis outage', () => {
+  it('answers 503 with Retry-After and the error body, never 204 while L2 may hold the value', async () => {
+    const cacheServer = await startRedisServer();
+    try {
+      h = await startHarness({ env: { REDIS_CACHE_URL: cacheServer.url } });
+      expect((await h.app.inject('/v1/data/price/NVDA')).statusCode).toBe(200);
+      await cacheServer.kill();
+      const res = await h.app.inject({
+        method: 'DELETE',
+        url: '/v1/cache/price/NVDA',
+        headers: { ...asClient, 'x-request-id': 'delete-1' },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      expect(res.json()).toEqual({
+        error: { code: 'FIML_CACHE_UNAVAILABLE', message: expect.stringContaining('retry later') },
+        requestId: 'delete-1',
+      });
+    } finally {
+      await h?.close();
+      h = undefined;
+      await cacheServer.stop();
+    }
   });
 });
 
