@@ -240,26 +240,18 @@ export class CacheManager {
 
   /** The cached entry (fresh, or stale inside its window) without fetching; undefined when none. */
   async get<V = unknown>(key: string): Promise<CacheRead<V> | undefined> {
-    const [read] = await this.getMany<V>([key]);
-    return read;
+    assertEntryKey(key);
+    const started = performance.now();
+    const [answer] = await this.#lookup([key], started);
+    return this.#answerOrMiss(key, answer, started) as CacheRead<V> | undefined;
   }
 
   /** Many cached entries at once (one L2 round trip for the L1 misses), in order of `keys`. */
   async getMany<V = unknown>(keys: readonly string[]): Promise<(CacheRead<V> | undefined)[]> {
     keys.forEach(assertEntryKey);
     const started = performance.now();
-    const answers = await this.#lookup(keys, started, (key) => {
-      const { dataType, assetType, symbol } = parseCacheKey(key)!;
-      if (!this.#routes.serves(dataType, assetType)) return undefined;
-      return this.#routes.fetcher(dataType, assetType)({ key, asset: { symbol, assetType } });
-    });
-    return keys.map((key, i) => {
-      const answer = answers[i];
-      if (answer && answer.phase !== 'stale-if-error') return answer.read as CacheRead<V>;
-      const { dataType } = parseCacheKey(key)!;
-      this.#events.emit('miss', { key, dataType, latencyMs: performance.now() - started });
-      return undefined;
-    });
+    const answers = await this.#lookup(keys, started);
+    return keys.map((key, i) => this.#answerOrMiss(key, answers[i], started) as CacheRead<V>);
   }
 
   /**
@@ -282,7 +274,7 @@ export class CacheManager {
     };
     const fetch = () =>
       this.#coordinator.fetch(source, dataType, [{ key, asset }]).then((m) => m.get(key)!);
-    return (await this.#readThrough([key], dataType, () => fetch))[0] as CacheRead<V>;
+    return (await this.#readOne(key, dataType, fetch)) as CacheRead<V>;
   }
 
   /** Read-through for one symbol through the route's coalescing loader. */
@@ -291,9 +283,12 @@ export class CacheManager {
     assetType: AssetType,
     symbol: string,
   ): Promise<CacheRead<V>> {
-    const [result] = await this.readMany<V>(dataType, assetType, [symbol]);
-    if (result!.status === 'error') throw result!.error;
-    return result!.read;
+    assertDataType(dataType);
+    const key = cacheKey(dataType, assetType, symbol);
+    assertEntryKey(key);
+    const fetcher = this.#routes.fetcher(dataType, assetType);
+    const fetch = () => fetcher({ key, asset: { symbol, assetType } });
+    return (await this.#readOne(key, dataType, fetch)) as CacheRead<V>;
   }
 
   /**
@@ -310,16 +305,31 @@ export class CacheManager {
     const keys = symbols.map((symbol) => cacheKey(dataType, assetType, symbol));
     keys.forEach(assertEntryKey);
     const fetcher = this.#routes.fetcher(dataType, assetType);
-    const settled = await this.#readThrough(
-      keys,
-      dataType,
-      (i) => () => fetcher({ key: keys[i]!, asset: { symbol: symbols[i]!, assetType } }),
-      true,
+    const fetchOf = (i: number) => () =>
+      fetcher({ key: keys[i]!, asset: { symbol: symbols[i]!, assetType } });
+    const started = performance.now();
+    const answers = await this.#lookup(keys, started, (i) =>
+      this.#flights.join(keys[i]!, fetchOf(i)),
     );
-    return settled.map((outcome, i) =>
-      outcome instanceof Error
-        ? { symbol: symbols[i]!, status: 'error', error: outcome }
-        : { symbol: symbols[i]!, status: 'ok', read: outcome as CacheRead<V> },
+    // Every miss starts its flight in this tick, so the route's coalescer sees them together.
+    return Promise.all(
+      keys.map(async (key, i): Promise<BatchReadResult<V>> => {
+        const symbol = symbols[i]!;
+        const answer = answers[i];
+        try {
+          const read =
+            answer && answer.phase !== 'stale-if-error'
+              ? answer.read
+              : await this.#path.fetchThrough(key, dataType, fetchOf(i), answer, started);
+          return { symbol, status: 'ok', read: read as CacheRead<V> };
+        } catch (error) {
+          return {
+            symbol,
+            status: 'error',
+            error: error instanceof Error ? error : new Error(String(error)),
+          };
+        }
+      }),
     );
   }
 
@@ -398,68 +408,76 @@ export class CacheManager {
 
   // --------------------------------------------------------------- internals
 
-  /** L1 then (one batched round trip) L2, for every key; stale answers ask for a refresh. */
+  /**
+   * One key's read-through. Hot path (an L1 hit) on purpose: no arrays, no
+   * key parsing; the refresh closure is called only for a stale hit.
+   */
+  async #readOne(
+    key: string,
+    dataType: DataType,
+    fetch: () => Promise<CacheEntry | Error>,
+  ): Promise<CacheRead> {
+    const started = performance.now();
+    const now = this.#clock.now();
+    const revalidate = () => this.#refresh(key, () => this.#flights.join(key, fetch));
+    const l1 = this.#path.fromL1(key, now, started, revalidate);
+    if (l1 && l1.phase !== 'stale-if-error') return l1.read;
+    const { reads, since } = await this.#tiers.readL2([key]);
+    const l2 = this.#path.fromL2(key, reads[0], since, now, started, revalidate);
+    if (l2 && l2.phase !== 'stale-if-error') return l2.read;
+    return this.#path.fetchThrough(key, dataType, fetch, l2 ?? l1, started);
+  }
+
+  /**
+   * L1 then (one batched round trip) L2, for every key. A stale answer asks
+   * for a refresh: `inProcess(i)` fetches key i here when the app's refresh
+   * request fails; by default through the key's route loader, if it has one.
+   */
   async #lookup(
     keys: readonly string[],
     started: number,
-    inProcess: (key: string) => Promise<unknown> | undefined,
+    inProcess: (i: number) => Promise<unknown> = (i) => this.#routeRefresh(keys[i]!),
   ): Promise<(TierAnswer | undefined)[]> {
     const now = this.#clock.now();
-    const revalidate = (key: string) => () => {
-      const { dataType, assetType, symbol } = parseCacheKey(key)!;
-      this.#revalidator.request(
-        { key, dataType, asset: { symbol, assetType } },
-        () => inProcess(key) ?? Promise.resolve(),
-      );
-    };
-    const answers = keys.map((key) => this.#path.fromL1(key, now, started, revalidate(key)));
+    const revalidate = (i: number) => () => this.#refresh(keys[i]!, () => inProcess(i));
+    const answers = keys.map((key, i) => this.#path.fromL1(key, now, started, revalidate(i)));
     const needL2 = keys.flatMap((_, i) =>
       answers[i] && answers[i].phase !== 'stale-if-error' ? [] : [i],
     );
     if (needL2.length === 0) return answers;
     const { reads, since } = await this.#tiers.readL2(needL2.map((i) => keys[i]!));
-    needL2.forEach((keyIndex, j) => {
-      const l2 = this.#path.fromL2(
-        keys[keyIndex]!,
-        reads[j],
-        since,
-        now,
-        started,
-        revalidate(keys[keyIndex]!),
-      );
-      // An L1 entry past its revalidation window stays the fallback unless L2 has better.
-      if (l2 || !answers[keyIndex]) answers[keyIndex] = l2;
+    needL2.forEach((i, j) => {
+      const l2 = this.#path.fromL2(keys[i]!, reads[j], since, now, started, revalidate(i));
+      // An L1 entry past its revalidation window stays the fallback unless L2 has one.
+      if (l2 || !answers[i]) answers[i] = l2;
     });
     return answers;
   }
 
-  /**
-   * Read-through for keys of one data type: tiers first, then each miss
-   * through its flight, started in this tick so a coalescing loader sees all
-   * of them together. Resolves a read or an Error per key (`perKey`), or
-   * rejects with the first error.
-   */
-  async #readThrough(
-    keys: readonly string[],
-    dataType: DataType,
-    fetchOf: (i: number) => () => Promise<CacheEntry | Error>,
-    perKey = false,
-  ): Promise<(CacheRead | Error)[]> {
-    const started = performance.now();
-    const answers = await this.#lookup(keys, started, (key) =>
-      this.#flights.join(key, fetchOf(keys.indexOf(key))),
-    );
-    const reads = keys.map(async (key, i) => {
-      const answer = answers[i];
-      if (answer && answer.phase !== 'stale-if-error') return answer.read;
-      try {
-        return await this.#path.fetchThrough(key, dataType, fetchOf(i), answer, started);
-      } catch (error) {
-        if (!perKey) throw error;
-        return error instanceof Error ? error : new Error(String(error));
-      }
-    });
-    return Promise.all(reads);
+  /** A `get` answer: fresh or stale in its window, else a miss (no fetch). */
+  #answerOrMiss(
+    key: string,
+    answer: TierAnswer | undefined,
+    started: number,
+  ): CacheRead | undefined {
+    if (answer && answer.phase !== 'stale-if-error') return answer.read;
+    const { dataType } = parseCacheKey(key)!;
+    this.#events.emit('miss', { key, dataType, latencyMs: performance.now() - started });
+    return undefined;
+  }
+
+  /** Asks for a stale key's refresh (the app's onStale, or `inProcess`). */
+  #refresh(key: string, inProcess: () => Promise<unknown>): void {
+    const { dataType, assetType, symbol } = parseCacheKey(key)!;
+    this.#revalidator.request({ key, dataType, asset: { symbol, assetType } }, inProcess);
+  }
+
+  /** Refreshes a key in-process through its route's loader; nothing when no loader serves it. */
+  #routeRefresh(key: string): Promise<unknown> {
+    const { dataType, assetType, symbol } = parseCacheKey(key)!;
+    if (!this.#routes.serves(dataType, assetType)) return Promise.resolve();
+    const fetcher = this.#routes.fetcher(dataType, assetType);
+    return this.#flights.join(key, () => fetcher({ key, asset: { symbol, assetType } }));
   }
 }
 
