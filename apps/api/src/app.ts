@@ -12,6 +12,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
+import { cacheKeySpace } from '@fiml/cache';
 import type { Clock } from '@fiml/market';
 import type { Logger, ReadinessCheck, Registry } from '@fiml/observability';
 import {
@@ -47,6 +48,7 @@ export interface AppDeps {
   readonly rateLimit?: {
     readonly perMinute: number;
     readonly redis?: Redis;
+    /** CACHE_KEY_PREFIX: counters live under `<prefix>:v2:limit:` (see `cacheKeySpace`). */
     readonly keyPrefix: string;
   };
   /** Answer 503 above this event-loop delay; absent or 0: never. */
@@ -145,7 +147,8 @@ export function buildApp(deps: AppDeps) {
       max: deps.rateLimit.perMinute,
       timeWindow: 60_000,
       ...(deps.rateLimit.redis ? { redis: deps.rateLimit.redis } : {}),
-      nameSpace: `${deps.rateLimit.keyPrefix}:v1:api-rate:`,
+      // The `limit` key space: a pattern delete of cache entries never touches the counters.
+      nameSpace: cacheKeySpace(deps.rateLimit.keyPrefix).limit,
       // A dead cache Redis must not take the API down with it.
       skipOnError: true,
       keyGenerator: (request) =>

@@ -115,6 +115,16 @@ describe('limits', () => {
     for (let i = 0; i < 5; i++) expect((await h.app.inject('/healthz')).statusCode).toBe(200);
   });
 
+  it('counts requests in the limit key space of the cache Redis, apart from entries', async () => {
+    h = await startHarness({ env: { API_RATE_LIMIT_PER_MINUTE: '100' } });
+    expect((await h.app.inject({ url: '/v1/data/price/AAPL', headers: asClient })).statusCode).toBe(
+      200,
+    );
+    const keys = await h.cacheRedis.keys(`${h.prefix}:*`);
+    expect(keys).toContain(`${h.prefix}:v2:limit:key:client`);
+    expect(keys.filter((k) => !/^[^:]+:v2:(e|limit|access|lock):/.test(k))).toEqual([]);
+  });
+
   it('answers 503 with Retry-After when the event loop is overloaded, but still answers /healthz', async () => {
     h = await startHarness({
       env: { API_MAX_EVENT_LOOP_DELAY_MS: '1' },
