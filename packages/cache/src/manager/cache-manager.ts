@@ -1,88 +1,28 @@
-import { randomUUID } from 'node:crypto';
-import { Cluster, type Redis } from 'ioredis';
-import { isDataType, systemClock, type AssetType, type Clock, type DataType } from '@fiml/market';
+import type { AssetType, Clock, DataType } from '@fiml/market';
+import { isDataType } from '@fiml/market';
 import type { CacheEventName, CacheEvents, WriteSource } from '../cache-events.js';
-import { assertEntryKey, cacheKey, cacheKeySpace, parseCacheKey } from '../cache-keys.js';
-import { L1Cache } from '../l1/l1-cache.js';
+import { assertEntryKey, cacheKey, parseCacheKey } from '../cache-keys.js';
+import type { L1Cache } from '../l1/l1-cache.js';
 import type { CacheEntry } from '../l2/cache-entry.js';
-import { L2Store } from '../l2/l2-store.js';
+import type { L2Store } from '../l2/l2-store.js';
 import type { WriteOutcome } from '../l2/write-outcome.js';
 import { CacheEmitter } from './cache-emitter.js';
 import { InvalidFetchResultError } from './cache-errors.js';
-import { FetchCoordinator, type FetchSource } from './fetch-coordinator.js';
+import type { CacheManagerOptions } from './cache-manager-options.js';
+import { composeManagerParts } from './compose-manager-parts.js';
+import type { FetchCoordinator, FetchSource } from './fetch-coordinator.js';
 import * as fiml from './fiml-compat.js';
-import { Flights } from './flights.js';
-import { Freshness } from './freshness.js';
-import { InvalidationBus } from './invalidation-bus.js';
-import { KeyLocks } from './key-locks.js';
-import { nonNegative, positive } from './option-checks.js';
-import { ReadPath, type TierAnswer } from './read-path.js';
-import { RedisGuard } from './redis-guard.js';
-import { Revalidator } from './revalidator.js';
-import { RouteLoaders } from './route-loaders.js';
-import { TierStore, type L1Value } from './tier-store.js';
-import type {
-  AssetKey,
-  BatchLoader,
-  BatchReadResult,
-  CacheLogger,
-  CacheRead,
-  Fetched,
-  FreshnessPolicy,
-  RevalidateRequest,
-  SetOptions,
-} from './types.js';
+import type { Flights } from './flights.js';
+import type { Freshness } from './freshness.js';
+import type { InvalidationBus } from './invalidation-bus.js';
+import type { ReadPath, TierAnswer } from './read-path.js';
+import type { RedisGuard } from './redis-guard.js';
+import type { Revalidator } from './revalidator.js';
+import type { RouteLoaders } from './route-loaders.js';
+import type { L1Value, TierStore } from './tier-store.js';
+import type { AssetKey, BatchReadResult, CacheRead, Fetched, SetOptions } from './types.js';
 
-export interface CacheManagerOptions {
-  /** Freshness TTL per write; `new TtlPolicy()` from @fiml/market is the market-aware one. */
-  readonly ttlPolicy: FreshnessPolicy;
-  /** The in-process tier. @defaultValue new L1Cache({ maxEntries: 10000 }) (ADAPTIVE) */
-  readonly l1?: L1Cache<L1Value>;
-  /** The cache Redis (a cache-role connection). Without it: L1 only, no locks or invalidations. */
-  readonly redis?: Redis | Cluster;
-  /** A connection for the invalidation subscription; the manager owns it. @defaultValue redis.duplicate() */
-  readonly subscriber?: Redis | Cluster;
-  /** First segment of Redis keys and channels. @defaultValue 'fiml' */
-  readonly keyPrefix?: string;
-  /** @defaultValue systemClock */
-  readonly clock?: Clock;
-  /** Coalescing loaders per (data type, asset type), used by `read` and `readMany`. */
-  readonly loaderFor?: (dataType: DataType, assetType: AssetType) => BatchLoader | undefined;
-  /**
-   * Called once per key when a stale entry is served (the api enqueues a
-   * deduplicated refresh job). If it throws or its promise rejects, the key
-   * is refreshed in-process; without it, always in-process.
-   */
-  readonly onStale?: (request: RevalidateRequest) => void | Promise<unknown>;
-  /** How long one key's refresh request stands before another is made, ms. @defaultValue 5000 */
-  readonly revalidateWindowMs?: number;
-  /** Revalidation window past freshness, as a multiple of the TTL. @defaultValue 1 */
-  readonly staleWhileRevalidateFactor?: number;
-  /** How long past freshness an entry may stand in for a failed fetch. @defaultValue 3600000 */
-  readonly staleIfErrorMs?: number;
-  /** Freshness of a cached "not found". @defaultValue 60000 */
-  readonly negativeTtlMs?: number;
-  /** Hard bound of one upstream fetch (the whole fallback chain); loaders' signals abort then. @defaultValue 15000 */
-  readonly fetchTimeoutMs?: number;
-  /** After this, a read that has stale data answers with it while the fetch goes on. @defaultValue 2000 */
-  readonly softFetchTimeoutMs?: number;
-  /** Lease of a cross-instance fetch lock, renewed every third of it while the fetch runs. @defaultValue 10000 */
-  readonly lockTtlMs?: number;
-  /** How long to wait for another instance's fetch before fetching anyway. @defaultValue 5000 */
-  readonly lockWaitMs?: number;
-  /** How long the first miss of a route waits for company before its batch goes out, ms. @defaultValue 5 */
-  readonly coalesceWindowMs?: number;
-  /** L2 circuit breaker: consecutive failures before it opens. @defaultValue 3 */
-  readonly breakerFailureThreshold?: number;
-  /** L2 circuit breaker: first cooldown, doubling to 30 s. @defaultValue 1000 */
-  readonly breakerCooldownMs?: number;
-  /** @defaultValue a logger that writes nothing */
-  readonly logger?: CacheLogger;
-  /** This instance's id on the invalidation channel. @defaultValue a random UUID */
-  readonly instanceId?: string;
-}
-
-const silentLogger: CacheLogger = { warn: () => undefined, error: () => undefined };
+export type { CacheManagerOptions } from './cache-manager-options.js';
 
 /**
  * The read path's façade: L1 -> L2 -> upstream, with one upstream call per
@@ -92,7 +32,8 @@ const silentLogger: CacheLogger = { warn: () => undefined, error: () => undefine
  * (the steps of a read), {@link Flights} (in-process single flight, bounded),
  * {@link FetchCoordinator} (cross-instance locks), {@link RouteLoaders}
  * (coalescing per route), {@link Revalidator} (stale-while-revalidate) and
- * {@link RedisGuard} (circuit breaker, errors that surface).
+ * {@link RedisGuard} (circuit breaker, errors that surface), built by
+ * {@link composeManagerParts}.
  */
 export class CacheManager {
   readonly instanceId: string;
@@ -109,99 +50,18 @@ export class CacheManager {
   readonly #revalidator: Revalidator;
 
   constructor(options: CacheManagerOptions) {
-    if (!options || typeof options.ttlPolicy?.ttl !== 'function') {
-      throw new TypeError('CacheManager needs a ttlPolicy with ttl(dataType, assetType, now)');
-    }
-    const clock = (this.#clock = options.clock ?? systemClock);
-    const logger = options.logger ?? silentLogger;
-    const events = this.#events;
-    const space = cacheKeySpace(options.keyPrefix ?? 'fiml');
-    this.instanceId = options.instanceId ?? randomUUID();
-    this.#freshness = new Freshness(options);
-    const fetchTimeoutMs = positive(options.fetchTimeoutMs ?? 15_000, 'fetchTimeoutMs');
-    const redis = options.redis;
-    this.#guard = new RedisGuard({
-      clock,
-      events,
-      logger,
-      enabled: redis !== undefined,
-      ...(options.breakerFailureThreshold === undefined
-        ? {}
-        : { failureThreshold: options.breakerFailureThreshold }),
-      ...(options.breakerCooldownMs === undefined ? {} : { cooldownMs: options.breakerCooldownMs }),
-    });
-    // The bus's callbacks reach the tiers and the coordinator built below; no message arrives before start().
-    this.#bus =
-      redis &&
-      new InvalidationBus({
-        publisher: redis,
-        subscriber: options.subscriber ?? subscriberFor(redis),
-        channel: space.channel,
-        instanceId: this.instanceId,
-        onMessage: (message) => {
-          if (message.op !== 'release') {
-            this.#tiers.dropLocal(message.keys, message.fetchedAt);
-            events.emit('invalidate', { keys: message.keys.length, origin: 'remote' });
-          }
-          this.#coordinator.onMessage(message);
-        },
-        onReconnect: () => {
-          const dropped = this.#tiers.clearLocal();
-          events.emit('invalidate', { keys: dropped, origin: 'reconnect' });
-          logger.warn(
-            { dropped },
-            'invalidation channel reconnected; cleared L1 (messages may have been missed)',
-          );
-        },
-        onError: (error, operation) =>
-          events.emit('error', { component: 'invalidation', operation, error }),
-      });
-    this.#tiers = new TierStore({
-      l1: options.l1 ?? new L1Cache<L1Value>({ maxEntries: 10_000, clock }),
-      l2: redis && new L2Store({ redis, keyPrefix: options.keyPrefix ?? 'fiml', clock }),
-      bus: this.#bus,
-      guard: this.#guard,
-      events,
-      clock,
-    });
-    this.#coordinator = new FetchCoordinator({
-      tiers: this.#tiers,
-      guard: this.#guard,
-      freshness: this.#freshness,
-      events,
-      clock,
-      locks:
-        redis &&
-        new KeyLocks({
-          redis,
-          prefix: space.lock,
-          ttlMs: positive(options.lockTtlMs ?? 10_000, 'lockTtlMs'),
-        }),
-      bus: this.#bus,
-      lockWaitMs: nonNegative(options.lockWaitMs ?? 5_000, 'lockWaitMs'),
-      fetchTimeoutMs,
-    });
-    this.#flights = new Flights({ hardTimeoutMs: fetchTimeoutMs, events });
-    this.#path = new ReadPath({
-      tiers: this.#tiers,
-      freshness: this.#freshness,
-      flights: this.#flights,
-      events,
-      clock,
-      logger,
-      softTimeoutMs: positive(options.softFetchTimeoutMs ?? 2_000, 'softFetchTimeoutMs'),
-    });
-    this.#routes = new RouteLoaders({
-      loaderFor: options.loaderFor,
-      coordinator: this.#coordinator,
-      windowMs: nonNegative(options.coalesceWindowMs ?? 5, 'coalesceWindowMs'),
-    });
-    this.#revalidator = new Revalidator({
-      clock,
-      events,
-      onStale: options.onStale,
-      requestWindowMs: nonNegative(options.revalidateWindowMs ?? 5_000, 'revalidateWindowMs'),
-    });
+    const parts = composeManagerParts(options, this.#events);
+    this.instanceId = parts.instanceId;
+    this.#clock = parts.clock;
+    this.#freshness = parts.freshness;
+    this.#guard = parts.guard;
+    this.#tiers = parts.tiers;
+    this.#bus = parts.bus;
+    this.#coordinator = parts.coordinator;
+    this.#flights = parts.flights;
+    this.#path = parts.path;
+    this.#routes = parts.routes;
+    this.#revalidator = parts.revalidator;
   }
 
   get l1(): L1Cache<L1Value> {
@@ -479,13 +339,6 @@ export class CacheManager {
     const fetcher = this.#routes.fetcher(dataType, assetType);
     return this.#flights.join(key, () => fetcher({ key, asset: { symbol, assetType } }));
   }
-}
-
-/** A connection for the subscription; it queues commands while reconnecting, so SUBSCRIBE waits for Redis. */
-function subscriberFor(redis: Redis | Cluster): Redis | Cluster {
-  return redis instanceof Cluster
-    ? redis.duplicate(undefined, { enableOfflineQueue: true })
-    : redis.duplicate({ enableOfflineQueue: true });
 }
 
 function checkFetched<V>(fetched: Fetched<V> | undefined, key: string): Fetched<V> {
