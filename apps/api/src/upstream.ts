@@ -30,11 +30,14 @@ export function registryLoaders(
     const loader: BatchLoader | undefined = primary && {
       id,
       maxBatchSize: primary.maxBatchSize,
-      load: async (type, assets) => {
+      load: async (type, assets, { signal }) => {
+        // The cache aborts at its hard fetch timeout: the registry stops its
+        // calls and fallbacks then instead of spending rate limit on an answer no one awaits.
         const { results } = await registry.fetch(
           type,
           assetType,
           assets.map((a) => a.symbol),
+          { signal },
         );
         const out = new Map<string, LoadResult>();
         for (const asset of assets) {
