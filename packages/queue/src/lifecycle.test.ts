@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { createLogger, createMetricsRegistry } from '@fiml/observability';
-import { createShutdown, startWorkerOps } from './index.js';
+import { createCloser, createShutdown, startWorkerOps } from './index.js';
 
 function setup(timeoutMs = 1_000) {
   const lines: Record<string, unknown>[] = [];
@@ -100,5 +100,30 @@ describe('startWorkerOps', () => {
     expect(second).toBeUndefined();
     expect(exits).toEqual([1]);
     await taken!.close();
+  });
+});
+
+describe('createCloser', () => {
+  it('closes in reverse order, keeps going past a failed step, rejects with it, and runs once', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      service: 'test',
+      destination: new Writable({
+        write(chunk: Buffer, _e, cb) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          cb();
+        },
+      }),
+    });
+    const closer = createCloser(logger);
+    const order: string[] = [];
+    closer.add('redis', () => order.push('redis'));
+    closer.add('worker', () => Promise.reject(new Error('stuck')));
+    closer.add('queue', () => Promise.resolve(order.push('queue')));
+    await expect(closer.close()).rejects.toThrow('stuck');
+    await expect(closer.close()).rejects.toThrow('stuck');
+    expect(order).toEqual(['queue', 'redis']);
+    expect(lines.filter((l) => l.msg === 'closed').map((l) => l.step)).toEqual(['queue', 'redis']);
+    expect(lines.find((l) => l.msg === 'failed to close')).toMatchObject({ step: 'worker' });
   });
 });

@@ -183,7 +183,7 @@ export async function startWorkerOps(
 /** Named resources closed in reverse order of adding, as a composition function owns them. */
 export interface Closer {
   /** Adds a resource. Add connections first, the things that use them after. */
-  add(name: string, close: () => Promise<unknown> | unknown): void;
+  add(name: string, close: () => unknown): void;
   /**
    * Closes every resource in reverse order, each step logged as `closed`
    * (with `step` and `ms`) like the shutdown's. A failed step does not stop
@@ -194,7 +194,7 @@ export interface Closer {
 
 export function createCloser(logger: Logger): Closer {
   const log = logger.child({ component: 'shutdown' });
-  const steps: { name: string; close: () => Promise<unknown> | unknown }[] = [];
+  const steps: { name: string; close: () => unknown }[] = [];
   let closing: Promise<void> | undefined;
   return {
     add(name, close) {
@@ -213,7 +213,11 @@ export function createCloser(logger: Logger): Closer {
             log.error({ step: step.name, err: error }, 'failed to close');
           }
         }
-        if (firstError !== undefined) throw firstError;
+        if (firstError !== undefined) {
+          throw firstError instanceof Error
+            ? firstError
+            : new Error('a resource failed to close', { cause: firstError });
+        }
       })();
       return closing;
     },
