@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import type { CacheEventSource } from '@fiml/cache';
 import { ManualClock } from '@fiml/market';
 import { createLogger } from '@fiml/observability';
 import { logCacheErrors } from './cache-error-log.js';
@@ -30,7 +29,7 @@ describe('logCacheErrors', () => {
     const cache = new EventEmitter();
     const clock = new ManualClock(0);
     const { logger, lines } = capture();
-    logCacheErrors(cache as CacheEventSource, { logger, clock, intervalMs: 30_000 });
+    logCacheErrors(cache, { logger, clock, intervalMs: 30_000 });
 
     for (let i = 0; i < 100; i++) cache.emit('error', l2Get);
     cache.emit('error', { component: 'l2', operation: 'delete', error: new Error('x'), key: 'k' });
@@ -57,7 +56,7 @@ describe('logCacheErrors', () => {
   it('logs every breaker change, and stops listening when asked', () => {
     const cache = new EventEmitter();
     const { logger, lines } = capture();
-    const stop = logCacheErrors(cache as CacheEventSource, { logger, clock: new ManualClock(0) });
+    const stop = logCacheErrors(cache, { logger, clock: new ManualClock(0) });
     cache.emit('circuit', { state: 'open', failures: 3 });
     cache.emit('circuit', { state: 'half-open', failures: 3 });
     cache.emit('circuit', { state: 'closed', failures: 0 });
