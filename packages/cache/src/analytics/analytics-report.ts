@@ -74,7 +74,11 @@ export interface WindowStats {
   readonly l1: LevelStats;
   readonly l2: LevelStats;
   /** Stale values served, by why. */
-  readonly staleServed: { readonly revalidate: number; readonly 'fetch-error': number };
+  readonly staleServed: {
+    readonly revalidate: number;
+    readonly 'fetch-error': number;
+    readonly 'soft-timeout': number;
+  };
   /** Read latency by where the read was answered; `miss` includes the upstream fetch. */
   readonly latency: {
     readonly l1: LatencyStats;

@@ -143,7 +143,7 @@ describe('CacheAnalytics report', () => {
         hitRate: 0.9,
         l1: { hits: 60, misses: 40, hitRate: 0.6 },
         l2: { hits: 30, misses: 10, hitRate: 0.75 },
-        staleServed: { revalidate: 3, 'fetch-error': 1 },
+        staleServed: { revalidate: 3, 'fetch-error': 1, 'soft-timeout': 0 },
         evictions: { capacity: 5, expired: 3, invalidated: 1, 'admission-rejected': 1, total: 10 },
         fetches: { count: 2, keys: 10, errors: 1 },
         pollution: { departed: 8, unread: 6, pollutionRate: 0.75, wastedUpstreamFetches: 4 },
@@ -310,6 +310,23 @@ describe('CacheAnalytics report', () => {
     expect(bus.listeners()).toBe(0);
     bus.emit('miss', { key: 'k', dataType: 'news', latencyMs: 1 });
     expect(analytics.getComprehensiveReport().overall.total.reads).toBe(0);
+  });
+
+  it('counts stale data served at the soft timeout on its own, and as a miss', () => {
+    const { analytics, bus } = setup();
+    bus.emit('stale-served', {
+      key: 'price:equity:AAPL',
+      dataType: 'price',
+      level: 'l2',
+      ageMs: 400_000,
+      reason: 'soft-timeout',
+    });
+    const price = analytics.getComprehensiveReport().byDataType.price.total;
+    expect(price).toMatchObject({
+      reads: 1,
+      misses: 1,
+      staleServed: { revalidate: 0, 'fetch-error': 0, 'soft-timeout': 1 },
+    });
   });
 });
 

@@ -101,7 +101,8 @@ const FETCH_ERRORS = 12;
 const WRITTEN = 13;
 const DEPARTED = 17;
 const UNREAD = 21;
-const FIELDS = 25;
+const STALE_SOFT_TIMEOUT = 25;
+const FIELDS = 26;
 
 const WRITER_INDEX: Readonly<Record<WriteSource, number>> = {
   'read-through': 0,
@@ -270,10 +271,15 @@ export class CacheAnalytics {
           this.#add(series, this.#clock.now(), STALE_REVALIDATE);
           return;
         }
-        // Too stale to serve unless the fetch failed, and it did: the cache did
-        // not save the upstream call, so the read counts as a miss at the tiers
-        // it looked in (a CacheManager emits no hit or miss for it).
-        this.#add(series, this.#clock.now(), STALE_FETCH_ERROR);
+        // Too stale to serve unless the fetch failed or passed its soft timeout,
+        // and it did: the cache did not answer from fresh data, so the read
+        // counts as a miss at the tiers it looked in (a CacheManager emits no
+        // hit or miss for it).
+        this.#add(
+          series,
+          this.#clock.now(),
+          e.reason === 'soft-timeout' ? STALE_SOFT_TIMEOUT : STALE_FETCH_ERROR,
+        );
         this.recordCacheAccess(e.dataType, { isHit: false, level: 'l1' });
         if (e.level === 'l2') this.recordCacheAccess(e.dataType, { isHit: false, level: 'l2' });
       }),
@@ -495,7 +501,11 @@ export class CacheAnalytics {
         misses: f(L2_MISS),
         hitRate: ratio(f(L2_HIT), f(L2_HIT) + f(L2_MISS)),
       },
-      staleServed: { revalidate: f(STALE_REVALIDATE), 'fetch-error': f(STALE_FETCH_ERROR) },
+      staleServed: {
+        revalidate: f(STALE_REVALIDATE),
+        'fetch-error': f(STALE_FETCH_ERROR),
+        'soft-timeout': f(STALE_SOFT_TIMEOUT),
+      },
       latency: { l1: latency('l1'), l2: latency('l2'), miss: latency('miss') },
       evictions,
       bySource,
