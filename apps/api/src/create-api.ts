@@ -227,6 +227,10 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     loaderFor: registryLoaders(providers),
     staleIfErrorMs: config.CACHE_STALE_IF_ERROR * 1000,
     negativeTtlMs: config.CACHE_NEGATIVE_TTL * 1000,
+    fetchTimeoutMs: config.CACHE_FETCH_TIMEOUT_MS,
+    softFetchTimeoutMs: config.CACHE_SOFT_FETCH_TIMEOUT_MS,
+    coalesceWindowMs: config.CACHE_COALESCE_WINDOW_MS,
+    lockTtlMs: config.CACHE_LOCK_TTL_MS,
     logger: logger.child({ component: 'cache' }),
     onStale: enqueueStaleRefresh,
   });

@@ -165,6 +165,30 @@ export const apiEnv = defineEnv('api', {
     expected: 'integer milliseconds 0-60000',
     default: '1000',
   }),
+  CACHE_FETCH_TIMEOUT_MS: envVar(integer(100, 600_000), {
+    description:
+      'Hard bound on one upstream fetch of the read path, its whole provider fallback chain included: past it the fetch is aborted, the key is free for the next read, and the read answers stale data if there is some, else 503.',
+    expected: 'integer milliseconds 100-600000',
+    default: '15000',
+  }),
+  CACHE_SOFT_FETCH_TIMEOUT_MS: envVar(integer(1, 600_000), {
+    description:
+      'After this long, a read that has stale data to fall back on answers with it while the fetch goes on (and fills the cache when it lands); reads with nothing cached wait up to CACHE_FETCH_TIMEOUT_MS.',
+    expected: 'integer milliseconds 1-600000',
+    default: '2000',
+  }),
+  CACHE_COALESCE_WINDOW_MS: envVar(integer(0, 1_000), {
+    description:
+      'How long the first miss of a provider route waits for other misses to share its upstream batch call; the batch goes out early when it reaches the provider’s batch size. 0: only misses of the same tick share a call.',
+    expected: 'integer milliseconds 0-1000',
+    default: '5',
+  }),
+  CACHE_LOCK_TTL_MS: envVar(integer(100, 600_000), {
+    description:
+      'Lease of the cross-instance fetch lock that lets one api instance fetch a missed key while the others wait for its answer; renewed while the fetch runs, so it only bounds the wait when the holder dies.',
+    expected: 'integer milliseconds 100-600000',
+    default: '10000',
+  }),
 });
 
 export const batchSchedulerEnv = defineEnv('batch-scheduler', {
