@@ -1,15 +1,8 @@
-import { CacheManager } from '@fiml/cache';
 import { apiEnv, type ApiConfig } from '@fiml/config';
-import { ManualClock, TtlPolicy } from '@fiml/market';
-import {
-  createLogger,
-  createMetricsRegistry,
-  type Logger,
-  type Registry,
-} from '@fiml/observability';
+import { ManualClock } from '@fiml/market';
+import { createLogger, type Logger, type Registry } from '@fiml/observability';
 import { startSimulatedProviderServer, type ProviderCallEvent } from '@fiml/providers';
 import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
-import type { AppDeps } from '../src/app.js';
 import { createApi, type Api } from '../src/create-api.js';
 
 export const logger: Logger = createLogger({ service: 'test', level: 'silent' });
@@ -104,25 +97,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     throw error;
   }
   return { ...api, clock, prefix, config, calls, stopUpstream: () => sim.close(), close };
-}
-
-/** Dependencies for buildApp unit tests: an L1-only cache, open auth, a refresh port. */
-export function minimalDeps(overrides: Partial<AppDeps> & Pick<AppDeps, 'refresh'>): AppDeps {
-  const clock = new ManualClock(T0);
-  return {
-    logger,
-    registry: createMetricsRegistry({ service: 'api' }),
-    clock,
-    readiness: { queueRedis: () => Promise.resolve({ ok: true }) },
-    cache: new CacheManager({ ttlPolicy: new TtlPolicy({ clock, jitter: 0 }), clock }),
-    auth: {
-      keys: [{ name: 'client', key: CLIENT_KEY }],
-      adminKey: ADMIN_KEY,
-      readsRequireKey: false,
-    },
-    bodyLimitBytes: 4096,
-    ...overrides,
-  };
 }
 
 /** Headers presenting the client key. */

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { batchSchedulerEnv } from '@fiml/config';
 import { createLogger } from '@fiml/observability';
 import { startRedisServer, waitFor } from '@fiml/testing';
-import { createBatchScheduler } from '../../batch-scheduler/src/create-batch-scheduler.js';
+import { createBatchScheduler } from '@fiml/batch-scheduler';
 import { STALE_REFRESH_DEDUP_TTL_MS } from '../src/create-api.js';
 import { logger, startHarness, type Harness } from './harness.js';
 
