@@ -1,16 +1,6 @@
 import type { AssetType, DataType } from '@fiml/market';
 import type { BatchLoader, LoadResult } from '@fiml/cache';
-import type { ProviderRegistry } from '@fiml/providers';
-
-/** The provider id inside a fetched value, when it carries one (quotes, fundamentals, news items). */
-function providerOf(value: unknown): string | undefined {
-  if (Array.isArray(value)) return providerOf(value[0]);
-  if (typeof value === 'object' && value !== null && 'provider' in value) {
-    const provider = value.provider;
-    return typeof provider === 'string' ? provider : undefined;
-  }
-  return undefined;
-}
+import { providerOfValue, type ProviderRegistry } from '@fiml/providers';
 
 /**
  * Adapts the provider registry to the cache's BatchLoader port: one loader
@@ -46,7 +36,7 @@ export function registryLoaders(
           else if (result.status === 'ok') {
             out.set(asset.symbol, {
               value: result.value,
-              source: providerOf(result.value) ?? primary.id,
+              source: providerOfValue(result.value) ?? primary.id,
             });
           } else if (result.status === 'not-found') {
             out.set(asset.symbol, { notFound: true, source: primary.id });

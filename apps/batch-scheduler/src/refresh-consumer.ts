@@ -7,7 +7,7 @@ import {
   type WriteOutcome,
 } from '@fiml/cache';
 import type { CacheWriteEventLike } from '@fiml/observability';
-import type { ProviderRegistry } from '@fiml/providers';
+import { providerOfValue, type ProviderRegistry } from '@fiml/providers';
 import type { RefreshRequest } from '@fiml/queue';
 
 /** A symbol the job could not refresh, and why (upstream, or the cache Redis). */
@@ -72,15 +72,6 @@ export interface RefreshConsumerEvents {
   write: [event: CacheWriteEventLike];
 }
 
-/** The provider id inside a fetched value, when it carries one (quotes, fundamentals, news items). */
-function providerOf(value: unknown): string | undefined {
-  if (Array.isArray(value)) return providerOf(value[0]);
-  if (typeof value === 'object' && value !== null && 'provider' in value) {
-    return typeof value.provider === 'string' ? value.provider : undefined;
-  }
-  return undefined;
-}
-
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
@@ -129,7 +120,7 @@ export class RefreshConsumer extends EventEmitter<RefreshConsumerEvents> {
       }
       const fetched: Fetched =
         result.status === 'ok'
-          ? { value: result.value, source: providerOf(result.value) ?? primary }
+          ? { value: result.value, source: providerOfValue(result.value) ?? primary }
           : { notFound: true, source: primary };
       const entry = this.#writer.buildEntry(dataType, assetType, fetched, 'scheduler');
       batch.push({

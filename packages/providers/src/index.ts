@@ -5,6 +5,7 @@ export {
   newsItemSchema,
   newsListSchema,
   priceQuoteSchema,
+  providerOfValue,
   type AssetRef,
   type AssetResult,
   type CallOutcome,

@@ -109,3 +109,16 @@ export type AssetResult<V = DataValue> =
 /** How one upstream call went, as a whole. */
 export type CallOutcome = 'ok' | 'not-found' | 'rate-limited' | 'error';
 export const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'not-found', 'rate-limited', 'error'];
+
+/**
+ * The provider id a fetched value carries (quotes, fundamentals, news items
+ * each name their provider; a news list names it in its first item), or
+ * undefined for a value without one (an empty news list).
+ */
+export function providerOfValue(value: unknown): string | undefined {
+  if (Array.isArray(value)) return providerOfValue(value[0]);
+  if (typeof value === 'object' && value !== null && 'provider' in value) {
+    return typeof value.provider === 'string' ? value.provider : undefined;
+  }
+  return undefined;
+}
