@@ -35,7 +35,7 @@ module.exports = function preset(rootDir, overrides = {}) {
     testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
     testPathIgnorePatterns: ['/node_modules/', '/dist/'],
     // Integration tests wait on real servers; a generous bound that still fails a hang.
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     ...overrides,
   };
 };

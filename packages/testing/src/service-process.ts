@@ -76,7 +76,7 @@ export function startServiceProcess(options: ServiceProcessOptions): ServiceProc
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
-    waitForLog(match, timeoutMs = 15_000) {
+    waitForLog(match, timeoutMs = 45_000) {
       const seen = logs.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
