@@ -102,6 +102,11 @@ export class CacheManager {
   async get<V = unknown>(key: string): Promise<CacheRead<V> | undefined> {
     assertEntryKey(key);
     const started = performance.now();
+    // Hot path: an L1 hit answers without the batch machinery of getMany.
+    const hit = this.#path.fromL1(key, this.#clock.now(), started, () =>
+      this.#refresh(key, () => this.#routeRefresh(key)),
+    );
+    if (hit && hit.phase !== 'stale-if-error') return hit.read as CacheRead<V>;
     const [answer] = await this.#lookup([key], started);
     return this.#answerOrMiss(key, answer, started) as CacheRead<V> | undefined;
   }
@@ -128,13 +133,9 @@ export class CacheManager {
     assertDataType(dataType);
     if (typeof fetchFn !== 'function')
       throw new TypeError('fetchFn must be a function returning a promise');
-    const source: FetchSource = {
-      id: 'fetch-fn',
-      load: async () => new Map([[key, checkFetched(await fetchFn(), key)]]),
-    };
-    const fetch = () =>
-      this.#coordinator.fetch(source, dataType, [{ key, asset }]).then((m) => m.get(key)!);
-    return (await this.#readOne(key, dataType, fetch)) as CacheRead<V>;
+    return (await this.#readOne(key, dataType, () =>
+      this.#fetchThroughFn(key, dataType, fetchFn, asset),
+    )) as CacheRead<V>;
   }
 
   /** Read-through for one symbol through the route's coalescing loader. */
@@ -147,8 +148,9 @@ export class CacheManager {
     const key = cacheKey(dataType, assetType, symbol);
     assertEntryKey(key);
     const fetcher = this.#routes.fetcher(dataType, assetType);
-    const fetch = () => fetcher({ key, asset: { symbol, assetType } });
-    return (await this.#readOne(key, dataType, fetch)) as CacheRead<V>;
+    return (await this.#readOne(key, dataType, () =>
+      fetcher({ key, asset: { symbol, assetType } }),
+    )) as CacheRead<V>;
   }
 
   /**
@@ -270,7 +272,8 @@ export class CacheManager {
 
   /**
    * One key's read-through. Hot path (an L1 hit) on purpose: no arrays, no
-   * key parsing; the refresh closure is called only for a stale hit.
+   * key parsing, and closures only as call arguments (a named closure costs
+   * a defineProperty per call under tsx/esbuild's keepNames).
    */
   async #readOne(
     key: string,
@@ -279,13 +282,31 @@ export class CacheManager {
   ): Promise<CacheRead> {
     const started = performance.now();
     const now = this.#clock.now();
-    const revalidate = () => this.#refresh(key, () => this.#flights.join(key, fetch));
-    const l1 = this.#path.fromL1(key, now, started, revalidate);
+    const l1 = this.#path.fromL1(key, now, started, () =>
+      this.#refresh(key, () => this.#flights.join(key, fetch)),
+    );
     if (l1 && l1.phase !== 'stale-if-error') return l1.read;
     const { reads, since } = await this.#tiers.readL2([key]);
-    const l2 = this.#path.fromL2(key, reads[0], since, now, started, revalidate);
+    const l2 = this.#path.fromL2(key, reads[0], since, now, started, () =>
+      this.#refresh(key, () => this.#flights.join(key, fetch)),
+    );
     if (l2 && l2.phase !== 'stale-if-error') return l2.read;
     return this.#path.fetchThrough(key, dataType, fetch, l2 ?? l1, started);
+  }
+
+  /** The upstream step of getWithReadThrough: the caller's fetch function through the coordinator. */
+  async #fetchThroughFn<V>(
+    key: string,
+    dataType: DataType,
+    fetchFn: () => Promise<Fetched<V>>,
+    asset: AssetKey,
+  ): Promise<CacheEntry | Error> {
+    const source: FetchSource = {
+      id: 'fetch-fn',
+      load: async () => new Map([[key, checkFetched(await fetchFn(), key)]]),
+    };
+    const results = await this.#coordinator.fetch(source, dataType, [{ key, asset }]);
+    return results.get(key)!;
   }
 
   /**
