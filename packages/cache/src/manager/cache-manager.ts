@@ -103,10 +103,11 @@ export class CacheManager {
     assertEntryKey(key);
     const started = performance.now();
     // Hot path: an L1 hit answers without the batch machinery of getMany.
-    const hit = this.#path.fromL1(key, this.#clock.now(), started, () =>
-      this.#refresh(key, () => this.#routeRefresh(key)),
-    );
-    if (hit && hit.phase !== 'stale-if-error') return hit.read as CacheRead<V>;
+    const hit = this.#path.fromL1(key, this.#clock.now(), started);
+    if (hit && hit.phase !== 'stale-if-error') {
+      if (hit.phase === 'revalidate') this.#refresh(key, () => this.#routeRefresh(key));
+      return hit.read as CacheRead<V>;
+    }
     const [answer] = await this.#lookup([key], started);
     return this.#answerOrMiss(key, answer, started) as CacheRead<V> | undefined;
   }
@@ -282,15 +283,17 @@ export class CacheManager {
   ): Promise<CacheRead> {
     const started = performance.now();
     const now = this.#clock.now();
-    const l1 = this.#path.fromL1(key, now, started, () =>
-      this.#refresh(key, () => this.#flights.join(key, fetch)),
-    );
-    if (l1 && l1.phase !== 'stale-if-error') return l1.read;
+    const l1 = this.#path.fromL1(key, now, started);
+    if (l1 && l1.phase !== 'stale-if-error') {
+      if (l1.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
+      return l1.read;
+    }
     const { reads, since } = await this.#tiers.readL2([key]);
-    const l2 = this.#path.fromL2(key, reads[0], since, now, started, () =>
-      this.#refresh(key, () => this.#flights.join(key, fetch)),
-    );
-    if (l2 && l2.phase !== 'stale-if-error') return l2.read;
+    const l2 = this.#path.fromL2(key, reads[0], since, now, started);
+    if (l2 && l2.phase !== 'stale-if-error') {
+      if (l2.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
+      return l2.read;
+    }
     return this.#path.fetchThrough(key, dataType, fetch, l2 ?? l1, started);
   }
 
@@ -320,17 +323,24 @@ export class CacheManager {
     inProcess: (i: number) => Promise<unknown> = (i) => this.#routeRefresh(keys[i]!),
   ): Promise<(TierAnswer | undefined)[]> {
     const now = this.#clock.now();
-    const revalidate = (i: number) => () => this.#refresh(keys[i]!, () => inProcess(i));
-    const answers = keys.map((key, i) => this.#path.fromL1(key, now, started, revalidate(i)));
-    const needL2 = keys.flatMap((_, i) =>
-      answers[i] && answers[i].phase !== 'stale-if-error' ? [] : [i],
-    );
-    if (needL2.length === 0) return answers;
-    const { reads, since } = await this.#tiers.readL2(needL2.map((i) => keys[i]!));
-    needL2.forEach((i, j) => {
-      const l2 = this.#path.fromL2(keys[i]!, reads[j], since, now, started, revalidate(i));
-      // An L1 entry past its revalidation window stays the fallback unless L2 has one.
-      if (l2 || !answers[i]) answers[i] = l2;
+    const answers = new Array<TierAnswer | undefined>(keys.length);
+    const needL2: number[] = [];
+    for (let i = 0; i < keys.length; i += 1) {
+      const answer = this.#path.fromL1(keys[i]!, now, started);
+      answers[i] = answer;
+      if (!answer || answer.phase === 'stale-if-error') needL2.push(i);
+    }
+    if (needL2.length > 0) {
+      const { reads, since } = await this.#tiers.readL2(needL2.map((i) => keys[i]!));
+      needL2.forEach((i, j) => {
+        const l2 = this.#path.fromL2(keys[i]!, reads[j], since, now, started);
+        // An L1 entry past its revalidation window stays the fallback unless L2 has one.
+        if (l2 || !answers[i]) answers[i] = l2;
+      });
+    }
+    // Stale answers served inside their window ask for a refresh, once per key per window.
+    answers.forEach((answer, i) => {
+      if (answer?.phase === 'revalidate') this.#refresh(keys[i]!, () => inProcess(i));
     });
     return answers;
   }

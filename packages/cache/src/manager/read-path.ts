@@ -52,13 +52,12 @@ export class ReadPath {
     this.#softTimeoutMs = options.softTimeoutMs;
   }
 
-  /** L1's answer, or undefined when L1 has nothing usable (an expired entry is removed). */
-  fromL1(
-    key: string,
-    now: number,
-    started: number,
-    revalidate?: () => void,
-  ): TierAnswer | undefined {
+  /**
+   * L1's answer, or undefined when L1 has nothing usable (an expired entry is
+   * removed). An answer in phase `revalidate` was served stale: the caller
+   * asks for its refresh (no closure per read on the hit path).
+   */
+  fromL1(key: string, now: number, started: number): TierAnswer | undefined {
     const held = this.#tiers.l1.get(key);
     if (!held) return undefined;
     const phase = this.#freshness.phase(held.entry, now);
@@ -67,7 +66,7 @@ export class ReadPath {
       this.#tiers.emitEvict(key, held, 'expired');
       return undefined;
     }
-    return this.#answer(key, held, 'l1', phase, started, revalidate);
+    return this.#answer(key, held, 'l1', phase, started);
   }
 
   /** An L2 read's answer (filling L1), or undefined for a miss, a corrupt or an expired entry. */
@@ -77,7 +76,6 @@ export class ReadPath {
     since: number,
     now: number,
     started: number,
-    revalidate?: () => void,
   ): TierAnswer | undefined {
     if (!l2Read || l2Read.status === 'miss') return undefined;
     if (l2Read.status === 'corrupt') {
@@ -104,7 +102,7 @@ export class ReadPath {
     // L1 may hold a newer entry than this reply: answer with what L1 kept.
     const heldPhase = held.entry === l2Read.entry ? phase : this.#freshness.phase(held.entry, now);
     if (heldPhase === 'expired') return undefined;
-    return this.#answer(key, held, 'l2', heldPhase, started, revalidate);
+    return this.#answer(key, held, 'l2', heldPhase, started);
   }
 
   /**
@@ -177,7 +175,6 @@ export class ReadPath {
     level: CacheLevel,
     phase: Exclude<Phase, 'expired'>,
     started: number,
-    revalidate: (() => void) | undefined,
   ): TierAnswer {
     const { entry } = held;
     const stale = phase !== 'fresh';
@@ -200,7 +197,6 @@ export class ReadPath {
         ageMs: this.#clock.now() - entry.softExpiresAt,
         reason: 'revalidate',
       });
-      revalidate?.();
     }
     return { read, phase, level };
   }
