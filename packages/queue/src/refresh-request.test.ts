@@ -49,8 +49,24 @@ describe('refresh request contract', () => {
     const v1 = parseRefreshRequest(base);
     expect(v1).not.toHaveProperty('reason');
     expect(issuesOf({ ...base, reason: 'because' })).toEqual({
-      reason: 'one of request, stale, warm',
+      reason: 'one of request, stale, warm, miss',
     });
+  });
+
+  it('v2: takes a miss the api could not fetch, and "only if older than" in whole ms', () => {
+    expect(parseRefreshRequest({ ...base, reason: 'miss', priority: 'urgent' })).toMatchObject({
+      reason: 'miss',
+      priority: 'urgent',
+    });
+    expect(parseRefreshRequest({ ...base, ifOlderThanMs: 0 }).ifOlderThanMs).toBe(0);
+    expect(parseRefreshRequest({ ...base, ifOlderThanMs: 30_000 }).ifOlderThanMs).toBe(30_000);
+    // A v1 payload stays valid and gains nothing.
+    expect(parseRefreshRequest(base)).not.toHaveProperty('ifOlderThanMs');
+    for (const bad of [-1, 1.5, '30000', Number.POSITIVE_INFINITY, null]) {
+      expect(issuesOf({ ...base, ifOlderThanMs: bad })).toEqual({
+        ifOlderThanMs: 'an integer number of ms >= 0',
+      });
+    }
   });
 
   it('names every bad field', () => {

@@ -19,10 +19,12 @@ export const PRIORITIES = ['urgent', 'normal', 'low'] as const;
 /**
  * Why a refresh was asked for: `request` (another service or POST /v1/refresh
  * asked), `stale` (a reader was served a stale entry), `warm` (the warmer
- * expects a read). Optional in the payload: a v1 request without it is a
- * `request`.
+ * expects a read), `miss` (a reader found nothing cached and the api could not
+ * fetch it because the provider's budget left to the api was spent; the
+ * reader was told to retry). Optional in the payload: a v1 request without it
+ * is a `request`.
  */
-export const REFRESH_REASONS = ['request', 'stale', 'warm'] as const;
+export const REFRESH_REASONS = ['request', 'stale', 'warm', 'miss'] as const;
 export type RefreshReason = (typeof REFRESH_REASONS)[number];
 export type RefreshPriority = (typeof PRIORITIES)[number];
 
@@ -60,6 +62,16 @@ export const refreshRequestSchema = z.object({
   deadline: z.iso.datetime({ offset: true, error: 'an ISO 8601 instant with offset' }).optional(),
   /** Why it was asked for; absent means `request` (payloads from before the field stay valid). */
   reason: z.enum(REFRESH_REASONS, { error: `one of ${REFRESH_REASONS.join(', ')}` }).optional(),
+  /**
+   * Refresh a key only if its cached entry was fetched longer ago than this
+   * many ms (an entry fetched since the request was made is fresh enough).
+   * Absent: refresh whatever is cached. v2; v1 payloads go without it.
+   */
+  ifOlderThanMs: z
+    .number({ error: 'an integer number of ms >= 0' })
+    .int('an integer number of ms >= 0')
+    .min(0, 'an integer number of ms >= 0')
+    .optional(),
   /** Who asked ("api", "warmer", a service name): for logs, metrics and pollution accounting. */
   source: z
     .string()
