@@ -41,6 +41,16 @@ export {
   type CacheWriteSource,
 } from './metrics/cache-write-metrics.js';
 export {
+  BATCH_WAIT_BUCKETS,
+  registerBatchMetrics,
+  type BatchBudgetWaitEventLike,
+  type BatchFlushEventLike,
+  type BatchMetricsOptions,
+  type BatchPendingGroupLike,
+  type BatchRateLimitedEventLike,
+  type BatchSchedulerSource,
+} from './metrics/batch-metrics.js';
+export {
   PROVIDER_CALL_OUTCOMES,
   PROVIDER_LATENCY_BUCKETS,
   registerProviderMetrics,

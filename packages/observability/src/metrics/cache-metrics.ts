@@ -22,8 +22,12 @@ export const CACHE_LATENCY_BUCKETS: readonly number[] = [
   0.25, 0.5, 1, 2.5, 5,
 ];
 
-/** Keys per coalesced upstream fetch: 1 up to a large provider batch. */
-export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+/**
+ * Keys per upstream fetch: 1 up to a large provider batch. One list for both
+ * exporters of fiml_batch_size (the api's read-through fetches, the
+ * batch-scheduler's flushes), so a query across services aggregates.
+ */
+export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
 
 const EVICTION_CAUSES: readonly EvictionCause[] = [
   'capacity',
