@@ -55,6 +55,7 @@ export {
 } from './rate-limit/sliding-window-log.js';
 export {
   RateLimiter,
+  type AcquireOptions,
   type AcquireResult,
   type RateBudget,
   type RateLimiterEvents,
@@ -71,10 +72,12 @@ export {
 } from './registry/routes.js';
 export {
   ProviderRegistry,
+  reservedCalls,
   type CallRecord,
   type FallbackEvent,
   type ProviderRegistryEvents,
   type ProviderRegistryOptions,
+  type RegistryFetchOptions,
   type RegistryFetchResult,
   type ThrottledEvent,
 } from './registry/provider-registry.js';

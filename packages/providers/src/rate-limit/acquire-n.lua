@@ -14,29 +14,35 @@
     KEYS[1]        penalty key: epoch ms (Redis time) until which every call is refused
     KEYS[2..k+1]   one sorted set per window (score: call time in ms; member: unique call id)
     ARGV[1]        n, calls to take
-    ARGV[2]        a member prefix unique to this request
-    ARGV[1+2w], ARGV[2+2w]   windowMs and limit of window w (1-based)
-    ARGV[3+2k]     m, then m ages: how many ms before now each call granted while
+    ARGV[2]        keep: grant only if every window still has MORE than keep
+                   calls left after the n (-1: the n may take the last calls).
+                   Checked here, in the same step that takes them, so two
+                   callers can never both see room for one call and both take it.
+    ARGV[3]        a member prefix unique to this request
+    ARGV[2+2w], ARGV[3+2w]   windowMs and limit of window w (1-based)
+    ARGV[4+2k]     m, then m ages: how many ms before now each call granted while
                    Redis was unreachable was made (backfill; ages, not instants, so
                    the caller's clock never lands in the windows)
 
   Returns {1, 0, 0} when granted; {0, waitMs, w} when refused, where w is the
-  window that needs the longest wait (0 for a penalty).
+  window that needs the longest wait (0 for a penalty). A request no window
+  could ever hold (n + keep >= limit) is refused with a whole window's wait.
 
   Every key of a provider carries its id as a hash tag: Redis-Cluster-safe.
 ]]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local n = tonumber(ARGV[1])
-local base = ARGV[2]
+local keep = tonumber(ARGV[2])
+local base = ARGV[3]
 local k = #KEYS - 1
-local m = tonumber(ARGV[3 + 2 * k])
+local m = tonumber(ARGV[4 + 2 * k])
 
 if m > 0 then
   for w = 1, k do
-    local windowMs = tonumber(ARGV[1 + 2 * w])
+    local windowMs = tonumber(ARGV[2 + 2 * w])
     for i = 1, m do
-      local age = tonumber(ARGV[3 + 2 * k + i])
+      local age = tonumber(ARGV[4 + 2 * k + i])
       if age < windowMs then redis.call('ZADD', KEYS[w + 1], now - age, base .. ':b' .. i) end
     end
     redis.call('PEXPIRE', KEYS[w + 1], windowMs)
@@ -50,14 +56,16 @@ local wait = 0
 local which = 0
 for w = 1, k do
   local key = KEYS[w + 1]
-  local windowMs = tonumber(ARGV[1 + 2 * w])
-  local limit = tonumber(ARGV[2 + 2 * w])
+  local windowMs = tonumber(ARGV[2 + 2 * w])
+  local limit = tonumber(ARGV[3 + 2 * w])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - windowMs)
-  local excess = redis.call('ZCARD', key) + n - limit
+  -- Room for n calls that leave more than keep: used + n + keep + 1 <= limit.
+  local excess = redis.call('ZCARD', key) + n + keep + 1 - limit
   if excess > 0 then
-    -- The wait is until the entry whose leaving makes room for n calls has left.
+    -- The wait is until the entry whose leaving makes that room has left.
     local leaving = redis.call('ZRANGE', key, excess - 1, excess - 1, 'WITHSCORES')
-    local windowWait = tonumber(leaving[2]) + windowMs - now
+    local windowWait = windowMs
+    if leaving[2] then windowWait = tonumber(leaving[2]) + windowMs - now end
     if windowWait < 1 then windowWait = 1 end
     if windowWait > wait then
       wait = windowWait
@@ -70,6 +78,6 @@ if wait > 0 then return {0, wait, which} end
 for w = 1, k do
   local key = KEYS[w + 1]
   for i = 1, n do redis.call('ZADD', key, now, base .. ':' .. i) end
-  redis.call('PEXPIRE', key, tonumber(ARGV[1 + 2 * w]))
+  redis.call('PEXPIRE', key, tonumber(ARGV[2 + 2 * w]))
 end
 return {1, 0, 0}

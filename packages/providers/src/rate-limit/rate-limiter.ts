@@ -20,6 +20,20 @@ export type AcquireResult =
       readonly reason: 'window' | 'penalty';
     };
 
+/** Options of {@link RateLimiter.tryAcquire}. */
+export interface AcquireOptions {
+  /**
+   * Grant only if every window of the provider (so its tightest one) still
+   * has MORE than `keep` calls left after this grant; otherwise refuse with
+   * the wait until it would. Checked in the same atomic step that takes the
+   * calls (one Lua script on Redis), so concurrent callers in any process
+   * cannot together spend past it. While Redis is unreachable it is scaled by
+   * the degraded share, like the limits. A non-negative integer.
+   * @defaultValue undefined: the grant may take the last call of a window
+   */
+  readonly keep?: number;
+}
+
 /** A provider's budget, for the scheduler and the warmer to plan with. */
 export interface RateBudget {
   readonly providerId: string;
@@ -158,9 +172,15 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
 
   /**
    * Takes `n` calls from every window of a provider, or none. Never waits and
-   * never rejects for Redis trouble (it counts locally then).
+   * never rejects for Redis trouble (it counts locally then). With
+   * `options.keep`, leaves more than `keep` calls in every window or takes
+   * nothing (see {@link AcquireOptions.keep}).
    */
-  async tryAcquire(providerId: string, n = 1): Promise<AcquireResult> {
+  async tryAcquire(
+    providerId: string,
+    n = 1,
+    options: AcquireOptions = {},
+  ): Promise<AcquireResult> {
     const state = this.#state(providerId);
     const smallest = Math.min(...state.windows.map((w) => w.limit));
     if (!Number.isInteger(n) || n < 1 || n > smallest) {
@@ -168,10 +188,14 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
         `tryAcquire(${providerId}, n): n must be an integer 1..${smallest}, got ${n}`,
       );
     }
+    const { keep } = options;
+    if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) {
+      throw new RangeError(`tryAcquire(${providerId}): keep must be an integer >= 0, got ${keep}`);
+    }
     const now = this.#clock.now();
     if (this.#useRedis(now)) {
       try {
-        const result = await this.#acquireShared(state, now, n);
+        const result = await this.#acquireShared(state, now, n, keep);
         // Mirrored on the local clock, so an outage starts from this process's real history.
         this.#healthy();
         if (result.granted) state.local.record(now, n);
@@ -182,7 +206,10 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
     }
     if (state.penaltyUntil > now)
       return { granted: false, retryAfterMs: state.penaltyUntil - now, reason: 'penalty' };
-    const local = state.local.tryAcquire(now, n, this.#redis ? this.#share : 1);
+    const share = this.#redis ? this.#share : 1;
+    // Degraded, this process counts against its share of each limit: it keeps the same share.
+    const localKeep = keep === undefined ? undefined : Math.floor(keep * share);
+    const local = state.local.tryAcquire(now, n, share, localKeep);
     if (!local.granted)
       return { granted: false, retryAfterMs: local.retryAfterMs, reason: 'window' };
     if (this.#redis) for (let i = 0; i < n; i += 1) state.unsynced.push(now);
@@ -248,7 +275,12 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
     return this.#budget(providerId, windows, reply[0]!);
   }
 
-  async #acquireShared(state: ProviderState, now: number, n: number): Promise<AcquireResult> {
+  async #acquireShared(
+    state: ProviderState,
+    now: number,
+    n: number,
+    keep: number | undefined,
+  ): Promise<AcquireResult> {
     // Calls granted during an outage are written back, so the windows stay true after it. They
     // go as ages (ms before now on this process's clock): Redis places them on its own clock.
     const longest = Math.max(0, ...state.windows.map((w) => w.windowMs));
@@ -263,6 +295,8 @@ export class RateLimiter extends EventEmitter<RateLimiterEvents> {
           state.keys.length,
           ...state.keys,
           n,
+          // -1: no reserve, the grant may take a window's last call (see acquire-n.lua).
+          keep ?? -1,
           member,
           ...state.windows.flatMap((w) => [w.windowMs, w.limit]),
           backfill.length,

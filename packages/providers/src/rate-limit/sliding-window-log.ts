@@ -35,13 +35,19 @@ export class SlidingWindowLog {
     this.#logs = windows.map(() => []);
   }
 
-  /** Grants `n` calls at `now` if every window has room for them (each limit scaled by `share`). */
-  tryAcquire(now: number, n = 1, share = 1): LocalAcquireResult {
+  /**
+   * Grants `n` calls at `now` if every window has room for them (each limit
+   * scaled by `share`) and, with `keep`, still has more than `keep` calls left
+   * after them. A request no window could ever hold waits a whole window.
+   */
+  tryAcquire(now: number, n = 1, share = 1, keep?: number): LocalAcquireResult {
+    // Calls that must stay in each window after the grant: none without `keep`.
+    const reserve = keep === undefined ? 0 : keep + 1;
     let wait = 0;
     this.windows.forEach((window, i) => {
       const log = this.#prune(i, now);
       const limit = SlidingWindowLog.scaledLimit(window.limit, share);
-      const excess = log.length + n - limit;
+      const excess = log.length + n + reserve - limit;
       if (excess <= 0) return;
       // The call fits once the `excess` oldest calls have left the window.
       const leaving = log[excess - 1];

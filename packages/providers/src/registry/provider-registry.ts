@@ -38,6 +38,38 @@ export interface ProviderRegistryOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * The share of each rate window the api's read-through leaves to the
+ * batch-scheduler: the api passes `keep = reservedCalls(limit)` of the tightest
+ * window, so its misses stop before the last `reservedCalls(limit) + 1` calls
+ * and those go to the scheduler, which pools many waiting symbols into one
+ * call (5/min: the api spends 2, leaves 3). floor(limit × 0.5).
+ */
+export function reservedCalls(limit: number): number {
+  return Math.floor(limit * 0.5);
+}
+
+/** Options of {@link ProviderRegistry.fetch}. */
+export interface RegistryFetchOptions extends FetchOptions {
+  /**
+   * Which symbols that failed at a provider move on to the next provider of
+   * the route. Those it refuses end with that provider's error. The
+   * batch-scheduler keeps low-priority symbols on the primary provider, so
+   * they never spend a fallback's budget. @defaultValue every failed symbol
+   */
+  readonly fallback?: (symbol: string) => boolean;
+  /**
+   * A call is made only if the provider's tightest window would still have
+   * more than `keep` calls left after it; otherwise no call, and every symbol
+   * of the chunk gets BUDGET_EXHAUSTED with `retryAfterMs` (when the window has
+   * freed enough) and a `throttled` event is emitted. Atomic with the shared
+   * limiter (see RateLimiter.tryAcquire). A number applies to every provider
+   * of the route; a function gives each provider its own.
+   * @defaultValue undefined: a call may spend a window's last permit
+   */
+  readonly keep?: number | ((providerId: string) => number | undefined);
+}
+
 /** Emitted when the limiter refused a call before it was made. */
 export interface ThrottledEvent {
   readonly provider: string;
@@ -202,7 +234,8 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
   }
 
   /**
-   * Fetches symbols of one asset type through their route. Never rejects.
+   * Fetches symbols of one asset type through their route. Never rejects
+   * (a `keep` that is not an integer >= 0 is a caller's bug: RangeError).
    * When `options.signal` fires it stops at once: calls in flight are
    * cancelled (and not awaited), no further chunk, permit or fallback
    * provider is started, and every symbol without an answer yet gets a
@@ -212,7 +245,7 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
     dataType: D,
     assetType: AssetType,
     symbols: readonly string[],
-    options: FetchOptions = {},
+    options: RegistryFetchOptions = {},
   ): Promise<RegistryFetchResult<DataValue<D>>> {
     const results = new Map<string, AssetResult>();
     const calls: CallRecord[] = [];
@@ -247,15 +280,19 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
       for (const symbol of pending) lastError.set(symbol, error);
     }
 
-    const { signal } = options;
+    const { signal, fallback } = options;
+    // Only the signal reaches the providers; the rest is the registry's business.
+    const callOptions: FetchOptions = signal ? { signal } : {};
     for (let i = 0; i < chain.length && pending.length > 0 && !signal?.aborted; i += 1) {
       const provider = chain[i]!;
       const failed = new Set<string>();
       const chunks = chunk(pending, provider.maxBatchSize);
+      const keep = typeof options.keep === 'function' ? options.keep(provider.id) : options.keep;
+      const acquire = keep === undefined ? {} : { keep };
       const runChunk = async (batch: string[]): Promise<void> => {
         // Aborted: the chunk is not started and asks the limiter for nothing.
         if (signal?.aborted) return;
-        const permit = await this.limiter.tryAcquire(provider.id);
+        const permit = await this.limiter.tryAcquire(provider.id, 1, acquire);
         if (!permit.granted) {
           const error = new ProviderError(
             ProviderErrorCode.BUDGET_EXHAUSTED,
@@ -286,7 +323,7 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
               provider.fetch(
                 dataType,
                 batch.map((symbol) => ({ symbol, assetType })),
-                options,
+                callOptions,
               ),
               signal,
             )) ?? abortedCall(provider.id, dataType, batch, performance.now() - started, signal);
@@ -343,9 +380,18 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
         });
       };
       await this.#runLimited(chunks, runChunk);
-      // Answered symbols are done; the rest (failed, or never asked because of an abort) go on.
+      // Answered symbols are done; the rest (failed, or never asked because of an abort) go on,
+      // unless the caller keeps them off the next provider: they end with this one's error.
       pending = pending.filter((s) => !results.has(s));
       const next = chain[i + 1];
+      if (next && fallback && !signal?.aborted) {
+        const staying = pending.filter((s) => !fallback(s));
+        for (const symbol of staying) {
+          results.set(symbol, { status: 'error', error: lastError.get(symbol)! });
+          failed.delete(symbol);
+        }
+        if (staying.length > 0) pending = pending.filter((s) => !results.has(s));
+      }
       if (failed.size > 0 && next && !signal?.aborted) {
         this.#log?.debug(
           { from: provider.id, to: next.id, symbols: failed.size },
