@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
+  BatchSchedulerSource,
   CacheWriteEventLike,
   CountedQueue,
   ProviderCallEventLike,
@@ -13,6 +14,7 @@ import type {
 import { findPromtool } from '@fiml/observability/promtool';
 import {
   createMetricsRegistry,
+  registerBatchMetrics,
   registerCacheMetrics,
   registerCacheWriteMetrics,
   registerProviderMetrics,
@@ -51,10 +53,23 @@ async function everyFamily(): Promise<Map<string, { type: string; labels: string
     queues: [queue],
     workers: [worker as unknown as TimedWorker],
   });
+  // The batch-scheduler's registry: fiml_batch_size is also the api's (keys per
+  // read-through fetch), so the two bridges never share a registry.
+  const scheduler = createMetricsRegistry({ service: 'doc', defaultMetrics: false });
+  const events: BatchSchedulerSource = Object.assign(new EventEmitter(), {
+    pendingKeys: () => Promise.resolve([]),
+  });
+  registerBatchMetrics(scheduler, events, { providers: [] });
+
   const out = new Map<string, { type: string; labels: string[] }>();
-  for (const family of await registry.getMetricsAsJSON()) {
-    const metric = registry.getSingleMetric(family.name) as unknown as { labelNames: string[] };
-    out.set(family.name, { type: String(family.type), labels: [...metric.labelNames].sort() });
+  for (const r of [registry, scheduler]) {
+    for (const family of await r.getMetricsAsJSON()) {
+      const metric = r.getSingleMetric(family.name) as unknown as { labelNames: string[] };
+      const shape = { type: String(family.type), labels: [...metric.labelNames].sort() };
+      // One doc section per family: a family two bridges export must have one shape.
+      if (out.has(family.name)) expect(shape).toEqual(out.get(family.name));
+      out.set(family.name, shape);
+    }
   }
   return out;
 }
