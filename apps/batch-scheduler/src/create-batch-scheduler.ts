@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { CacheWriter } from '@fiml/cache';
 import { redactUrl, ttlEnvOf, type BatchSchedulerConfig } from '@fiml/config';
 import {
+  NYSE_TIME_ZONE,
   SeededRandom,
   TtlPolicy,
   randomSeed,
@@ -14,6 +15,7 @@ import {
 import {
   createLogger,
   createMetricsRegistry,
+  registerBatchMetrics,
   registerCacheErrorMetrics,
   registerCacheWriteMetrics,
   registerProviderMetrics,
@@ -32,6 +34,7 @@ import {
   type WorkerProcess,
 } from '@fiml/queue';
 import { RefreshConsumer } from './refresh-consumer.js';
+import { BatchScheduler, type SchedulerSettings } from './scheduler/batch-scheduler.js';
 import { buildWorker } from './worker.js';
 
 /** What a caller may supply instead of what the config would build. */
@@ -42,8 +45,15 @@ export interface BatchSchedulerOverrides {
   readonly registry?: Registry;
   /** Time for TTLs, rate limits and entry timestamps. @defaultValue systemClock */
   readonly clock?: Clock;
-  /** The TTL jitter's randomness. @defaultValue a SeededRandom with a random seed */
+  /** The TTL jitter's and the retry backoff's randomness. @defaultValue a SeededRandom with a random seed */
   readonly random?: Random;
+  /** Scheduler timings tests shorten (tick, lease, lock); the rest comes from the config. */
+  readonly scheduler?: Partial<
+    Pick<
+      SchedulerSettings,
+      'tickMs' | 'leaseMs' | 'lockDurationMs' | 'stalledIntervalMs' | 'retryBaseMs'
+    >
+  >;
 }
 
 /** The batch-scheduler process, built: its worker is already fetching jobs. */
@@ -58,8 +68,10 @@ export interface BatchSchedulerApp extends WorkerProcess {
   readonly providers: ProviderRegistry;
   /** Writes entries newer-wins to L2 and publishes their invalidations. */
   readonly writer: CacheWriter;
-  /** Fetches and writes each refresh request (emits `write` for the metrics). */
+  /** Fetches and writes each refresh request at once: the path with CACHE_BATCH_ENABLED=false. */
   readonly refresh: RefreshConsumer;
+  /** Groups refresh requests into batch calls (CACHE_BATCH_ENABLED=true); undefined otherwise. */
+  readonly scheduler: BatchScheduler | undefined;
   /** The refresh consumer. */
   readonly worker: JobWorker;
   /** A handle on the refresh queue, for job counts on /metrics. */
@@ -107,12 +119,13 @@ export function createBatchScheduler(
   });
 
   const ttl = ttlSettingsFromEnv(ttlEnvOf(config));
+  const random = overrides.random ?? new SeededRandom(randomSeed());
   const writer = new CacheWriter({
     redis: cacheRedis,
     ttlPolicy: new TtlPolicy({
       table: ttl.table,
       jitter: ttl.jitter,
-      random: overrides.random ?? new SeededRandom(randomSeed()),
+      random,
       clock,
     }),
     keyPrefix: config.CACHE_KEY_PREFIX,
@@ -143,11 +156,43 @@ export function createBatchScheduler(
   refreshQueue.on('error', (error) => logger.debug({ err: error }, 'refresh queue error'));
   closer.add('refresh queue', () => refreshQueue.close());
 
+  let scheduler: BatchScheduler | undefined;
+  if (config.CACHE_BATCH_ENABLED) {
+    const batching = new BatchScheduler({
+      queueRedis,
+      prefix: config.QUEUE_PREFIX,
+      providers,
+      writer,
+      clock,
+      random,
+      logger,
+      settings: {
+        batchSize: config.CACHE_BATCH_SIZE,
+        intervalMs: config.CACHE_BATCH_INTERVAL * 1000,
+        lowLoadHours: config.CACHE_LOW_LOAD_HOURS,
+        timeZone: NYSE_TIME_ZONE,
+        minAgeFraction: config.REFRESH_MIN_AGE_FRACTION,
+        maxAttempts: config.REFRESH_MAX_ATTEMPTS,
+        fetchTimeoutMs: config.REFRESH_FETCH_TIMEOUT_MS,
+        batchConcurrency: Math.min(8, config.WORKER_CONCURRENCY),
+        ...overrides.scheduler,
+      },
+    });
+    registerBatchMetrics(registry, batching, {
+      providers: providers.providers().map((p) => p.id),
+      logger,
+    });
+    registerCacheWriteMetrics(registry, batching, { logger });
+    batching.start();
+    closer.add('batch scheduler', () => batching.close());
+    scheduler = batching;
+  }
+
   const worker = buildWorker({
     connection: queueRedis,
     prefix: config.QUEUE_PREFIX,
     logger,
-    refresh: (request) => refresh.refresh(request),
+    refresh: (request) => (scheduler ? scheduler.accept(request) : refresh.refresh(request)),
     concurrency: config.WORKER_CONCURRENCY,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
@@ -162,6 +207,7 @@ export function createBatchScheduler(
     providers,
     writer,
     refresh,
+    scheduler,
     worker,
     refreshQueue,
     readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
@@ -171,6 +217,13 @@ export function createBatchScheduler(
       queuePrefix: config.QUEUE_PREFIX,
       cachePrefix: config.CACHE_KEY_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
+      batching: config.CACHE_BATCH_ENABLED
+        ? {
+            size: config.CACHE_BATCH_SIZE,
+            intervalSeconds: config.CACHE_BATCH_INTERVAL,
+            lowLoadHours: config.CACHE_LOW_LOAD_HOURS.join(','),
+          }
+        : false,
       routes: Object.fromEntries(
         Object.entries(config.PROVIDER_ROUTES).map(([route, ids]) => [route, ids.join(',')]),
       ),

@@ -8,14 +8,19 @@ import {
   type RefreshRequest,
 } from '@fiml/queue';
 import type { RefreshOutcome } from './refresh-consumer.js';
+import type { IntakeOutcome } from './scheduler/batch-job.js';
 
 export interface WorkerDeps {
   /** A `worker`-role connection to the queue Redis. */
   readonly connection: Redis;
   readonly prefix: string;
   readonly logger: Logger;
-  /** Refreshes one validated request (RefreshConsumer.refresh); a rejection fails the attempt. */
-  readonly refresh: (request: RefreshRequest) => Promise<RefreshOutcome>;
+  /**
+   * Handles one validated request: groups it for batching (BatchScheduler.accept),
+   * or, with batching off, fetches it at once (RefreshConsumer.refresh). A
+   * rejection fails the attempt.
+   */
+  readonly refresh: (request: RefreshRequest) => Promise<RefreshOutcome | IntakeOutcome>;
   /** @defaultValue 8 */
   readonly concurrency?: number;
   /** @defaultValue 10000 */
@@ -38,7 +43,7 @@ export function buildWorker(deps: WorkerDeps): JobWorker {
     logger: deps.logger,
     concurrency: deps.concurrency ?? 8,
     shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 10_000,
-    process: async (request, job): Promise<RefreshOutcome> => {
+    process: async (request, job): Promise<RefreshOutcome | IntakeOutcome> => {
       log.info(
         {
           jobId: job.id,
@@ -52,11 +57,15 @@ export function buildWorker(deps: WorkerDeps): JobWorker {
         'refresh request received',
       );
       const outcome = await deps.refresh(request);
-      const { failures, ...counts } = outcome;
-      log[failures.length > 0 ? 'warn' : 'info'](
-        { jobId: job.id, ...counts, failures: failures.slice(0, 5) },
-        'refresh done',
-      );
+      if ('failures' in outcome) {
+        const { failures, ...counts } = outcome;
+        log[failures.length > 0 ? 'warn' : 'info'](
+          { jobId: job.id, ...counts, failures: failures.slice(0, 5) },
+          'refresh done',
+        );
+      } else {
+        log.info({ jobId: job.id, ...outcome }, 'refresh request grouped');
+      }
       return outcome;
     },
   });

@@ -64,6 +64,29 @@ export const timeZone = () =>
 export const keyPrefix = () =>
   z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'not 1-32 letters, digits, ".", "_" or "-"');
 
+/** A decimal number in [min, max] ("0.5"). */
+export const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'not a decimal number')
+    .transform(Number)
+    .pipe(z.number().min(min, `below the minimum ${min}`).max(max, `above the maximum ${max}`));
+
+/** Comma-separated hours of the day 0-23 ("0,1,2,3,4,5,6"); empty for none. Sorted, unique. */
+export const hourList = () =>
+  z.string().transform((text, ctx) => {
+    const parts = text
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const bad = parts.find((p) => !/^\d{1,2}$/.test(p) || Number(p) > 23);
+    if (bad !== undefined) {
+      ctx.issues.push({ code: 'custom', message: `"${bad}" is not an hour 0-23`, input: text });
+      return z.NEVER;
+    }
+    return [...new Set(parts.map(Number))].sort((a, b) => a - b);
+  });
+
 /** Comma-separated cache keys or `*` patterns (empty for none). */
 export const keyPatterns = () =>
   z.string().transform((text, ctx) => {

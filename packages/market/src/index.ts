@@ -10,6 +10,7 @@ export {
   normalizeSymbol,
 } from './market-data.js';
 export { SeededRandom, randomSeed, type Random } from './random.js';
+export { hourInZone } from './calendar/zone-hour.js';
 export { EQUITY_SESSIONS, MarketSession, type EquitySession } from './calendar/market-session.js';
 export { nyseRuleEarlyCloses, nyseRuleHolidays, type NyseRuleDate } from './calendar/nyse-rules.js';
 export {

@@ -6,7 +6,8 @@ import { InvalidJobPayloadError, fieldIssues } from './errors.js';
 import { queuePrefix, type QueueName } from './queue-names.js';
 
 export interface JobWorkerOptions<S extends z.ZodType, R> {
-  readonly queueName: QueueName;
+  /** A queue of QueueName, or a per-provider queue (`refresh-batch-<provider>`). */
+  readonly queueName: QueueName | `${QueueName}-${string}`;
   /** The deployment prefix (QUEUE_PREFIX); wrapped in a hash tag here. */
   readonly prefix: string;
   /** A `worker`-role connection (maxRetriesPerRequest: null). The caller owns and closes it. */
@@ -22,6 +23,14 @@ export interface JobWorkerOptions<S extends z.ZodType, R> {
   readonly shutdownTimeoutMs?: number;
   /** Start fetching jobs at once. @defaultValue true */
   readonly autorun?: boolean;
+  /**
+   * How long a job's lock lives unless its worker renews it (a worker renews
+   * at half of it); a killed worker's job is redelivered after it and the
+   * stalled check. @defaultValue 30000 (BullMQ's)
+   */
+  readonly lockDurationMs?: number;
+  /** How often stalled jobs are looked for, ms. @defaultValue 30000 (BullMQ's) */
+  readonly stalledIntervalMs?: number;
 }
 
 /** A BullMQ Worker that validates payloads against a contract and shuts down gracefully. */
@@ -61,6 +70,10 @@ export function createJobWorker<S extends z.ZodType, R>(
       prefix: queuePrefix(options.prefix),
       concurrency: options.concurrency ?? 1,
       autorun: options.autorun ?? true,
+      ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+      ...(options.stalledIntervalMs === undefined
+        ? {}
+        : { stalledInterval: options.stalledIntervalMs }),
     },
   );
 

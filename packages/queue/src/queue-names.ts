@@ -7,9 +7,15 @@ export const QueueName = {
   REFRESH: 'refresh',
   /** Warming cycles: the warmer's Job Scheduler produces, the warmer consumes. */
   WARM: 'warm',
+  /**
+   * One batch of claimed keys: the batch-scheduler's flusher produces, its
+   * batch workers consume. One queue per provider (`refresh-batch-<provider id>`).
+   */
+  REFRESH_BATCH: 'refresh-batch',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
-export const QUEUE_NAMES: readonly QueueName[] = Object.values(QueueName);
+/** Queues that exist under their own name (per-provider batch queues are named `refresh-batch-<id>`). */
+export const QUEUE_NAMES: readonly QueueName[] = [QueueName.REFRESH, QueueName.WARM];
 
 /**
  * The BullMQ key prefix for a deployment: the prefix in a hash tag, so every

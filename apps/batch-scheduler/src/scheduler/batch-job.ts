@@ -1,0 +1,61 @@
+import { ASSET_TYPES, DATA_TYPES } from '@fiml/market';
+import { z } from 'zod';
+
+/**
+ * A batch job: keys of one group claimed together under one token (the job
+ * id). Produced and consumed by the batch-scheduler only; validated on
+ * receipt like every job.
+ */
+export const batchJobSchema = z.object({
+  provider: z.string().min(1),
+  assetType: z.enum(ASSET_TYPES),
+  dataType: z.enum(DATA_TYPES),
+  token: z.string().min(1),
+  keys: z
+    .array(
+      z.object({
+        symbol: z.string().min(1),
+        priority: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+        firstAt: z.number(),
+        deadline: z.number().optional(),
+        attempts: z.number().int().min(0),
+      }),
+    )
+    .min(1),
+});
+export type BatchJob = z.output<typeof batchJobSchema>;
+
+/** A batch job's result, shown on the queue dashboard. */
+export interface BatchOutcome {
+  /** Keys this batch still owned when it ran. */
+  keys: number;
+  /** Upstream calls the registry made (fallbacks included). */
+  upstreamCalls: number;
+  written: number;
+  /** Cached as not found (a provider's positive answer). */
+  notFound: number;
+  /** Not written: a newer entry was already there. */
+  skippedNewer: number;
+  /** Failed this time; back in pending after a backoff. */
+  retrying: number;
+  /** Stopped by the budget or a 429; back in pending, no attempt spent. */
+  waitingForBudget: number;
+  /** Gave up after the last attempt, with the reason. */
+  failed: { symbol: string; code: string; message: string; attempts: number }[];
+}
+
+/** A refresh request's result at intake, shown on the queue dashboard. */
+export interface IntakeOutcome {
+  /** `provider:assetType:dataType`, or undefined when no provider serves the route. */
+  readonly group: string | undefined;
+  /** Added to the group. */
+  readonly queued: number;
+  /** Already pending: merged (priority and deadline). */
+  readonly merged: number;
+  /** Being fetched right now: that fetch answers this request too. */
+  readonly inFlight: number;
+  /** Cached recently enough: skipped. */
+  readonly fresh: number;
+  /** No provider configured for the route. */
+  readonly noRoute: number;
+}

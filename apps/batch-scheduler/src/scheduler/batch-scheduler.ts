@@ -1,0 +1,610 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { cacheKey, type CacheEntry, type CacheWriter, type WriteOutcome } from '@fiml/cache';
+import type { Clock, DataType, Random } from '@fiml/market';
+import type { Logger } from '@fiml/observability';
+import {
+  ProviderErrorCode,
+  providerOfValue,
+  reservedCalls,
+  type MarketDataProvider,
+  type ProviderRegistry,
+} from '@fiml/providers';
+import {
+  QueueName,
+  createJobWorker,
+  queuePrefix,
+  type JobWorker,
+  type RefreshRequest,
+} from '@fiml/queue';
+import {
+  batchJobSchema,
+  type BatchJob,
+  type BatchOutcome,
+  type IntakeOutcome,
+} from './batch-job.js';
+import { decideFlush, type BudgetSnapshot, type FlushSettings } from './flush-policy.js';
+import { inLowLoadHour } from './low-load-hours.js';
+import {
+  PRIORITY_RANK,
+  PendingStore,
+  type ClaimedKey,
+  type GroupKey,
+  type Settlement,
+} from './pending-store.js';
+
+export interface SchedulerSettings {
+  /** CACHE_BATCH_SIZE: most keys per call (a provider's own maximum caps it further). */
+  readonly batchSize: number;
+  /** CACHE_BATCH_INTERVAL in ms. */
+  readonly intervalMs: number;
+  /** CACHE_LOW_LOAD_HOURS. */
+  readonly lowLoadHours: readonly number[];
+  /** The exchange time zone the hours are read in. */
+  readonly timeZone: string;
+  /** REFRESH_MIN_AGE_FRACTION. */
+  readonly minAgeFraction: number;
+  /** REFRESH_MAX_ATTEMPTS. */
+  readonly maxAttempts: number;
+  /** REFRESH_FETCH_TIMEOUT_MS: bound of one batch's upstream fetch. */
+  readonly fetchTimeoutMs: number;
+  /** How often every group is looked at, ms. @defaultValue 200 */
+  readonly tickMs?: number;
+  /** Lease of claimed keys; renewed while their batch runs. @defaultValue 60000 */
+  readonly leaseMs?: number;
+  /** Batch jobs one process runs at once per provider. @defaultValue 2 */
+  readonly batchConcurrency?: number;
+  /** First retry delay of a failed key, doubling per attempt, with jitter. @defaultValue 1000 */
+  readonly retryBaseMs?: number;
+  /** BullMQ lock of a batch job (a killed worker's batch is redelivered after it). @defaultValue 30000 */
+  readonly lockDurationMs?: number;
+  /** @defaultValue 15000 */
+  readonly stalledIntervalMs?: number;
+}
+
+export interface BatchSchedulerDeps {
+  /** A `worker`-role connection to the queue Redis (pending sets and batch queues live there). */
+  readonly queueRedis: Redis;
+  /** QUEUE_PREFIX. */
+  readonly prefix: string;
+  readonly providers: ProviderRegistry;
+  readonly writer: CacheWriter;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly settings: SchedulerSettings;
+}
+
+/** Events for metrics (see @fiml/observability registerBatchMetrics). */
+export interface BatchSchedulerEvents {
+  flush: [
+    event: {
+      provider: string;
+      dataType: DataType;
+      keys: number;
+      upstreamCalls: number;
+      waitedMs: readonly number[];
+    },
+  ];
+  'rate-limited': [event: { provider: string; retryAfterMs: number }];
+  'budget-wait': [event: { provider: string; waitMs: number }];
+  /** Entries handed to the CacheWriter, and what became of each (fiml_cache_writes_total). */
+  write: [event: { writer: 'scheduler'; outcomes: readonly WriteOutcome[] }];
+}
+
+/** Errors of our own limiter or the upstream's 429: the key waits for budget, no attempt spent. */
+const WAIT_FOR_BUDGET: ReadonlySet<string> = new Set([
+  ProviderErrorCode.BUDGET_EXHAUSTED,
+  ProviderErrorCode.RATE_LIMITED,
+  ProviderErrorCode.ABORTED,
+]);
+const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+]);
+
+/**
+ * The batch-scheduler: refresh requests are grouped per (provider, asset
+ * type, data type) in Redis, and each group goes upstream as few calls as its
+ * batch size allows, when its flush policy says so, within the provider's
+ * budget.
+ *
+ * - `accept` (the refresh queue's worker) adds a request's keys to its group's
+ *   pending sets, skipping keys cached recently enough; the job completes at
+ *   once with what became of each key.
+ * - The flusher (`tick`, every `tickMs` in every replica) asks
+ *   {@link decideFlush} about each group and, when due, claims up to a batch of
+ *   keys atomically and adds one job to the provider's batch queue.
+ * - A batch worker per provider makes one registry call for the batch,
+ *   writes newer-wins with the CacheWriter and settles every key: done,
+ *   retried with backoff and jitter, failed after the last attempt, or back to
+ *   pending when the budget or a 429 stopped it (no attempt spent).
+ * - The sweeper returns keys of batches that are gone (a crashed process) to
+ *   pending, so a request is never lost.
+ */
+export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
+  readonly store: PendingStore;
+  readonly #deps: BatchSchedulerDeps;
+  readonly #log: Logger;
+  readonly #queues = new Map<string, Queue>();
+  readonly #workers = new Map<string, JobWorker>();
+  readonly #budgetWaiting = new Set<string>();
+  readonly #tickMs: number;
+  readonly #leaseMs: number;
+  readonly #deadlineLeadMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | undefined;
+  #again = false;
+  #stopped = true;
+  #lastSweep = Number.NEGATIVE_INFINITY;
+
+  constructor(deps: BatchSchedulerDeps) {
+    super();
+    this.#deps = deps;
+    this.#log = deps.logger.child({ component: 'batch-scheduler' });
+    this.store = new PendingStore({ redis: deps.queueRedis, prefix: deps.prefix });
+    this.#tickMs = deps.settings.tickMs ?? 200;
+    this.#leaseMs = deps.settings.leaseMs ?? 60_000;
+    this.#deadlineLeadMs = Math.max(1_000, deps.settings.fetchTimeoutMs);
+  }
+
+  /** Starts the batch workers and the flusher loop. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    for (const provider of this.#deps.providers.providers()) this.#workerFor(provider.id);
+    this.#schedule(0);
+  }
+
+  /** Stops the loop, lets running batches finish (bounded), closes the batch queues. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#ticking;
+    await Promise.all([...this.#workers.values()].map((w) => w.close()));
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+  }
+
+  /** Looks at the groups soon (a request just arrived). */
+  poke(): void {
+    if (!this.#stopped) this.#schedule(0);
+  }
+
+  // ------------------------------------------------------------------ intake
+
+  /** Adds a refresh request's keys to their group; resolves what became of each. */
+  async accept(request: RefreshRequest): Promise<IntakeOutcome> {
+    const { providers, writer, clock } = this.#deps;
+    const primary = providers.route(request.assetType, request.dataType)[0];
+    if (!primary) {
+      return {
+        group: undefined,
+        queued: 0,
+        merged: 0,
+        inFlight: 0,
+        fresh: 0,
+        noRoute: request.symbols.length,
+      };
+    }
+    const group: GroupKey = {
+      provider: primary.id,
+      assetType: request.assetType,
+      dataType: request.dataType,
+    };
+    const now = clock.now();
+    const urgent = request.priority === 'urgent';
+    // A key cached recently enough is skipped, unless a reader is waiting on it.
+    const cached =
+      urgent && request.ifOlderThanMs === undefined
+        ? []
+        : await writer.peek(
+            request.symbols.map((s) => cacheKey(request.dataType, request.assetType, s)),
+          );
+    const deadline = request.deadline === undefined ? undefined : Date.parse(request.deadline);
+    let fresh = 0;
+    const keys = request.symbols.flatMap((symbol, i) => {
+      const entry = cached[i];
+      if (entry && this.#youngEnough(entry, request, now, urgent)) {
+        fresh += 1;
+        return [];
+      }
+      return [
+        {
+          symbol,
+          priority: PRIORITY_RANK[request.priority],
+          ...(deadline === undefined ? {} : { deadline }),
+        },
+      ];
+    });
+    const added = await this.store.add(group, keys, now);
+    this.poke();
+    return {
+      group: PendingStore.groupId(group),
+      queued: added.filter((a) => a === 'queued').length,
+      merged: added.filter((a) => a === 'merged').length,
+      inFlight: added.filter((a) => a === 'in-flight').length,
+      fresh,
+      noRoute: 0,
+    };
+  }
+
+  #youngEnough(entry: CacheEntry, request: RefreshRequest, now: number, urgent: boolean): boolean {
+    const age = now - entry.fetchedAt;
+    if (request.ifOlderThanMs !== undefined) return age <= request.ifOlderThanMs;
+    return !urgent && age < entry.ttlMs * this.#deps.settings.minAgeFraction;
+  }
+
+  // ----------------------------------------------------------------- flusher
+
+  /** One look at every group: flushes what is due, and sweeps orphaned claims now and then. */
+  async tick(): Promise<void> {
+    const now = this.#deps.clock.now();
+    for (const group of await this.store.groups()) {
+      try {
+        await this.#consider(group, now);
+      } catch (error) {
+        this.#log.warn(
+          { err: error, group: PendingStore.groupId(group) },
+          'could not flush a group',
+        );
+      }
+    }
+    if (now - this.#lastSweep >= this.#leaseMs / 2) {
+      this.#lastSweep = now;
+      await this.sweep(now);
+    }
+  }
+
+  async #consider(group: GroupKey, now: number): Promise<void> {
+    const provider = this.#deps.providers.provider(group.provider);
+    if (!provider) return;
+    const id = PendingStore.groupId(group);
+    const settings = this.#flushSettings(provider, now);
+    for (;;) {
+      const snapshot = await this.store.snapshot(group);
+      const budget = await this.#budget(provider);
+      const decision = decideFlush(snapshot, budget, settings, now);
+      if (!decision.flush) {
+        const waitingForBudget = decision.reason === 'budget' || decision.reason === 'blocked';
+        if (waitingForBudget && !this.#budgetWaiting.has(id)) {
+          this.#budgetWaiting.add(id);
+          this.emit('budget-wait', { provider: provider.id, waitMs: decision.recheckInMs });
+        } else if (!waitingForBudget) this.#budgetWaiting.delete(id);
+        return;
+      }
+      this.#budgetWaiting.delete(id);
+      const token = randomUUID();
+      const claimed = await this.store.claim(group, {
+        max: settings.maxBatchSize,
+        includeLow: decision.includeLow,
+        leaseUntil: now + this.#leaseMs,
+        token,
+        deadlineBefore: now + settings.deadlineLeadMs,
+      });
+      if (claimed.length === 0) return;
+      await this.#enqueueBatch(group, token, claimed);
+      // More may be due at once (1,000 keys are several batches): look again.
+      if (claimed.length < settings.maxBatchSize) return;
+    }
+  }
+
+  #flushSettings(provider: MarketDataProvider, now: number): FlushSettings {
+    const { settings } = this.#deps;
+    return {
+      maxBatchSize: Math.max(1, Math.min(provider.maxBatchSize, settings.batchSize)),
+      intervalMs: settings.intervalMs,
+      deadlineLeadMs: this.#deadlineLeadMs,
+      lowLoadHour: inLowLoadHour(now, settings.lowLoadHours, settings.timeZone),
+    };
+  }
+
+  /** The provider's tightest window (fewest calls left) as the policy reads it. */
+  async #budget(provider: MarketDataProvider): Promise<BudgetSnapshot> {
+    const budget = await this.#deps.providers.remaining(provider.id);
+    const tightest = [...budget.windows].sort((a, b) => a.remaining - b.remaining)[0];
+    if (!tightest) {
+      return {
+        remaining: Number.POSITIVE_INFINITY,
+        limit: Number.POSITIVE_INFINITY,
+        windowMs: 0,
+        resetInMs: 0,
+        blockedForMs: budget.blockedForMs,
+        reserved: 0,
+      };
+    }
+    return {
+      remaining: budget.remaining,
+      limit: tightest.limit,
+      windowMs: tightest.windowMs,
+      resetInMs: tightest.resetInMs,
+      blockedForMs: budget.blockedForMs,
+      reserved: reservedCalls(tightest.limit),
+    };
+  }
+
+  async #enqueueBatch(group: GroupKey, token: string, keys: readonly ClaimedKey[]): Promise<void> {
+    const job: BatchJob = { ...group, token, keys: [...keys] };
+    try {
+      await this.#queueFor(group.provider).add('batch', job, {
+        jobId: token,
+        attempts: 1,
+        removeOnComplete: { age: 3_600, count: 1_000 },
+        removeOnFail: { age: 7 * 24 * 3_600, count: 10_000 },
+      });
+    } catch (error) {
+      // The keys must not sit claimed by a batch that does not exist.
+      await this.store.requeue(
+        group,
+        token,
+        keys.map((k) => k.symbol),
+      );
+      throw error;
+    }
+  }
+
+  /**
+   * Returns keys whose lease ran out and whose batch job is gone (its process
+   * died before adding it, or it failed for good) to pending; renews the lease
+   * of keys whose batch is still queued or running.
+   */
+  async sweep(now: number): Promise<number> {
+    let returned = 0;
+    for (const group of await this.store.groups()) {
+      const expired = await this.store.expired(group, now);
+      const byToken = new Map<string, string[]>();
+      for (const { symbol, token } of expired) {
+        byToken.set(token, [...(byToken.get(token) ?? []), symbol]);
+      }
+      for (const [token, symbols] of byToken) {
+        const job = await Job.fromId(this.#queueFor(group.provider), token);
+        const state = job ? await job.getState() : 'missing';
+        if (LIVE_JOB_STATES.has(state)) {
+          await this.store.renew(group, token, symbols, now + this.#leaseMs);
+        } else {
+          returned += await this.store.requeue(group, token, symbols);
+          this.#log.warn(
+            { group: PendingStore.groupId(group), token, keys: symbols.length, state },
+            'returned the keys of a lost batch to pending',
+          );
+        }
+      }
+    }
+    return returned;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#ticking = this.tick()
+        .catch((error: unknown) => this.#log.warn({ err: error }, 'scheduler tick failed'))
+        .finally(() => {
+          this.#ticking = undefined;
+          const again = this.#again;
+          this.#again = false;
+          this.#schedule(again ? 0 : this.#tickMs);
+        });
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  // ------------------------------------------------------------------ batches
+
+  #queueFor(provider: string): Queue {
+    let queue = this.#queues.get(provider);
+    if (!queue) {
+      queue = new Queue(batchQueueName(provider), {
+        connection: this.#deps.queueRedis,
+        prefix: queuePrefix(this.#deps.prefix),
+      });
+      queue.on('error', (error) => this.#log.debug({ err: error }, 'batch queue error'));
+      this.#queues.set(provider, queue);
+    }
+    return queue;
+  }
+
+  #workerFor(provider: string): JobWorker {
+    let worker = this.#workers.get(provider);
+    if (!worker) {
+      const { settings } = this.#deps;
+      worker = createJobWorker({
+        queueName: batchQueueName(provider),
+        prefix: this.#deps.prefix,
+        connection: this.#deps.queueRedis,
+        schema: batchJobSchema,
+        logger: this.#deps.logger,
+        concurrency: settings.batchConcurrency ?? 2,
+        lockDurationMs: settings.lockDurationMs ?? 30_000,
+        stalledIntervalMs: settings.stalledIntervalMs ?? 15_000,
+        process: (batch, job) => this.runBatch(batch, job),
+      });
+      this.#workers.set(provider, worker);
+    }
+    return worker;
+  }
+
+  /** One batch: one registry call, newer-wins writes, every key settled. */
+  async runBatch(batch: BatchJob, job?: Job): Promise<BatchOutcome> {
+    const { providers, writer, clock, settings } = this.#deps;
+    const group: GroupKey = {
+      provider: batch.provider,
+      assetType: batch.assetType,
+      dataType: batch.dataType,
+    };
+    const started = clock.now();
+    const owned = new Set(
+      await this.store.renew(
+        group,
+        batch.token,
+        batch.keys.map((k) => k.symbol),
+        started + this.#leaseMs,
+      ),
+    );
+    // A key the sweeper gave back meanwhile belongs to another batch now.
+    const keys = batch.keys.filter((k) => owned.has(k.symbol));
+    const outcome: BatchOutcome = {
+      keys: keys.length,
+      upstreamCalls: 0,
+      written: 0,
+      notFound: 0,
+      skippedNewer: 0,
+      retrying: 0,
+      waitingForBudget: 0,
+      failed: [],
+    };
+    if (keys.length === 0) return outcome;
+
+    const renewal = setInterval(
+      () => {
+        void this.store
+          .renew(group, batch.token, [...owned], clock.now() + this.#leaseMs)
+          .catch(() => undefined);
+      },
+      Math.max(1_000, this.#leaseMs / 3),
+    );
+    renewal.unref();
+    try {
+      const low = new Set(
+        keys.filter((k) => k.priority === PRIORITY_RANK.low).map((k) => k.symbol),
+      );
+      const { results, calls } = await providers.fetch(
+        batch.dataType,
+        batch.assetType,
+        keys.map((k) => k.symbol),
+        {
+          signal: AbortSignal.timeout(settings.fetchTimeoutMs),
+          // A warming guess never spends a fallback provider's budget.
+          fallback: (symbol) => !low.has(symbol),
+        },
+      );
+      outcome.upstreamCalls = calls.length;
+      await job?.updateProgress(50);
+      const now = clock.now();
+      const entries: [string, CacheEntry][] = [];
+      const settlements: Settlement[] = [];
+      const requeue: string[] = [];
+      let rateLimitedFor = 0;
+      for (const key of keys) {
+        const result = results.get(key.symbol);
+        const keyName = cacheKey(batch.dataType, batch.assetType, key.symbol);
+        if (result?.status === 'ok') {
+          const source = providerOfValue(result.value) ?? batch.provider;
+          entries.push([
+            keyName,
+            writer.buildEntry(
+              batch.dataType,
+              batch.assetType,
+              { value: result.value, source },
+              'scheduler',
+            ),
+          ]);
+        } else if (result?.status === 'not-found') {
+          entries.push([
+            keyName,
+            writer.buildEntry(
+              batch.dataType,
+              batch.assetType,
+              { notFound: true, source: batch.provider },
+              'scheduler',
+            ),
+          ]);
+        } else {
+          const error = result?.error;
+          const code = error?.code ?? 'FIML_SCHEDULER_NO_RESULT';
+          if (WAIT_FOR_BUDGET.has(code)) {
+            requeue.push(key.symbol);
+            if (code === ProviderErrorCode.RATE_LIMITED) {
+              rateLimitedFor = Math.max(rateLimitedFor, error?.retryAfterMs ?? 60_000);
+            }
+          } else {
+            settlements.push(
+              this.#retryOrFail(key, code, error?.message ?? 'no result', now, outcome),
+            );
+          }
+        }
+      }
+      const writes = await writer.write(entries);
+      if (writes.length > 0) this.emit('write', { writer: 'scheduler', outcomes: writes });
+      writes.forEach((write, i) => {
+        const symbol = keys.find(
+          (k) => cacheKey(batch.dataType, batch.assetType, k.symbol) === write.key,
+        )!;
+        if (write.status === 'failed') {
+          settlements.push(
+            this.#retryOrFail(symbol, 'FIML_CACHE_WRITE_FAILED', write.error.message, now, outcome),
+          );
+          return;
+        }
+        settlements.push({ symbol: symbol.symbol, action: 'done' });
+        if (write.status === 'skipped') outcome.skippedNewer += 1;
+        else if (entries[i]![1].kind === 'not-found') outcome.notFound += 1;
+        else outcome.written += 1;
+      });
+      await this.store.settle(group, batch.token, settlements);
+      outcome.waitingForBudget = await this.store.requeue(group, batch.token, requeue);
+      if (rateLimitedFor > 0)
+        this.emit('rate-limited', { provider: batch.provider, retryAfterMs: rateLimitedFor });
+      if (requeue.length > 0 && rateLimitedFor === 0) {
+        this.emit('budget-wait', { provider: batch.provider, waitMs: 0 });
+      }
+      if (calls.length > 0) {
+        this.emit('flush', {
+          provider: batch.provider,
+          dataType: batch.dataType,
+          keys: keys.length - requeue.length,
+          upstreamCalls: calls.length,
+          waitedMs: keys.map((k) => Math.max(0, started - k.firstAt)),
+        });
+      }
+      await job?.updateProgress(100);
+      if (requeue.length > 0) this.poke();
+      return outcome;
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  /** A failed key: retried after exponential backoff with jitter, or failed for good after the last attempt. */
+  #retryOrFail(
+    key: ClaimedKey,
+    code: string,
+    message: string,
+    now: number,
+    outcome: BatchOutcome,
+  ): Settlement {
+    const attempts = key.attempts + 1;
+    if (attempts >= this.#deps.settings.maxAttempts) {
+      outcome.failed.push({ symbol: key.symbol, code, message, attempts });
+      this.#log.warn({ symbol: key.symbol, code, attempts }, 'refresh key failed for good');
+      return { symbol: key.symbol, action: 'done' };
+    }
+    outcome.retrying += 1;
+    const base = (this.#deps.settings.retryBaseMs ?? 1_000) * 2 ** (attempts - 1);
+    // Full jitter: keys that failed together do not come back together.
+    const delay = base / 2 + this.#deps.random.next() * (base / 2);
+    return { symbol: key.symbol, action: 'retry', at: now + delay };
+  }
+
+  /** Pending keys per group, for the gauge. */
+  async pendingKeys(): Promise<{ provider: string; dataType: string; keys: number }[]> {
+    return (await this.store.pendingCounts()).map(({ group, keys }) => ({
+      provider: group.provider,
+      dataType: group.dataType,
+      keys,
+    }));
+  }
+}
+
+/** The batch queue of one provider. */
+export function batchQueueName(provider: string): `${typeof QueueName.REFRESH_BATCH}-${string}` {
+  return `${QueueName.REFRESH_BATCH}-${provider}`;
+}

@@ -1,0 +1,297 @@
+import type { Redis } from 'ioredis';
+import type { AssetType, DataType } from '@fiml/market';
+import { queuePrefix } from '@fiml/queue';
+import type { GroupSnapshot } from './flush-policy.js';
+import { ADD_PENDING, CLAIM, RENEW, REQUEUE, SETTLE } from './pending-scripts.js';
+
+/** One group: the keys that go upstream together. */
+export interface GroupKey {
+  readonly provider: string;
+  readonly assetType: AssetType;
+  readonly dataType: DataType;
+}
+
+export const PRIORITY_RANK = { urgent: 0, normal: 1, low: 2 } as const;
+export type PriorityRank = 0 | 1 | 2;
+
+/** A key to add to a group. */
+export interface PendingKey {
+  readonly symbol: string;
+  readonly priority: PriorityRank;
+  /** Epoch ms; undefined for none. */
+  readonly deadline?: number;
+}
+
+/** A key a batch claimed. */
+export interface ClaimedKey {
+  readonly symbol: string;
+  readonly priority: PriorityRank;
+  /** When it was first asked for, or when a retry may go (epoch ms). */
+  readonly firstAt: number;
+  readonly deadline?: number | undefined;
+  /** Upstream attempts already made for it. */
+  readonly attempts: number;
+}
+
+export type AddOutcome = 'queued' | 'merged' | 'in-flight';
+
+/** What becomes of a claimed key when its batch settles. */
+export type Settlement =
+  | { readonly symbol: string; readonly action: 'done' }
+  | { readonly symbol: string; readonly action: 'retry'; readonly at: number };
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * The batch-scheduler's pending keys, in the queue Redis (noeviction, AOF:
+ * a pending request must not be evicted or lost in a restart). Per group:
+ *
+ *   <{prefix}>:sched:groups                   SET of group ids
+ *   <{prefix}>:sched:<group>:u|n|l            ZSET symbol -> first asked (per priority)
+ *   <{prefix}>:sched:<group>:meta             HASH symbol -> "priority|firstAt|deadline|attempts"
+ *   <{prefix}>:sched:<group>:dl               ZSET symbol -> deadline
+ *   <{prefix}>:sched:<group>:inflight         ZSET symbol -> lease end (claimed by a batch)
+ *   <{prefix}>:sched:<group>:owner            HASH symbol -> the batch's token
+ *
+ * A key is in exactly one place: one priority set, or in flight. Every
+ * change is one Lua script (pending-scripts.ts), so replicas adding,
+ * claiming and settling at once never lose, duplicate or double-claim a key.
+ * All keys carry the queue prefix's hash tag: one Cluster slot, like BullMQ's.
+ */
+export class PendingStore {
+  readonly #redis: Redis;
+  readonly #base: string;
+
+  constructor(options: { redis: Redis; prefix: string }) {
+    this.#redis = options.redis;
+    this.#base = `${queuePrefix(options.prefix)}:sched`;
+    for (const [name, lua] of Object.entries({
+      schedAdd: ADD_PENDING,
+      schedClaim: CLAIM,
+      schedRenew: RENEW,
+      schedSettle: SETTLE,
+      schedRequeue: REQUEUE,
+    })) {
+      this.#redis.defineCommand(name, { lua });
+    }
+  }
+
+  static groupId(group: GroupKey): string {
+    return `${group.provider}:${group.assetType}:${group.dataType}`;
+  }
+
+  static parseGroupId(id: string): GroupKey | undefined {
+    const [provider, assetType, dataType] = id.split(':');
+    if (!provider || !assetType || !dataType) return undefined;
+    return { provider, assetType: assetType as AssetType, dataType: dataType as DataType };
+  }
+
+  async add(group: GroupKey, keys: readonly PendingKey[], now: number): Promise<AddOutcome[]> {
+    if (keys.length === 0) return [];
+    const k = this.#keys(group);
+    const args: (string | number)[] = [PendingStore.groupId(group), Math.floor(now)];
+    for (const key of keys) args.push(key.symbol, key.priority, Math.floor(key.deadline ?? 0));
+    const replies = (await this.#call('schedAdd')(
+      7,
+      `${this.#base}:groups`,
+      k.u,
+      k.n,
+      k.l,
+      k.meta,
+      k.dl,
+      k.inflight,
+      ...args,
+    )) as number[];
+    return replies.map((r) => (r === 0 ? 'queued' : r === 1 ? 'merged' : 'in-flight'));
+  }
+
+  async groups(): Promise<GroupKey[]> {
+    const ids = await this.#redis.smembers(`${this.#base}:groups`);
+    return ids.flatMap((id) => {
+      const group = PendingStore.parseGroupId(id);
+      return group ? [group] : [];
+    });
+  }
+
+  /** Counts and ages of a group, in one round trip. */
+  async snapshot(group: GroupKey): Promise<GroupSnapshot> {
+    const k = this.#keys(group);
+    const replies = (await this.#redis
+      .pipeline()
+      .zcard(k.u)
+      .zcard(k.n)
+      .zcard(k.l)
+      .zrange(k.u, 0, 0, 'WITHSCORES')
+      .zrange(k.n, 0, 0, 'WITHSCORES')
+      .zrange(k.l, 0, 0, 'WITHSCORES')
+      .zrange(k.dl, 0, 0, 'WITHSCORES')
+      .exec())!;
+    const value = (i: number): unknown => {
+      const [error, reply] = replies[i]!;
+      if (error) throw error;
+      return reply;
+    };
+    const oldest = (i: number): number | undefined => {
+      const pair = value(i) as string[];
+      return pair.length === 2 ? Number(pair[1]) : undefined;
+    };
+    return {
+      urgent: value(0) as number,
+      normal: value(1) as number,
+      low: value(2) as number,
+      oldestUrgentAt: oldest(3),
+      oldestNormalAt: oldest(4),
+      oldestLowAt: oldest(5),
+      earliestDeadline: oldest(6),
+    };
+  }
+
+  /** Claims up to `max` keys for one batch under `token`; see CLAIM. */
+  async claim(
+    group: GroupKey,
+    options: {
+      readonly max: number;
+      readonly includeLow: boolean;
+      readonly leaseUntil: number;
+      readonly token: string;
+      readonly deadlineBefore: number;
+    },
+  ): Promise<ClaimedKey[]> {
+    const k = this.#keys(group);
+    const flat = (await this.#call('schedClaim')(
+      7,
+      k.u,
+      k.n,
+      k.l,
+      k.meta,
+      k.dl,
+      k.inflight,
+      k.owner,
+      options.max,
+      options.includeLow ? '1' : '0',
+      Math.floor(options.leaseUntil),
+      options.token,
+      Math.floor(options.deadlineBefore),
+    )) as string[];
+    const claimed: ClaimedKey[] = [];
+    for (let i = 0; i < flat.length; i += 2) claimed.push(parseMeta(flat[i]!, flat[i + 1]!));
+    return claimed;
+  }
+
+  /** The keys `token` still owns, their lease renewed to `leaseUntil`. */
+  async renew(
+    group: GroupKey,
+    token: string,
+    symbols: readonly string[],
+    leaseUntil: number,
+  ): Promise<string[]> {
+    if (symbols.length === 0) return [];
+    const k = this.#keys(group);
+    return (await this.#call('schedRenew')(
+      2,
+      k.inflight,
+      k.owner,
+      token,
+      Math.floor(leaseUntil),
+      ...symbols,
+    )) as string[];
+  }
+
+  /** Settles a batch's keys (only those `token` still owns); resolves how many. */
+  async settle(
+    group: GroupKey,
+    token: string,
+    settlements: readonly Settlement[],
+  ): Promise<number> {
+    if (settlements.length === 0) return 0;
+    const k = this.#keys(group);
+    const args: (string | number)[] = [token];
+    for (const s of settlements) {
+      args.push(s.symbol, s.action === 'done' ? 0 : 1, s.action === 'retry' ? Math.floor(s.at) : 0);
+    }
+    return (await this.#call('schedSettle')(
+      7,
+      k.u,
+      k.n,
+      k.l,
+      k.meta,
+      k.dl,
+      k.inflight,
+      k.owner,
+      ...args,
+    )) as number;
+  }
+
+  /** In-flight keys whose lease ended by `now`, with their batch token. */
+  async expired(group: GroupKey, now: number): Promise<{ symbol: string; token: string }[]> {
+    const k = this.#keys(group);
+    const symbols = await this.#redis.zrangebyscore(k.inflight, '-inf', Math.floor(now));
+    if (symbols.length === 0) return [];
+    const tokens = await this.#redis.hmget(k.owner, ...symbols);
+    return symbols.flatMap((symbol, i) => {
+      const token = tokens[i];
+      return token ? [{ symbol, token }] : [];
+    });
+  }
+
+  /** Returns a token's in-flight keys to pending; resolves how many moved. */
+  async requeue(group: GroupKey, token: string, symbols: readonly string[]): Promise<number> {
+    if (symbols.length === 0) return 0;
+    const k = this.#keys(group);
+    return (await this.#call('schedRequeue')(
+      7,
+      k.u,
+      k.n,
+      k.l,
+      k.meta,
+      k.dl,
+      k.inflight,
+      k.owner,
+      token,
+      ...symbols,
+    )) as number;
+  }
+
+  /** Pending keys (not in flight) per group. */
+  async pendingCounts(): Promise<{ group: GroupKey; keys: number }[]> {
+    const groups = await this.groups();
+    if (groups.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const group of groups)
+      pipeline.hlen(this.#keys(group).meta).zcard(this.#keys(group).inflight);
+    const replies = (await pipeline.exec())!;
+    return groups.map((group, i) => ({
+      group,
+      keys: Math.max(0, Number(replies[2 * i]![1]) - Number(replies[2 * i + 1]![1])),
+    }));
+  }
+
+  #keys(group: GroupKey) {
+    const g = `${this.#base}:${PendingStore.groupId(group)}`;
+    return {
+      u: `${g}:u`,
+      n: `${g}:n`,
+      l: `${g}:l`,
+      meta: `${g}:meta`,
+      dl: `${g}:dl`,
+      inflight: `${g}:inflight`,
+      owner: `${g}:owner`,
+    };
+  }
+
+  #call(name: string): ScriptCall {
+    const fn = (this.#redis as unknown as Record<string, ScriptCall>)[name]!;
+    return fn.bind(this.#redis);
+  }
+}
+
+function parseMeta(symbol: string, meta: string): ClaimedKey {
+  const [p, at, d, a] = meta.split('|').map(Number);
+  return {
+    symbol,
+    priority: (p ?? 1) as PriorityRank,
+    firstAt: at ?? 0,
+    deadline: d ? d : undefined,
+    attempts: a ?? 0,
+  };
+}
