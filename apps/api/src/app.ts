@@ -25,7 +25,7 @@ import {
 import { registerAuth, type AuthOptions } from './auth.js';
 import { HttpError, registerErrorHandling } from './errors.js';
 import { registerQueueBoard } from './queue-board.js';
-import { dataRoutes, type AccessLog, type DataCache } from './routes/data.js';
+import { dataRoutes, type AccessLog, type BudgetSpentMiss, type DataCache } from './routes/data.js';
 import { opsRoutes } from './routes/ops.js';
 import { refreshRoutes, type RefreshEnqueuer } from './routes/refresh.js';
 import { reportRoutes } from './routes/report.js';
@@ -39,6 +39,8 @@ export interface AppDeps {
   readonly refresh: RefreshEnqueuer;
   /** The read path (a CacheManager). */
   readonly cache: DataCache;
+  /** Queues a miss the api did not fetch for budget for the batch-scheduler; absent: nothing is queued. */
+  readonly refreshMiss?: (miss: BudgetSpentMiss) => Promise<unknown>;
   /** Where reads are counted for the warmer. */
   readonly access?: AccessLog;
   /** The cache analytics report served at GET /v1/cache/report. */
@@ -189,6 +191,7 @@ export function buildApp(deps: AppDeps) {
     clock: deps.clock,
     privateResponses: deps.auth.readsRequireKey,
     ...(deps.access ? { access: deps.access } : {}),
+    ...(deps.refreshMiss ? { refreshMiss: deps.refreshMiss } : {}),
   });
   if (deps.report) void app.register(reportRoutes, { report: deps.report });
   if (deps.queueBoard) {

@@ -37,6 +37,7 @@ import {
   type EnqueuedRefresh,
 } from '@fiml/queue';
 import { buildApp, type App } from './app.js';
+import type { BudgetSpentMiss } from './routes/data.js';
 import { logCacheErrors } from './cache-error-log.js';
 import { registryLoaders } from './upstream.js';
 
@@ -48,6 +49,14 @@ import { registryLoaders } from './upstream.js';
  * again after its refresh landed is asked for again.
  */
 export const STALE_REFRESH_DEDUP_TTL_MS = 30_000;
+
+/**
+ * The shortest time one missed key's refresh job deduplicates further refused
+ * reads of it. Otherwise the id holds about as long as the client was told to
+ * wait (Retry-After): by then the batch-scheduler has fetched it, or a retry
+ * that misses again asks again.
+ */
+export const MISS_REFRESH_MIN_DEDUP_TTL_MS = 1_000;
 
 /**
  * What a test may inject: the things a process takes from its surroundings
@@ -207,6 +216,27 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     return enqueued;
   };
 
+  /**
+   * A miss the api did not fetch because the provider's budget left to it is
+   * spent: one urgent refresh per key across every instance, which the
+   * batch-scheduler merges into its next call, so the client's retry is a hit.
+   */
+  const enqueueMissRefresh = (miss: BudgetSpentMiss): Promise<EnqueuedRefresh> =>
+    refresh.enqueueRefresh(
+      {
+        symbols: [miss.symbol],
+        assetType: miss.assetType,
+        dataType: miss.dataType,
+        priority: 'urgent',
+        reason: 'miss',
+        source: 'api:miss',
+      },
+      {
+        deduplicationId: `miss:${miss.dataType}:${miss.assetType}:${miss.symbol}`,
+        deduplicationTtlMs: Math.max(MISS_REFRESH_MIN_DEDUP_TTL_MS, Math.ceil(miss.retryAfterMs)),
+      },
+    );
+
   const ttl = ttlSettingsFromEnv(ttlEnvOf(config));
   const cache = new CacheManager({
     ttlPolicy: new TtlPolicy({
@@ -272,6 +302,7 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     registry,
     clock,
     refresh,
+    refreshMiss: enqueueMissRefresh,
     cache,
     access,
     report: () => analytics.getComprehensiveReport(),

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { CacheUnavailableError } from '@fiml/cache';
+import { CacheUnavailableError, FetchFailedError } from '@fiml/cache';
+import { ProviderError, ProviderErrorCode } from '@fiml/providers';
 import { InvalidJobPayloadError } from '@fiml/queue';
 
 /** The JSON body of every error the API returns. */
@@ -26,6 +27,46 @@ export class HttpError extends Error {
     super(message, options);
     this.name = 'HttpError';
   }
+}
+
+/**
+ * A miss the api did not fetch because our own limiter keeps the rest of the
+ * provider's window for the batch-scheduler (not the upstream's 429): the key
+ * is queued for the scheduler's next pooled call, and a retry after
+ * Retry-After is served from the cache.
+ */
+export const UPSTREAM_BUDGET_SPENT = 'FIML_UPSTREAM_BUDGET_SPENT';
+
+/**
+ * When a failed read failed only because the provider's call budget left to
+ * the api was spent: the ms until a call fits again. Undefined for every other
+ * failure. The cache surfaces the loader's error as the FetchFailedError's
+ * cause, and the registry's error is the last provider's: a budget refusal at
+ * the primary that a fallback answered with another failure is not this.
+ */
+export function budgetSpentRetryAfterMs(error: unknown): number | undefined {
+  const cause: unknown = error instanceof FetchFailedError ? error.cause : error;
+  if (!(cause instanceof ProviderError) || cause.code !== ProviderErrorCode.BUDGET_EXHAUSTED) {
+    return undefined;
+  }
+  return cause.retryAfterMs ?? 0;
+}
+
+/** A Retry-After value: whole seconds, at least 1. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** The 503 of a miss refused for budget (see {@link UPSTREAM_BUDGET_SPENT}). */
+export function budgetSpentError(what: string, retryAfterMs: number, cause: unknown): HttpError {
+  const seconds = retryAfterSeconds(retryAfterMs);
+  return new HttpError(
+    503,
+    UPSTREAM_BUDGET_SPENT,
+    `${what} is not cached and the provider's call budget is spent; it is queued for the next call, retry in ${seconds} s`,
+    { 'retry-after': String(seconds) },
+    { cause },
+  );
 }
 
 /** Fastify's own client-error codes, mapped to ours. */

@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   FetchFailedError,
@@ -10,7 +10,13 @@ import {
 import { ASSET_TYPES, DATA_TYPES, type AssetType, type Clock, type DataType } from '@fiml/market';
 import { symbolSchema } from '@fiml/queue';
 import { z } from 'zod';
-import { HttpError } from '../errors.js';
+import {
+  HttpError,
+  UPSTREAM_BUDGET_SPENT,
+  budgetSpentError,
+  budgetSpentRetryAfterMs,
+  retryAfterSeconds,
+} from '../errors.js';
 
 /** The part of the CacheManager the data routes use. */
 export interface DataCache {
@@ -28,8 +34,23 @@ export interface AccessLog {
   record(key: string): void;
 }
 
+/** A read the api did not fetch upstream because the provider's budget left to it is spent. */
+export interface BudgetSpentMiss {
+  readonly dataType: DataType;
+  readonly assetType: AssetType;
+  readonly symbol: string;
+  /** When a call fits the api's share of the window again. */
+  readonly retryAfterMs: number;
+}
+
 export interface DataRoutesOptions {
   readonly cache: DataCache;
+  /**
+   * Asks the batch-scheduler for a key the api did not fetch for budget (one
+   * deduplicated urgent refresh per key), so the client's retry is a hit. A
+   * failure is logged; the client gets its 503 either way. Absent: nothing is queued.
+   */
+  readonly refreshMiss?: (miss: BudgetSpentMiss) => Promise<unknown>;
   readonly clock: Clock;
   readonly access?: AccessLog;
   /** Responses are for one client only (reads need a key): `private` caching. */
@@ -65,6 +86,14 @@ const batchItem = z.discriminatedUnion('status', [
   z.object({
     symbol: z.string(),
     status: z.literal('error'),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+  /** Not cached and not fetched: the call budget is spent; queued for the batch-scheduler. */
+  z.object({
+    symbol: z.string(),
+    status: z.literal('budget-spent'),
+    /** When to read it again (it should be cached by then). */
+    retryAfterSeconds: z.number().int(),
     error: z.object({ code: z.string(), message: z.string() }),
   }),
 ]);
@@ -152,6 +181,19 @@ function readFailure(error: unknown, dataType: DataType, assetType: AssetType): 
 export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, options) => {
   const visibility = options.privateResponses ? 'private' : 'public';
 
+  /** Queues a budget-spent miss for the batch-scheduler; a queue failure is logged, not thrown. */
+  async function refreshMiss(log: FastifyBaseLogger, miss: BudgetSpentMiss): Promise<void> {
+    if (!options.refreshMiss) return;
+    try {
+      await options.refreshMiss(miss);
+    } catch (error) {
+      log.warn(
+        { err: error, key: cacheKey(miss.dataType, miss.assetType, miss.symbol) },
+        'could not queue a miss refused for budget; the client retries it later',
+      );
+    }
+  }
+
   function present(read: CacheRead, symbol: string, assetType: AssetType, dataType: DataType) {
     return {
       symbol,
@@ -201,7 +243,10 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       try {
         read = await options.cache.read(dataType, assetType, symbol);
       } catch (error) {
-        throw readFailure(error, dataType, assetType);
+        const retryAfterMs = budgetSpentRetryAfterMs(error);
+        if (retryAfterMs === undefined) throw readFailure(error, dataType, assetType);
+        await refreshMiss(request.log, { dataType, assetType, symbol, retryAfterMs });
+        throw budgetSpentError(`${assetType} ${symbol}`, retryAfterMs, error);
       }
       if (!read.found) {
         throw new HttpError(
@@ -260,25 +305,40 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
         throw readFailure(error, dataType, assetType);
       }
       void reply.header('cache-control', `${visibility}, max-age=0`);
-      return {
-        dataType,
-        assetType,
-        results: results.map((r) => {
-          if (r.status === 'error') {
-            const failure = r.error instanceof FetchFailedError ? r.error.cause : r.error;
+      const misses: BudgetSpentMiss[] = [];
+      const answers = results.map((r) => {
+        if (r.status === 'error') {
+          const retryAfterMs = budgetSpentRetryAfterMs(r.error);
+          if (retryAfterMs !== undefined) {
+            misses.push({ dataType, assetType, symbol: r.symbol, retryAfterMs });
+            const seconds = retryAfterSeconds(retryAfterMs);
             return {
               symbol: r.symbol,
-              status: 'error' as const,
+              status: 'budget-spent' as const,
+              retryAfterSeconds: seconds,
               error: {
-                code: 'FIML_UPSTREAM_UNAVAILABLE',
-                message: failure instanceof Error ? failure.message : 'upstream unavailable',
+                code: UPSTREAM_BUDGET_SPENT,
+                message: `not cached and the provider's call budget is spent; queued for the next call, retry in ${seconds} s`,
               },
             };
           }
-          if (!r.read.found) return { symbol: r.symbol, status: 'not-found' as const };
-          return { status: 'ok' as const, ...present(r.read, r.symbol, assetType, dataType) };
-        }),
-      };
+          const failure = r.error instanceof FetchFailedError ? r.error.cause : r.error;
+          return {
+            symbol: r.symbol,
+            status: 'error' as const,
+            error: {
+              code: 'FIML_UPSTREAM_UNAVAILABLE',
+              message: failure instanceof Error ? failure.message : 'upstream unavailable',
+            },
+          };
+        }
+        if (!r.read.found) return { symbol: r.symbol, status: 'not-found' as const };
+        return { status: 'ok' as const, ...present(r.read, r.symbol, assetType, dataType) };
+      });
+      // One deduplicated refresh per key, as for single reads: a key refused here and in a
+      // single read meanwhile is queued once.
+      await Promise.all(misses.map((miss) => refreshMiss(request.log, miss)));
+      return { dataType, assetType, results: answers };
     },
   );
 
