@@ -200,7 +200,7 @@ export function buildApp(deps: AppDeps) {
       logger: deps.logger,
       schemas: {
         [QueueName.REFRESH]: {
-          description: `${REFRESH_JOB_NAME} jobs: { symbols[], assetType, dataType, priority, deadline?, source } (see @fiml/queue)`,
+          description: `${REFRESH_JOB_NAME} jobs: { symbols[], assetType, dataType, priority, deadline?, reason?, ifOlderThanMs?, source } (see @fiml/queue)`,
           schema: refreshRequestSchema,
         },
         [QueueName.WARM]: {
