@@ -139,7 +139,6 @@ export function createBatchScheduler(
     writer,
     fetchTimeoutMs: config.REFRESH_FETCH_TIMEOUT_MS,
   });
-  registerCacheWriteMetrics(registry, refresh, { writers: ['scheduler'], logger });
 
   const queueRedis = createRedisConnection(config.REDIS_QUEUE_URL, {
     role: 'worker',
@@ -175,6 +174,8 @@ export function createBatchScheduler(
         maxAttempts: config.REFRESH_MAX_ATTEMPTS,
         fetchTimeoutMs: config.REFRESH_FETCH_TIMEOUT_MS,
         batchConcurrency: Math.min(8, config.WORKER_CONCURRENCY),
+        lockDurationMs: config.BATCH_LOCK_DURATION_MS,
+        stalledIntervalMs: config.BATCH_STALLED_INTERVAL_MS,
         ...overrides.scheduler,
       },
     });
@@ -182,10 +183,12 @@ export function createBatchScheduler(
       providers: providers.providers().map((p) => p.id),
       logger,
     });
-    registerCacheWriteMetrics(registry, batching, { logger });
+    registerCacheWriteMetrics(registry, batching, { writers: ['scheduler'], logger });
     batching.start();
     closer.add('batch scheduler', () => batching.close());
     scheduler = batching;
+  } else {
+    registerCacheWriteMetrics(registry, refresh, { writers: ['scheduler'], logger });
   }
 
   const worker = buildWorker({

@@ -46,6 +46,7 @@ if (!promtool) {
         QUEUE_PREFIX: prefix,
         METRICS_HOST: '127.0.0.1',
         METRICS_PORT: '0',
+        CACHE_BATCH_INTERVAL: '0',
       },
     });
     open.push(() => proc.kill());
@@ -71,9 +72,15 @@ if (!promtool) {
     const text = await waitFor(
       async () => {
         const body = await (await fetch(metricsUrl)).text();
-        return readSample(body, 'fiml_queue_jobs_completed_total', queue) === 1 ? body : undefined;
+        const accepted = readSample(body, 'fiml_queue_jobs_completed_total', queue) === 1;
+        const written = readSample(body, 'fiml_cache_writes_total', {
+          service: 'batch-scheduler',
+          writer: 'scheduler',
+          outcome: 'written',
+        });
+        return accepted && written === 2 ? body : undefined;
       },
-      { timeoutMs: 15_000, description: 'the completed refresh job on /metrics' },
+      { timeoutMs: 15_000, description: 'the refresh job accepted and its batch written' },
     );
     expect(readSample(text, 'fiml_queue_jobs', { ...queue, state: 'waiting' })).toBe(0);
     expect(readSample(text, 'fiml_queue_jobs', { ...queue, state: 'active' })).toBeDefined();
@@ -104,6 +111,11 @@ if (!promtool) {
         operation: 'set',
       }),
     ).toBe(0);
+    // One batch of two keys: one call, one saved.
+    const provider = { ...service, provider: 'sim-equities' };
+    expect(readSample(text, 'fiml_batch_size_count', provider)).toBe(1);
+    expect(readSample(text, 'fiml_batch_size_sum', provider)).toBe(2);
+    expect(readSample(text, 'fiml_batch_upstream_calls_saved_total', provider)).toBe(1);
     // The write side only: no read-path families (hits, latency, circuit) in this process.
     const cacheFamilies = [...text.matchAll(/^# TYPE (fiml_cache_\w+)/gm)].map((m) => m[1]);
     expect(cacheFamilies.sort()).toEqual(['fiml_cache_errors_total', 'fiml_cache_writes_total']);

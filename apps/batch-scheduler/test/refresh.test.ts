@@ -1,9 +1,7 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
-import { CacheWriter, cacheKey, cacheKeySpace, type CacheEntry } from '@fiml/cache';
-import { batchSchedulerEnv, loadConfig, type BatchSchedulerConfig } from '@fiml/config';
+import { CacheWriter, cacheKey, cacheKeySpace } from '@fiml/cache';
 import { ManualClock, SeededRandom, TtlPolicy, type AssetType, type DataType } from '@fiml/market';
-import { createLogger } from '@fiml/observability';
 import { readSample } from '@fiml/observability/promtool';
 import {
   ProviderError,
@@ -11,87 +9,34 @@ import {
   startSimulatedProviderServer,
   type AssetResult,
   type ProviderRegistry,
-  type SimulatedProviderServer,
 } from '@fiml/providers';
-import { RefreshProducer, createRedisConnection, type RefreshRequest } from '@fiml/queue';
-import { freePort, testRedisUrl, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
-import { createBatchScheduler } from '../src/create-batch-scheduler.js';
+import { createRedisConnection, type RefreshRequest } from '@fiml/queue';
+import { freePort, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
 import {
   RefreshConsumer,
   RefreshFailedError,
   type RefreshOutcome,
 } from '../src/refresh-consumer.js';
-
-const logger = createLogger({ service: 'test', level: 'silent' });
-const open: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
-});
-
-/** A Tuesday during the NYSE session: equity prices get the market-hours TTL. */
-const T1 = Date.parse('2026-11-24T11:00:00-05:00');
-
-function redis(name: string) {
-  const connection = createRedisConnection(testRedisUrl(), { role: 'worker', name, logger });
-  open.push(() => Promise.resolve(connection.disconnect()));
-  return connection;
-}
-
-async function simServer(clock: ManualClock, port = 0): Promise<SimulatedProviderServer> {
-  const server = await startSimulatedProviderServer({
-    seed: 'refresh',
-    clock,
-    failureRate: 0,
-    port,
-  });
-  open.push(() => server.close());
-  return server;
-}
-
-/** The batch-scheduler as the process builds it, against its own key prefixes. */
-function scheduler(env: Record<string, string>, clock: ManualClock) {
-  const names = {
-    QUEUE_PREFIX: uniqueName('bs'),
-    CACHE_KEY_PREFIX: uniqueName('c'),
-    PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
-  };
-  const config: BatchSchedulerConfig = loadConfig(batchSchedulerEnv, {
-    env: {
-      REDIS_QUEUE_URL: testRedisUrl(),
-      REDIS_CACHE_URL: testRedisUrl(),
-      ...names,
-      ...env,
-    },
-    dotenvPath: false,
-  });
-  const app = createBatchScheduler(config, { logger, clock, random: new SeededRandom(7) });
-  open.push(() => app.close());
-  const producer = new RefreshProducer({ connection: redis('test-p'), prefix: names.QUEUE_PREFIX });
-  open.push(() => producer.close());
-  return { app, producer, keyPrefix: names.CACHE_KEY_PREFIX };
-}
-
-/** Another writer of the same cache (an api reading through), with its own clock. */
-function otherWriter(keyPrefix: string, clock: ManualClock): CacheWriter {
-  return new CacheWriter({
-    redis: redis('test-w'),
-    ttlPolicy: new TtlPolicy({ clock, random: new SeededRandom(1) }),
-    keyPrefix,
-    clock,
-  });
-}
-
-async function stored(writer: CacheWriter, key: string): Promise<CacheEntry | undefined> {
-  return (await writer.peek([key]))[0];
-}
-
-const price = (symbol: string) => cacheKey('price', 'equity', symbol);
+import {
+  T1,
+  logger,
+  open,
+  otherWriter,
+  price,
+  redis,
+  scheduler,
+  simServer,
+  stored,
+} from './support.js';
 
 describe('the refresh consumer, built by createBatchScheduler', () => {
   it('fetches each requested symbol from the provider and writes it to L2 as the scheduler, with an invalidation', async () => {
     const clock = new ManualClock(T1);
     const sim = await simServer(clock);
-    const { app, producer, keyPrefix } = scheduler({ SIM_PROVIDER_URL: sim.url }, clock);
+    const { app, producer, keyPrefix } = scheduler(
+      { SIM_PROVIDER_URL: sim.url, CACHE_BATCH_ENABLED: 'false' },
+      clock,
+    );
     const reader = otherWriter(keyPrefix, clock);
 
     const messages: string[] = [];
@@ -187,7 +132,7 @@ describe('the refresh consumer, built by createBatchScheduler', () => {
     // Nothing listens on the provider's port yet: the first attempt fails upstream.
     const port = await freePort();
     const { app, producer, keyPrefix } = scheduler(
-      { SIM_PROVIDER_URL: `http://127.0.0.1:${port}` },
+      { SIM_PROVIDER_URL: `http://127.0.0.1:${port}`, CACHE_BATCH_ENABLED: 'false' },
       clock,
     );
     const failed = waitForEvent<[Job, Error]>(app.worker.worker, 'failed', { timeoutMs: 15_000 });
@@ -245,7 +190,7 @@ describe('the refresh consumer, built by createBatchScheduler', () => {
     });
     open.push(() => sim.close());
     const { app, producer } = scheduler(
-      { SIM_PROVIDER_URL: sim.url, REFRESH_FETCH_TIMEOUT_MS: '200' },
+      { SIM_PROVIDER_URL: sim.url, REFRESH_FETCH_TIMEOUT_MS: '200', CACHE_BATCH_ENABLED: 'false' },
       clock,
     );
     const failed = waitForEvent<[Job, Error]>(app.worker.worker, 'failed', { timeoutMs: 10_000 });

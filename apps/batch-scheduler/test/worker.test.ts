@@ -80,8 +80,12 @@ describe('the batch-scheduler process', () => {
       source: 'test',
     });
     await proc.waitForLog((r) => r.msg === 'refresh request received' && r.jobId === jobId);
-    const done = await proc.waitForLog((r) => r.msg === 'refresh done' && r.jobId === jobId);
-    expect(done).toMatchObject({ symbols: 1, written: 1, failed: 0 });
+    const grouped = await proc.waitForLog(
+      (r) => r.msg === 'refresh request grouped' && r.jobId === jobId,
+    );
+    expect(grouped).toMatchObject({ group: 'sim-reference:equity:fundamentals', queued: 1 });
+    const done = await proc.waitForLog((r) => r.msg === 'batch done');
+    expect(done).toMatchObject({ keys: 1, upstreamCalls: 1, written: 1, failed: 0 });
 
     proc.child.kill('SIGTERM');
     await expect(proc.exited).resolves.toEqual({ code: 0, signal: null });
@@ -89,6 +93,7 @@ describe('the batch-scheduler process', () => {
     expect(steps).toEqual([
       'ops server',
       'refresh worker',
+      'batch scheduler',
       'refresh queue',
       'queue redis',
       'cache redis',

@@ -245,6 +245,18 @@ export const batchSchedulerEnv = defineEnv('batch-scheduler', {
     expected: 'integer 1-20',
     default: '5',
   }),
+  BATCH_LOCK_DURATION_MS: envVar(integer(1_000, 600_000), {
+    description:
+      'BullMQ lock of a running batch job. Its worker renews it at half of it; when a batch-scheduler dies mid-batch, another replica takes the batch over once the lock has lapsed and the stalled check runs.',
+    expected: 'integer milliseconds 1000-600000',
+    default: '30000',
+  }),
+  BATCH_STALLED_INTERVAL_MS: envVar(integer(500, 600_000), {
+    description:
+      'How often each batch-scheduler looks for batch jobs whose worker died (their lock lapsed) and hands them to a live worker.',
+    expected: 'integer milliseconds 500-600000',
+    default: '15000',
+  }),
   REFRESH_FETCH_TIMEOUT_MS: envVar(integer(100, 600_000), {
     description:
       'Longest the upstream fetch of one refresh job may take, its whole provider fallback chain included; past it the fetch is aborted and the job retried.',

@@ -567,6 +567,17 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       }
       await job?.updateProgress(100);
       if (requeue.length > 0) this.poke();
+      const { failed, ...counts } = outcome;
+      this.#log[failed.length > 0 ? 'warn' : 'info'](
+        {
+          provider: batch.provider,
+          dataType: batch.dataType,
+          token: batch.token,
+          ...counts,
+          failed: failed.length,
+        },
+        'batch done',
+      );
       return outcome;
     } finally {
       clearInterval(renewal);

@@ -252,6 +252,13 @@ export class PendingStore {
     )) as number;
   }
 
+  /** Whether each symbol is known to the group (pending or in flight). */
+  async holds(group: GroupKey, symbols: readonly string[]): Promise<boolean[]> {
+    if (symbols.length === 0) return [];
+    const metas = await this.#redis.hmget(this.#keys(group).meta, ...symbols);
+    return metas.map((meta) => meta !== null);
+  }
+
   /** Pending keys (not in flight) per group. */
   async pendingCounts(): Promise<{ group: GroupKey; keys: number }[]> {
     const groups = await this.groups();

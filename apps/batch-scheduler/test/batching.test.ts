@@ -1,0 +1,224 @@
+// The batch-scheduler grouping refresh requests, built by createBatchScheduler,
+// against a real redis-server, real BullMQ queues and the simulated provider
+// over HTTP.
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { ManualClock } from '@fiml/market';
+import type { ProviderCallEvent } from '@fiml/providers';
+import { startServiceProcess, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
+import { T1, open, otherWriter, price, scheduler, simServer, stored } from './support.js';
+
+/** Records every upstream call a batch-scheduler's registry makes. */
+function calls(app: { providers: { on(e: 'call', l: (e: ProviderCallEvent) => void): unknown } }) {
+  const seen: ProviderCallEvent[] = [];
+  app.providers.on('call', (e) => seen.push(e));
+  return seen;
+}
+
+describe('grouping refresh requests', () => {
+  it('turns 1,000 refresh requests for 300 symbols into ceil(300 / batch size) upstream calls', async () => {
+    const clock = new ManualClock(T1); // frozen: only full batches go
+    const sim = await simServer(clock);
+    const { app, producer, keyPrefix } = scheduler(
+      { SIM_PROVIDER_URL: sim.url, CACHE_BATCH_SIZE: '100', CACHE_BATCH_INTERVAL: '60' },
+      clock,
+    );
+    const made = calls(app);
+    const symbols = Array.from({ length: 300 }, (_, i) => `S${i}`);
+    // Every symbol once, then 700 repeats spread over the same symbols.
+    const requests = [
+      ...symbols,
+      ...Array.from({ length: 700 }, (_, i) => symbols[(i * 7) % 300]!),
+    ];
+    for (let i = 0; i < requests.length; i += 50) {
+      await Promise.all(
+        requests.slice(i, i + 50).map((symbol) =>
+          producer.enqueueRefresh({
+            symbols: [symbol],
+            assetType: 'equity',
+            dataType: 'price',
+            source: 'test',
+          }),
+        ),
+      );
+    }
+    const reader = otherWriter(keyPrefix, clock);
+    await waitFor(
+      async () => (await reader.peek(symbols.map(price))).every((e) => e !== undefined),
+      { timeoutMs: 30_000, description: 'all 300 symbols in L2' },
+    );
+    expect(made.map((c) => c.symbols)).toEqual([100, 100, 100]);
+    expect((await stored(reader, price('S0')))?.writer).toBe('scheduler');
+  });
+
+  it('holds low-priority requests until a low-load hour, while urgent ones go at once', async () => {
+    const clock = new ManualClock(T1); // Tuesday 11:00 New York: not a low-load hour
+    const sim = await simServer(clock);
+    const { app, producer, keyPrefix } = scheduler(
+      { SIM_PROVIDER_URL: sim.url, CACHE_BATCH_INTERVAL: '1', CACHE_LOW_LOAD_HOURS: '0,1,2,3' },
+      clock,
+    );
+    const made = calls(app);
+    const reader = otherWriter(keyPrefix, clock);
+    await producer.enqueueRefresh({
+      symbols: ['AAPL'],
+      assetType: 'equity',
+      dataType: 'price',
+      priority: 'urgent',
+      source: 'test',
+    });
+    await waitFor(async () => (await stored(reader, price('AAPL'))) !== undefined, {
+      timeoutMs: 10_000,
+      description: 'the urgent key written',
+    });
+    expect(made).toHaveLength(1);
+
+    await producer.enqueueRefresh({
+      symbols: ['MSFT'],
+      assetType: 'equity',
+      dataType: 'price',
+      priority: 'low',
+      reason: 'warm',
+      source: 'warmer',
+    });
+    await waitFor(async () => (await app.scheduler!.pendingKeys()).some((g) => g.keys === 1), {
+      timeoutMs: 10_000,
+      description: 'the low key pending',
+    });
+    clock.advance(10 * 60_000); // far past the batch interval: still not its hour
+    await app.scheduler!.tick();
+    await app.scheduler!.tick();
+    expect(made).toHaveLength(1);
+    expect(await stored(reader, price('MSFT'))).toBeUndefined();
+
+    clock.set(Date.parse('2026-11-25T01:30:00-05:00')); // 01:30 New York
+    await waitFor(async () => (await stored(reader, price('MSFT'))) !== undefined, {
+      timeoutMs: 10_000,
+      description: 'the low key written in its hour',
+    });
+    expect(made).toHaveLength(2);
+  });
+
+  it('two replicas share a provider budget and never fetch one key twice', async () => {
+    const clock = new ManualClock(T1);
+    const sim = await simServer(clock);
+    const names = {
+      QUEUE_PREFIX: uniqueName('bs'),
+      CACHE_KEY_PREFIX: uniqueName('c'),
+      PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
+    };
+    const env = {
+      ...names,
+      SIM_PROVIDER_URL: sim.url,
+      PROVIDER_RATE_LIMITS: 'sim-crypto=30/min',
+      CACHE_BATCH_SIZE: '1',
+      CACHE_BATCH_INTERVAL: '0',
+    };
+    const a = scheduler(env, clock);
+    const b = scheduler(env, clock);
+    const callsA = calls(a.app);
+    const callsB = calls(b.app);
+    const both = {
+      get length() {
+        return callsA.length + callsB.length;
+      },
+    };
+    const writes = new Map<string, number>();
+    for (const { app } of [a, b]) {
+      app.writer.on('set', (e) => writes.set(e.key, (writes.get(e.key) ?? 0) + 1));
+    }
+    const symbols = Array.from({ length: 40 }, (_, i) => `C${i}`);
+    await Promise.all(
+      symbols.map((symbol, i) =>
+        (i % 2 ? a : b).producer.enqueueRefresh({
+          symbols: [symbol],
+          assetType: 'crypto',
+          dataType: 'price',
+          source: 'test',
+        }),
+      ),
+    );
+    // The fast part of the budget: both replicas flush until it is short.
+    await waitFor(() => both.length >= 14, { timeoutMs: 20_000, description: '14 calls' });
+    expect(both.length).toBeLessThanOrEqual(30);
+    expect(callsA.length).toBeGreaterThan(0);
+    expect(callsB.length).toBeGreaterThan(0);
+    expect([...writes.values()].every((n) => n === 1)).toBe(true);
+    // Nothing lost: once every request is accepted, each symbol is written, or held
+    // (pending or in flight) by the scheduler.
+    await waitFor(
+      async () => (await a.app.refreshQueue.getJobCounts('completed')).completed === symbols.length,
+      { timeoutMs: 10_000, description: 'every request accepted' },
+    );
+    const group = { provider: 'sim-crypto', assetType: 'crypto', dataType: 'price' } as const;
+    const held = await a.app.scheduler!.store.holds(group, symbols);
+    const written = new Set([...writes.keys()]);
+    expect(symbols.filter((s, i) => !held[i] && !written.has(`price:crypto:${s}`))).toEqual([]);
+  });
+});
+
+describe('crash safety', () => {
+  it('a replica killed mid-batch loses no request: another replica takes its batch over', async () => {
+    const clock = new ManualClock(T1);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let arrived = 0;
+    // Every upstream call waits at the gate until the test opens it.
+    const sim = await simServer(clock, 0, {
+      delay: true,
+      sleep: () => {
+        arrived += 1;
+        return gate;
+      },
+    });
+    const names = {
+      QUEUE_PREFIX: uniqueName('bs'),
+      CACHE_KEY_PREFIX: uniqueName('c'),
+      PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
+    };
+    const shared = {
+      ...names,
+      SIM_PROVIDER_URL: sim.url,
+      CACHE_BATCH_INTERVAL: '0',
+      BATCH_LOCK_DURATION_MS: '2000',
+      BATCH_STALLED_INTERVAL_MS: '1000',
+    };
+    const victim = startServiceProcess({
+      entry: join(__dirname, '../src/main.ts'),
+      cwd: join(__dirname, '..'),
+      env: {
+        ...shared,
+        REDIS_QUEUE_URL: testRedisUrl(),
+        REDIS_CACHE_URL: testRedisUrl(),
+        METRICS_PORT: '0',
+        LOG_LEVEL: 'info',
+      },
+    });
+    open.push(async () => victim.kill());
+    await victim.waitForLog((r) => r.msg === 'batch-scheduler ready');
+    const producerSide = scheduler({ ...shared, CACHE_BATCH_ENABLED: 'false' }, clock);
+    // The producer side's own worker would consume the request: stop it first.
+    await producerSide.app.worker.close();
+    await producerSide.producer.enqueueRefresh({
+      symbols: ['AAPL', 'MSFT'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'test',
+    });
+    await waitFor(() => arrived > 0, {
+      timeoutMs: 20_000,
+      description: 'the victim calling upstream',
+    });
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+
+    const survivor = scheduler(shared, clock);
+    release();
+    const reader = otherWriter(names.CACHE_KEY_PREFIX, clock);
+    await waitFor(
+      async () => (await reader.peek([price('AAPL'), price('MSFT')])).every((e) => e !== undefined),
+      { timeoutMs: 30_000, description: 'the survivor writing the batch' },
+    );
+    expect((await survivor.app.scheduler!.pendingKeys()).every((g) => g.keys === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,99 @@
+// Shared by the batch-scheduler's integration suites: real redis-server
+// connections, the simulated provider's HTTP server, and the process built by
+// createBatchScheduler against its own key prefixes.
+import { afterEach } from '@jest/globals';
+import { CacheWriter, cacheKey, type CacheEntry } from '@fiml/cache';
+import { batchSchedulerEnv, loadConfig, type BatchSchedulerConfig } from '@fiml/config';
+import { SeededRandom, TtlPolicy, type ManualClock } from '@fiml/market';
+import { createLogger, type Logger } from '@fiml/observability';
+import {
+  startSimulatedProviderServer,
+  type SimulatedProviderServer,
+  type SimulatedProviderServerOptions,
+} from '@fiml/providers';
+import { RefreshProducer, createRedisConnection } from '@fiml/queue';
+import { testRedisUrl, uniqueName } from '@fiml/testing';
+import {
+  createBatchScheduler,
+  type BatchSchedulerOverrides,
+} from '../src/create-batch-scheduler.js';
+
+export const logger: Logger = createLogger({ service: 'test', level: 'silent' });
+export const open: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+/** A Tuesday during the NYSE session: equity prices get the market-hours TTL. */
+export const T1 = Date.parse('2026-11-24T11:00:00-05:00');
+
+export function redis(name: string) {
+  const connection = createRedisConnection(testRedisUrl(), { role: 'worker', name, logger });
+  open.push(() => Promise.resolve(connection.disconnect()));
+  return connection;
+}
+
+export async function simServer(
+  clock: ManualClock,
+  port = 0,
+  options: Partial<SimulatedProviderServerOptions> = {},
+): Promise<SimulatedProviderServer> {
+  const server = await startSimulatedProviderServer({
+    seed: 'refresh',
+    clock,
+    failureRate: 0,
+    port,
+    ...options,
+  });
+  open.push(() => server.close());
+  return server;
+}
+
+/** The batch-scheduler as the process builds it, against its own key prefixes. */
+export function scheduler(
+  env: Record<string, string>,
+  clock: ManualClock,
+  overrides: Omit<BatchSchedulerOverrides, 'logger' | 'clock'> = {},
+) {
+  // Unique prefixes, unless the test shares them between replicas.
+  const names = {
+    QUEUE_PREFIX: env.QUEUE_PREFIX ?? uniqueName('bs'),
+    CACHE_KEY_PREFIX: env.CACHE_KEY_PREFIX ?? uniqueName('c'),
+    PROVIDER_RATE_LIMIT_PREFIX: env.PROVIDER_RATE_LIMIT_PREFIX ?? uniqueName('rl'),
+  };
+  const config: BatchSchedulerConfig = loadConfig(batchSchedulerEnv, {
+    env: {
+      REDIS_QUEUE_URL: testRedisUrl(),
+      REDIS_CACHE_URL: testRedisUrl(),
+      ...names,
+      ...env,
+    },
+    dotenvPath: false,
+  });
+  const app = createBatchScheduler(config, {
+    logger,
+    clock,
+    random: new SeededRandom(7),
+    ...overrides,
+  });
+  open.push(() => app.close());
+  const producer = new RefreshProducer({ connection: redis('test-p'), prefix: names.QUEUE_PREFIX });
+  open.push(() => producer.close());
+  return { app, producer, keyPrefix: names.CACHE_KEY_PREFIX };
+}
+
+/** Another writer of the same cache (an api reading through), with its own clock. */
+export function otherWriter(keyPrefix: string, clock: ManualClock): CacheWriter {
+  return new CacheWriter({
+    redis: redis('test-w'),
+    ttlPolicy: new TtlPolicy({ clock, random: new SeededRandom(1) }),
+    keyPrefix,
+    clock,
+  });
+}
+
+export async function stored(writer: CacheWriter, key: string): Promise<CacheEntry | undefined> {
+  return (await writer.peek([key]))[0];
+}
+
+export const price = (symbol: string) => cacheKey('price', 'equity', symbol);
