@@ -21,13 +21,13 @@
  * cached, and deduplication saves nothing: every symbol costs its share of a
  * call and one L2 write. Not a test: nothing here passes or fails.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBatchScheduler, type BatchSchedulerApp } from '@fiml/batch-scheduler';
 import { cacheKey } from '@fiml/cache';
-import { batchSchedulerEnv, loadConfig, type BatchSchedulerConfig } from '@fiml/config';
-import { createMetricsRegistry, type Registry } from '@fiml/observability';
+import { batchSchedulerEnv, loadConfig } from '@fiml/config';
 import {
   SIMULATED_PROFILES,
   startSimulatedProviderServer,
@@ -44,7 +44,15 @@ import {
   type RefreshRequest,
 } from '@fiml/queue';
 import { startRedisServer } from '@fiml/testing';
-import { fixed, markdownTable, median, ratio, runInfo, runInfoLine, saveResults } from '../lib/report.js';
+import {
+  fixed,
+  markdownTable,
+  median,
+  ratio,
+  runInfo,
+  runInfoLine,
+  saveResults,
+} from '../lib/report.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const REQUESTS = Number(process.env.REQUESTS ?? 20_000);
@@ -62,6 +70,24 @@ const CANDIDATE_TIMEOUT_MS = Number(process.env.CANDIDATE_TIMEOUT_MS ?? 600_000)
 const TARGETS = { oneSymbol: 0.5, tenSymbols: 3, callsPerSymbol: 1.05 / BATCH_SIZE } as const;
 
 const info = runInfo('bench:scheduler');
+
+/** The commit measured, and whether the scheduler's sources differed from it (tsx runs the working tree). */
+function sourceState(): { commit: string; dirty: readonly string[] } {
+  const git = (...args: string[]): string =>
+    execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    return {
+      commit: git('rev-parse', '--short', 'HEAD'),
+      dirty: git('status', '--porcelain', '--', '../apps/batch-scheduler/src', '../packages')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(3)),
+    };
+  } catch {
+    return { commit: 'unknown', dirty: [] };
+  }
+}
+const source = sourceState();
 const redisServer = await startRedisServer();
 // Zero latency (delay off), no failures, and the equities upstream's own limit far above the run's calls.
 const equities: SimulatedProfile = {
@@ -93,7 +119,9 @@ function requests(count: number, perRequest: number): RefreshRequest[] {
 /** Exactly what `enqueueRefresh` gives a normal-priority request, for both queues. */
 const JOB_OPTIONS: JobsOptions = { ...REFRESH_JOB_OPTIONS, priority: BULLMQ_PRIORITY.normal };
 
-async function producer(prefix: string): Promise<{ queue: Queue; close(): Promise<void> }> {
+async function producer(
+  prefix: string,
+): Promise<{ readonly queue: Queue; readonly close: () => Promise<void> }> {
   // A producer-role connection, as the api enqueues with.
   const connection = new Redis(redisServer.url, {
     ...connectionOptionsFor('producer'),
@@ -103,7 +131,7 @@ async function producer(prefix: string): Promise<{ queue: Queue; close(): Promis
   const queue = new Queue(QueueName.REFRESH, { connection, prefix: queuePrefix(prefix) });
   return {
     queue,
-    async close() {
+    close: async () => {
       await queue.close();
       connection.disconnect();
     },
@@ -139,7 +167,8 @@ interface RawRun {
 async function runRaw(batch: readonly RefreshRequest[]): Promise<RawRun> {
   const prefix = `bench-raw-${randomUUID().slice(0, 8)}`;
   const connection = new Redis(redisServer.url, connectionOptionsFor('worker'));
-  const worker = new Worker(QueueName.REFRESH, async () => undefined, {
+  // The no-op processor: BullMQ's own cost of fetching, locking and completing a job.
+  const worker = new Worker(QueueName.REFRESH, () => Promise.resolve(), {
     connection,
     prefix: queuePrefix(prefix),
     concurrency: CONCURRENCY,
@@ -208,39 +237,7 @@ function schedulerApp(): { app: BatchSchedulerApp; prefix: string } {
       METRICS_PORT: '0',
     },
   });
-  return { app: build(config), prefix: config.QUEUE_PREFIX };
-}
-
-/**
- * Set when createBatchScheduler could not build with its own registry because
- * it registers fiml_cache_writes_total twice with batching on (the refresh
- * consumer's and the scheduler's write events); the bench then hands it a
- * registry that keeps the first metric of a name. Unused once that is fixed.
- */
-let duplicateMetricWorkaround = false;
-
-function build(config: BatchSchedulerConfig): BatchSchedulerApp {
-  if (!duplicateMetricWorkaround) {
-    try {
-      return createBatchScheduler(config);
-    } catch (error) {
-      if (!(error instanceof Error && /has already been registered/.test(error.message))) throw error;
-      duplicateMetricWorkaround = true;
-      console.error(`createBatchScheduler: ${error.message}; using a tolerant registry`);
-    }
-  }
-  return createBatchScheduler(config, { registry: tolerantRegistry() });
-}
-
-function tolerantRegistry(): Registry {
-  const registry = createMetricsRegistry({ service: 'batch-scheduler' });
-  const register = registry.registerMetric.bind(registry);
-  registry.registerMetric = (metric) => {
-    // prom-client's types leave out the name every metric carries.
-    const { name } = metric as unknown as { name: string };
-    if (registry.getSingleMetric(name) === undefined) register(metric);
-  };
-  return registry;
+  return { app: createBatchScheduler(config), prefix: config.QUEUE_PREFIX };
 }
 
 /** The batch-scheduler, from the first add until every symbol's entry is in L2. */
@@ -316,12 +313,69 @@ async function runScheduler(batch: readonly RefreshRequest[]): Promise<Scheduler
 
 type Candidate = 'raw' | 'one' | 'ten';
 const CANDIDATES: readonly Candidate[] = ['raw', 'one', 'ten'];
+const LABEL: Readonly<Record<Candidate, string>> = {
+  raw: 'raw BullMQ',
+  one: '1-symbol requests',
+  ten: '10-symbol requests',
+};
 
 interface Round {
   readonly order: readonly Candidate[];
   readonly raw: RawRun;
   readonly one: SchedulerRun;
   readonly ten: SchedulerRun;
+  readonly costs: Readonly<Record<Candidate, Cost>>;
+}
+
+/** What one candidate cost: CPU of this process and of redis-server, and Redis's busiest commands. */
+interface Cost {
+  /** CPU time of this process (scheduler or raw worker, producer and simulator alike), ms. */
+  readonly nodeCpuMs: number;
+  /** CPU time of redis-server, ms. */
+  readonly redisCpuMs: number;
+  /** Redis commands by total time spent in them (scripts appear as evalsha or fcall). */
+  readonly redisCommands: readonly {
+    command: string;
+    calls: number;
+    usec: number;
+    usecPerCall: number;
+  }[];
+}
+
+async function redisCpuMs(): Promise<number> {
+  const text = await admin.info('cpu');
+  const field = (name: string): number =>
+    Number(text.match(new RegExp(`${name}:([\\d.]+)`))?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1_000;
+}
+
+async function costOf<T>(run: () => Promise<T>): Promise<{ result: T; cost: Cost }> {
+  await admin.config('RESETSTAT');
+  const redisBefore = await redisCpuMs();
+  const nodeBefore = process.cpuUsage();
+  const result = await run();
+  const node = process.cpuUsage(nodeBefore);
+  const redisAfter = await redisCpuMs();
+  const stats = await admin.info('commandstats');
+  const redisCommands = [
+    ...stats.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/g),
+  ]
+    .map((m) => ({
+      command: m[1]!,
+      calls: Number(m[2]),
+      usec: Number(m[3]),
+      usecPerCall: Number(m[4]),
+    }))
+    .sort((a, b) => b.usec - a.usec)
+    .slice(0, 8);
+  return {
+    result,
+    cost: {
+      nodeCpuMs: (node.user + node.system) / 1_000,
+      redisCpuMs: redisAfter - redisBefore,
+      redisCommands,
+    },
+  };
 }
 
 async function round(index: number, count: number): Promise<Round> {
@@ -331,14 +385,17 @@ async function round(index: number, count: number): Promise<Round> {
   let raw: RawRun | undefined;
   let one: SchedulerRun | undefined;
   let ten: SchedulerRun | undefined;
+  const costs: Partial<Record<Candidate, Cost>> = {};
   for (const candidate of order) {
     // Each candidate starts on an empty Redis: no queue, pending set or cache entry of another.
     await admin.flushall();
-    if (candidate === 'raw') raw = await runRaw(narrow);
-    else if (candidate === 'one') one = await runScheduler(narrow);
-    else ten = await runScheduler(wide);
+    if (candidate === 'raw')
+      ({ result: raw, cost: costs.raw } = await costOf(() => runRaw(narrow)));
+    else if (candidate === 'one')
+      ({ result: one, cost: costs.one } = await costOf(() => runScheduler(narrow)));
+    else ({ result: ten, cost: costs.ten } = await costOf(() => runScheduler(wide)));
   }
-  return { order, raw: raw!, one: one!, ten: ten! };
+  return { order, raw: raw!, one: one!, ten: ten!, costs: costs as Record<Candidate, Cost> };
 }
 
 const range = (values: readonly number[], digits: number, unit = ''): string =>
@@ -368,16 +425,36 @@ try {
   const tenCalls = rounds.map((r) => r.ten.callsPerSymbol);
   const met = (ok: boolean): string => (ok ? 'met' : '**missed**');
   const summary = {
-    rawJobsPerSecond: { median: median(rawRate), min: Math.min(...rawRate), max: Math.max(...rawRate) },
+    rawJobsPerSecond: {
+      median: median(rawRate),
+      min: Math.min(...rawRate),
+      max: Math.max(...rawRate),
+    },
     oneSymbol: {
-      requestsPerSecond: { median: median(oneRate), min: Math.min(...oneRate), max: Math.max(...oneRate) },
-      ratioToRaw: { median: median(oneRatio), min: Math.min(...oneRatio), max: Math.max(...oneRatio) },
+      requestsPerSecond: {
+        median: median(oneRate),
+        min: Math.min(...oneRate),
+        max: Math.max(...oneRate),
+      },
+      ratioToRaw: {
+        median: median(oneRatio),
+        min: Math.min(...oneRatio),
+        max: Math.max(...oneRatio),
+      },
       target: TARGETS.oneSymbol,
       met: median(oneRatio) >= TARGETS.oneSymbol,
     },
     tenSymbols: {
-      symbolsPerSecond: { median: median(tenRate), min: Math.min(...tenRate), max: Math.max(...tenRate) },
-      ratioToRaw: { median: median(tenRatio), min: Math.min(...tenRatio), max: Math.max(...tenRatio) },
+      symbolsPerSecond: {
+        median: median(tenRate),
+        min: Math.min(...tenRate),
+        max: Math.max(...tenRate),
+      },
+      ratioToRaw: {
+        median: median(tenRatio),
+        min: Math.min(...tenRatio),
+        max: Math.max(...tenRatio),
+      },
       target: TARGETS.tenSymbols,
       met: median(tenRatio) >= TARGETS.tenSymbols,
     },
@@ -395,7 +472,7 @@ try {
     runInfoLine(info),
     '',
     `Processor: **${info.cpu}** (${info.cores} cores). One private redis-server ${version} (queue in db 0, ` +
-      'cache in db 1), the simulated provider\'s HTTP server (zero latency, no failures, its own limit ' +
+      "cache in db 1), the simulated provider's HTTP server (zero latency, no failures, its own limit " +
       `far above the run) and the batch-scheduler built by \`createBatchScheduler(config)\` all in this ` +
       `process, unpinned. Config from \`batchSchedulerEnv\`: CACHE_BATCH_SIZE=${BATCH_SIZE}, ` +
       `CACHE_BATCH_INTERVAL=${INTERVAL_S} (seconds, the shortest above 0), WORKER_CONCURRENCY=${CONCURRENCY} ` +
@@ -405,12 +482,19 @@ try {
       '(same payloads, `REFRESH_JOB_OPTIONS`, normal priority) by the same `addBulk` of ' +
       `${BULK} jobs at a time.`,
     '',
+    `Sources: commit ${source.commit}` +
+      (source.dirty.length > 0
+        ? `, with uncommitted changes in ${source.dirty.join(', ')} (tsx runs the working tree).`
+        : ', clean.') +
+      ' The simulator answers in this process, so its work (building 100 quotes and their JSON per ' +
+      'call) is charged to the scheduler rows; the raw rows never call it.',
+    '',
     `${REQUESTS.toLocaleString('en-US')} requests per candidate: one symbol each over ` +
       `${REQUESTS.toLocaleString('en-US')} distinct symbols, or ten each over ` +
       `${(SYMBOLS_PER_WIDE_REQUEST * REQUESTS).toLocaleString('en-US')} distinct symbols (the simulated ` +
       'market knows them all), so deduplication saves nothing: every symbol is a pending key, a share ' +
       'of a call and an L2 write. Each candidate starts on an empty Redis with a freshly built scheduler. ' +
-      'Scheduler time runs from the first `addBulk` until the scheduler\'s write events have accounted ' +
+      "Scheduler time runs from the first `addBulk` until the scheduler's write events have accounted " +
       'for every symbol (the event fires after the L2 write resolved); afterwards, untimed, ' +
       '`CacheWriter.peek` confirms every entry is in L2. Raw time runs from the first `addBulk` until the ' +
       `worker completed every job. A warm-up round of ${WARMUP_REQUESTS.toLocaleString('en-US')} requests, ` +
@@ -478,14 +562,67 @@ try {
       ]),
     ),
     '',
-    '### Beside BullMQ Pro\'s batches',
+    '### Where the time goes',
+    '',
+    'CPU of this process (`process.cpuUsage`: scheduler or raw worker, producer and simulator alike) and of ' +
+      'redis-server (`INFO cpu`) per candidate, median over rounds; on 2 cores a candidate can use at most ' +
+      '2 s of CPU per wall second, less what other jobs on the machine take.',
+    '',
+    markdownTable(
+      [
+        'candidate',
+        'wall s',
+        'node CPU s',
+        'redis CPU s',
+        'node CPU µs / job',
+        'redis CPU µs / job',
+        'redis CPU µs / symbol',
+      ],
+      CANDIDATES.map((c) => {
+        const wall = rounds.map((r) => (c === 'raw' ? r.raw.ms : r[c].ms) / 1_000);
+        const node = rounds.map((r) => r.costs[c].nodeCpuMs / 1_000);
+        const redis = rounds.map((r) => r.costs[c].redisCpuMs / 1_000);
+        const symbols = c === 'ten' ? SYMBOLS_PER_WIDE_REQUEST * REQUESTS : REQUESTS;
+        return [
+          LABEL[c],
+          fixed(median(wall), 1),
+          fixed(median(node), 1),
+          fixed(median(redis), 1),
+          fixed((median(node) / REQUESTS) * 1e6, 0),
+          fixed((median(redis) / REQUESTS) * 1e6, 0),
+          fixed((median(redis) / symbols) * 1e6, 1),
+        ];
+      }),
+    ),
+    '',
+    `Redis commands by time spent, last round (scripts show as evalsha):`,
+    '',
+    markdownTable(
+      ['candidate', 'command: calls, µs per call, share of redis command time'],
+      CANDIDATES.map((c) => {
+        const commands = rounds.at(-1)!.costs[c].redisCommands;
+        const total = commands.reduce((sum, x) => sum + x.usec, 0);
+        return [
+          LABEL[c],
+          commands
+            .slice(0, 5)
+            .map(
+              (x) =>
+                `${x.command}: ${x.calls}, ${fixed(x.usecPerCall, 1)} µs, ${fixed((100 * x.usec) / total, 0)}%`,
+            )
+            .join('; '),
+        ];
+      }),
+    ),
+    '',
+    "### Beside BullMQ Pro's batches",
     '',
     'BullMQ Pro (the commercial edition) lets a worker take up to `size` jobs of one queue at once ' +
       '(`batches: { size, minSize, timeout }`: wait up to `timeout` for at least `minSize`). Ours groups ' +
       'across requests by (provider, asset type, data type) with deduplication of pending and in-flight ' +
       'keys, a budget-aware flush policy and low-load windows for warming, at the cost of one Redis ' +
       'round trip per request at intake (the pending-set script; plus one `peek` of L2 to skip fresh ' +
-      'keys) and a batch job per flush. Pro\'s batches are per queue and know nothing of providers, ' +
+      "keys) and a batch job per flush. Pro's batches are per queue and know nothing of providers, " +
       'symbols or budgets: a batch of 100 one-symbol jobs would still need its own grouping and ' +
       'deduplication before one upstream call. We did not run BullMQ Pro (it is paid), so the ' +
       'comparison of speed stops at the raw open-source BullMQ rate measured here.',
@@ -506,6 +643,7 @@ try {
       distinctSymbols: { oneSymbol: REQUESTS, tenSymbols: SYMBOLS_PER_WIDE_REQUEST * REQUESTS },
       redisVersion: version,
       placement: 'unpinned',
+      source,
     },
     targets: TARGETS,
     summary,
