@@ -57,6 +57,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     PROVIDER_RATE_LIMIT_PREFIX: `${prefix}-rl`,
     // Exact TTLs, so tests can state expiry instants.
     CACHE_TTL_JITTER: '0',
+    // No load shedding on a busy test machine; the overload test turns it on itself.
+    API_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...options.env,
   });
   let api: Api;

@@ -195,7 +195,8 @@ describe('crash safety', () => {
       },
     });
     open.push(async () => victim.kill());
-    await victim.waitForLog((r) => r.msg === 'batch-scheduler ready');
+    // A child process compiled by tsx starts slowly on a loaded CI machine.
+    await victim.waitForLog((r) => r.msg === 'batch-scheduler ready', 90_000);
     const producerSide = scheduler({ ...shared, CACHE_BATCH_ENABLED: 'false' }, clock);
     // The producer side's own worker would consume the request: stop it first.
     await producerSide.app.worker.close();
@@ -220,5 +221,5 @@ describe('crash safety', () => {
       { timeoutMs: 30_000, description: 'the survivor writing the batch' },
     );
     expect((await survivor.app.scheduler!.pendingKeys()).every((g) => g.keys === 0)).toBe(true);
-  });
+  }, 180_000);
 });

@@ -309,7 +309,12 @@ describe('when the cache Redis dies', () => {
       },
       { timeoutMs: 10_000, description: 'the circuit to close once Redis is back' },
     );
-    expect(m.l2 && (await m.l2.get('price:equity:E')).status).toBe('hit');
+    // Writes reach L2 again: a key first read after the recovery is stored there.
+    await m.getWithReadThrough('price:equity:F', 'price', fetch.fn, {
+      symbol: 'F',
+      assetType: 'equity',
+    });
+    expect(m.l2 && (await m.l2.get('price:equity:F')).status).toBe('hit');
   });
 });
 
