@@ -221,8 +221,12 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
         },
       ];
     });
-    const added = await this.store.add(group, keys, now);
-    this.poke();
+    const { outcomes: added, nonLowPending } = await this.store.add(group, keys, now);
+    // Look at the group at once only when this request may make it due now; the
+    // regular tick finds interval, window and budget flushes (a tick per request
+    // would cost three Redis round trips each under a burst of requests).
+    const maxBatch = Math.min(primary.maxBatchSize, this.#deps.settings.batchSize);
+    if (urgent || deadline !== undefined || nonLowPending >= maxBatch) this.poke();
     return {
       group: PendingStore.groupId(group),
       queued: added.filter((a) => a === 'queued').length,

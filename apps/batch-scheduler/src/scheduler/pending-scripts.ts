@@ -11,7 +11,8 @@
  * left alone (the fetch under way answers this request too).
  * KEYS: groups, urgent, normal, low, meta, deadlines, inflight.
  * ARGV: groupId, now, then per key: symbol, priority, deadline.
- * Returns per key: 0 queued, 1 merged, 2 in flight.
+ * Returns per key: 0 queued, 1 merged, 2 in flight; then the group's urgent and
+ * normal keys pending (whether a full batch is waiting).
  */
 export const ADD_PENDING = `
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -46,6 +47,7 @@ for i = 3, #ARGV, 3 do
     end
   end
 end
+out[#out + 1] = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
 return out
 `;
 

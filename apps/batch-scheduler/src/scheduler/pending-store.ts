@@ -86,8 +86,13 @@ export class PendingStore {
     return { provider, assetType: assetType as AssetType, dataType: dataType as DataType };
   }
 
-  async add(group: GroupKey, keys: readonly PendingKey[], now: number): Promise<AddOutcome[]> {
-    if (keys.length === 0) return [];
+  /** Adds keys; resolves each key's outcome and how many urgent and normal keys the group now holds. */
+  async add(
+    group: GroupKey,
+    keys: readonly PendingKey[],
+    now: number,
+  ): Promise<{ outcomes: AddOutcome[]; nonLowPending: number }> {
+    if (keys.length === 0) return { outcomes: [], nonLowPending: 0 };
     const k = this.#keys(group);
     const args: (string | number)[] = [PendingStore.groupId(group), Math.floor(now)];
     for (const key of keys) args.push(key.symbol, key.priority, Math.floor(key.deadline ?? 0));
@@ -102,7 +107,11 @@ export class PendingStore {
       k.inflight,
       ...args,
     )) as number[];
-    return replies.map((r) => (r === 0 ? 'queued' : r === 1 ? 'merged' : 'in-flight'));
+    const nonLowPending = replies.pop() ?? 0;
+    return {
+      outcomes: replies.map((r) => (r === 0 ? 'queued' : r === 1 ? 'merged' : 'in-flight')),
+      nonLowPending,
+    };
   }
 
   async groups(): Promise<GroupKey[]> {
