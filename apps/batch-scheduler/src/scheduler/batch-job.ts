@@ -36,6 +36,8 @@ export interface BatchOutcome {
   notFound: number;
   /** Not written: a newer entry was already there. */
   skippedNewer: number;
+  /** Not fetched: cached recently enough (REFRESH_MIN_AGE_FRACTION) since it was asked for. */
+  skippedFresh: number;
   /** Failed this time; back in pending after a backoff. */
   retrying: number;
   /** Stopped by the budget or a 429; back in pending, no attempt spent. */

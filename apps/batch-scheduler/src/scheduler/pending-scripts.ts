@@ -8,11 +8,12 @@
 /**
  * Adds keys to a group. A key already pending merges (the higher priority and
  * the earlier deadline win; its first-asked time stays); a key in flight is
- * left alone (the fetch under way answers this request too).
- * KEYS: groups, urgent, normal, low, meta, deadlines, inflight.
+ * left alone (the fetch under way answers this request too); a non-urgent key
+ * this scheduler wrote recently enough (the fresh set, see SETTLE) is skipped.
+ * KEYS: groups, urgent, normal, low, meta, deadlines, inflight, fresh.
  * ARGV: groupId, now, then per key: symbol, priority, deadline.
- * Returns per key: 0 queued, 1 merged, 2 in flight; then the group's urgent and
- * normal keys pending (whether a full batch is waiting).
+ * Returns per key: 0 queued, 1 merged, 2 in flight, 3 fresh; then the group's
+ * urgent and normal keys pending (whether a full batch is waiting).
  */
 export const ADD_PENDING = `
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -23,6 +24,8 @@ for i = 3, #ARGV, 3 do
   local sym, prio, dl = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   if redis.call('ZSCORE', KEYS[7], sym) then
     out[#out + 1] = 2
+  elseif prio > 0 and (tonumber(redis.call('ZSCORE', KEYS[8], sym)) or 0) > tonumber(now) then
+    out[#out + 1] = 3
   else
     local meta = redis.call('HGET', KEYS[5], sym)
     if meta then
@@ -105,17 +108,23 @@ return out
 
 /**
  * Settles a batch's keys that its token still owns: done keys leave the
- * group; retried keys go back to pending with their attempt counted and
- * their first-asked time moved to when they may go again.
- * KEYS: urgent, normal, low, meta, deadlines, inflight, owner.
- * ARGV: token, then per key: symbol, action (0 done, 1 retry), retryAt.
+ * group (and enter the fresh set until the given instant, when one is given);
+ * retried keys go back to pending with their attempt counted and their
+ * first-asked time moved to when they may go again.
+ * KEYS: urgent, normal, low, meta, deadlines, inflight, owner, fresh.
+ * ARGV: token, now, then per key: symbol, action (0 done, 1 retry), at
+ * (retry: when it may go again; done: fresh until, 0 for none).
  * Returns how many keys it settled.
  */
 export const SETTLE = `
 local sets = { KEYS[1], KEYS[2], KEYS[3] }
 local settled = 0
-for i = 2, #ARGV, 3 do
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', ARGV[2])
+for i = 3, #ARGV, 3 do
   local sym, action, at = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if action == '0' and tonumber(at) > tonumber(ARGV[2]) then
+    redis.call('ZADD', KEYS[8], at, sym)
+  end
   if redis.call('HGET', KEYS[7], sym) == ARGV[1] then
     redis.call('ZREM', KEYS[6], sym)
     redis.call('HDEL', KEYS[7], sym)

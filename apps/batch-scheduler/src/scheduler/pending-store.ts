@@ -33,14 +33,17 @@ export interface ClaimedKey {
   readonly attempts: number;
 }
 
-export type AddOutcome = 'queued' | 'merged' | 'in-flight';
+export type AddOutcome = 'queued' | 'merged' | 'in-flight' | 'fresh';
 
 /** What becomes of a claimed key when its batch settles. */
 export type Settlement =
-  | { readonly symbol: string; readonly action: 'done' }
+  /** `freshUntil`: a non-urgent request for the key is skipped until then. */
+  | { readonly symbol: string; readonly action: 'done'; readonly freshUntil?: number }
   | { readonly symbol: string; readonly action: 'retry'; readonly at: number };
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+const ADD_OUTCOMES: readonly AddOutcome[] = ['queued', 'merged', 'in-flight', 'fresh'];
 
 /**
  * The batch-scheduler's pending keys, in the queue Redis (noeviction, AOF:
@@ -52,6 +55,7 @@ type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
  *   <{prefix}>:sched:<group>:dl               ZSET symbol -> deadline
  *   <{prefix}>:sched:<group>:inflight         ZSET symbol -> lease end (claimed by a batch)
  *   <{prefix}>:sched:<group>:owner            HASH symbol -> the batch's token
+ *   <{prefix}>:sched:<group>:fresh            ZSET symbol -> until when a non-urgent request skips it
  *
  * A key is in exactly one place: one priority set, or in flight. Every
  * change is one Lua script (pending-scripts.ts), so replicas adding,
@@ -97,7 +101,7 @@ export class PendingStore {
     const args: (string | number)[] = [PendingStore.groupId(group), Math.floor(now)];
     for (const key of keys) args.push(key.symbol, key.priority, Math.floor(key.deadline ?? 0));
     const replies = (await this.#call('schedAdd')(
-      7,
+      8,
       `${this.#base}:groups`,
       k.u,
       k.n,
@@ -105,11 +109,12 @@ export class PendingStore {
       k.meta,
       k.dl,
       k.inflight,
+      k.fresh,
       ...args,
     )) as number[];
     const nonLowPending = replies.pop() ?? 0;
     return {
-      outcomes: replies.map((r) => (r === 0 ? 'queued' : r === 1 ? 'merged' : 'in-flight')),
+      outcomes: replies.map((r) => ADD_OUTCOMES[r] ?? 'queued'),
       nonLowPending,
     };
   }
@@ -211,15 +216,17 @@ export class PendingStore {
     group: GroupKey,
     token: string,
     settlements: readonly Settlement[],
+    now: number,
   ): Promise<number> {
     if (settlements.length === 0) return 0;
     const k = this.#keys(group);
-    const args: (string | number)[] = [token];
+    const args: (string | number)[] = [token, Math.floor(now)];
     for (const s of settlements) {
-      args.push(s.symbol, s.action === 'done' ? 0 : 1, s.action === 'retry' ? Math.floor(s.at) : 0);
+      const at = s.action === 'retry' ? s.at : (s.freshUntil ?? 0);
+      args.push(s.symbol, s.action === 'done' ? 0 : 1, Math.floor(at));
     }
     return (await this.#call('schedSettle')(
-      7,
+      8,
       k.u,
       k.n,
       k.l,
@@ -227,6 +234,7 @@ export class PendingStore {
       k.dl,
       k.inflight,
       k.owner,
+      k.fresh,
       ...args,
     )) as number;
   }
@@ -292,6 +300,7 @@ export class PendingStore {
       dl: `${g}:dl`,
       inflight: `${g}:inflight`,
       owner: `${g}:owner`,
+      fresh: `${g}:fresh`,
     };
   }
 
