@@ -1,12 +1,18 @@
 // The batch-scheduler grouping refresh requests, built by createBatchScheduler,
 // against a real redis-server, real BullMQ queues and the simulated provider
 // over HTTP.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { QueueEvents } from 'bullmq';
 import { describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@fiml/market';
 import type { ProviderCallEvent } from '@fiml/providers';
+import { queuePrefix } from '@fiml/queue';
 import { startServiceProcess, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
-import { T1, open, otherWriter, price, scheduler, simServer, stored } from './support.js';
+import type { BatchOutcome } from '../src/scheduler/batch-job.js';
+import { batchQueueName } from '../src/scheduler/batch-scheduler.js';
+import { T1, open, otherWriter, price, redis, scheduler, simServer, stored } from './support.js';
 
 /** Records every upstream call a batch-scheduler's registry makes. */
 function calls(app: { providers: { on(e: 'call', l: (e: ProviderCallEvent) => void): unknown } }) {
@@ -154,6 +160,59 @@ describe('grouping refresh requests', () => {
     const held = await a.app.scheduler!.store.holds(group, symbols);
     const written = new Set([...writes.keys()]);
     expect(symbols.filter((s, i) => !held[i] && !written.has(`price:crypto:${s}`))).toEqual([]);
+  });
+});
+
+describe('bad answers', () => {
+  it('a provider answering garbage fails only its batch: its keys are retried, then failed with the reason', async () => {
+    const clock = new ManualClock(T1);
+    const garbage = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"nonsense":true}');
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    open.push(() => new Promise((resolve) => garbage.close(() => resolve(undefined))));
+    const { port } = garbage.address() as AddressInfo;
+    const { app, producer } = scheduler(
+      {
+        SIM_PROVIDER_URL: `http://127.0.0.1:${port}`,
+        CACHE_BATCH_INTERVAL: '0',
+        REFRESH_MAX_ATTEMPTS: '2',
+      },
+      clock,
+      { scheduler: { retryBaseMs: 1_000 } },
+    );
+    const outcomes: BatchOutcome[] = [];
+    const batches = new QueueEvents(batchQueueName('sim-equities'), {
+      connection: redis('test-events'),
+      prefix: queuePrefix(app.summary.queuePrefix as string),
+    });
+    open.push(() => batches.close());
+    batches.on('completed', ({ returnvalue }) =>
+      outcomes.push(returnvalue as unknown as BatchOutcome),
+    );
+    await batches.waitUntilReady();
+    await producer.enqueueRefresh({
+      symbols: ['AAPL', 'MSFT'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'test',
+    });
+    await waitFor(() => outcomes.length === 1, {
+      timeoutMs: 15_000,
+      description: 'the first batch',
+    });
+    expect(outcomes[0]).toMatchObject({ keys: 2, retrying: 2, written: 0, failed: [] });
+    clock.advance(5_000); // past the backoff (1-2 s with jitter)
+    await app.scheduler!.tick();
+    await waitFor(() => outcomes.length === 2, { timeoutMs: 15_000, description: 'the retry' });
+    expect(outcomes[1]!.failed.map((f) => [f.symbol, f.code, f.attempts]).sort()).toEqual([
+      ['AAPL', 'FIML_PROVIDER_BAD_RESPONSE', 2],
+      ['MSFT', 'FIML_PROVIDER_BAD_RESPONSE', 2],
+    ]);
+    expect(await app.scheduler!.pendingKeys()).toEqual([
+      { provider: 'sim-equities', dataType: 'price', keys: 0 },
+    ]);
   });
 });
 

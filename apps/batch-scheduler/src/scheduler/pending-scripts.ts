@@ -72,7 +72,7 @@ local function take(sym)
   if not meta then return end
   local p = tonumber(string.sub(meta, 1, 1))
   redis.call('ZREM', sets[p + 1], sym)
-  redis.call('ZREM', KEYS[5], sym)
+  if string.match(meta, '^%d|%d+|(%d+)|') ~= '0' then redis.call('ZREM', KEYS[5], sym) end
   redis.call('ZADD', KEYS[6], ARGV[3], sym)
   redis.call('HSET', KEYS[7], sym, ARGV[4])
   out[#out + 1] = sym
@@ -128,8 +128,9 @@ for i = 3, #ARGV, 3 do
   if redis.call('HGET', KEYS[7], sym) == ARGV[1] then
     redis.call('ZREM', KEYS[6], sym)
     redis.call('HDEL', KEYS[7], sym)
-    local meta = redis.call('HGET', KEYS[4], sym)
-    if action == '1' and meta then
+    local meta = false
+    if action == '1' then meta = redis.call('HGET', KEYS[4], sym) end
+    if meta then
       local p, _, d, a = string.match(meta, '^(%d)|(%d+)|(%d+)|(%d+)$')
       redis.call('ZADD', sets[tonumber(p) + 1], at, sym)
       if tonumber(d) > 0 then redis.call('ZADD', KEYS[5], d, sym) end
