@@ -621,8 +621,8 @@ try {
       '(`batches: { size, minSize, timeout }`: wait up to `timeout` for at least `minSize`). Ours groups ' +
       'across requests by (provider, asset type, data type) with deduplication of pending and in-flight ' +
       'keys, a budget-aware flush policy and low-load windows for warming, at the cost of one Redis ' +
-      'round trip per request at intake (the pending-set script; plus one `peek` of L2 to skip fresh ' +
-      "keys) and a batch job per flush. Pro's batches are per queue and know nothing of providers, " +
+      'round trip per request at intake (the pending-set script) and a batch job per flush. ' +
+      "Pro's batches are per queue and know nothing of providers, " +
       'symbols or budgets: a batch of 100 one-symbol jobs would still need its own grouping and ' +
       'deduplication before one upstream call. We did not run BullMQ Pro (it is paid), so the ' +
       'comparison of speed stops at the raw open-source BullMQ rate measured here.',
