@@ -78,7 +78,11 @@ if (!promtool) {
           writer: 'scheduler',
           outcome: 'written',
         });
-        return accepted && written === 2 ? body : undefined;
+        const flushed = readSample(body, 'fiml_batch_size_count', {
+          service: 'batch-scheduler',
+          provider: 'sim-equities',
+        });
+        return accepted && written === 2 && flushed === 1 ? body : undefined;
       },
       { timeoutMs: 15_000, description: 'the refresh job accepted and its batch written' },
     );

@@ -345,7 +345,17 @@ describe('coalescing', () => {
     const upstream = loader(100);
     const m = await manager({ loaderFor: () => upstream.loader });
     const symbols = Array.from({ length: 300 }, (_, i) => `S${i}`);
-    // Requests arrive over several turns of the event loop, as HTTP requests do.
+    // Their L2 reads share one MGET, so their misses reach the coalescer together.
+    await Promise.all(symbols.map((symbol) => m.read('price', 'equity', symbol)));
+    expect(upstream.calls.flat().sort()).toEqual([...symbols].sort());
+    expect(upstream.calls.length).toBeLessThanOrEqual(4);
+  });
+
+  it('misses arriving over several turns of the event loop share a batch while they keep coming', async () => {
+    const upstream = loader(100);
+    // A window that allows for a slow, loaded test machine between turns.
+    const m = await manager({ loaderFor: () => upstream.loader, coalesceWindowMs: 50 });
+    const symbols = Array.from({ length: 300 }, (_, i) => `T${i}`);
     const reads: Promise<unknown>[] = [];
     for (let round = 0; round < 6; round += 1) {
       for (const symbol of symbols.slice(round * 50, round * 50 + 50)) {
