@@ -58,7 +58,7 @@ return out
  * Claims up to ARGV[1] keys of a group for one batch: keys due by a deadline
  * first, then urgent, normal and (ARGV[2] = '1') low, oldest first. They move
  * to the in-flight set with a lease (ARGV[3]) under the batch's token (ARGV[4]).
- * KEYS: urgent, normal, low, meta, deadlines, inflight, owner.
+ * KEYS: urgent, normal, low, meta, deadlines, inflight, owner (and fresh, unused here).
  * ARGV: max, includeLow, leaseUntil, token, deadlineBefore.
  * Returns symbol, meta pairs.
  */
@@ -148,7 +148,7 @@ return settled
  * Returns in-flight keys of the given tokens to pending (their batch is gone:
  * its worker crashed, or it was never added). Keys whose owner changed are
  * left alone.
- * KEYS: urgent, normal, low, meta, deadlines, inflight, owner.
+ * KEYS: urgent, normal, low, meta, deadlines, inflight, owner (and fresh, unused here).
  * ARGV: token, symbols...
  * Returns how many keys it returned.
  */

@@ -43,6 +43,18 @@ export type Settlement =
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
+/** The Redis keys of one group (see the layout on PendingStore). */
+interface GroupRedisKeys {
+  readonly u: string;
+  readonly n: string;
+  readonly l: string;
+  readonly meta: string;
+  readonly dl: string;
+  readonly inflight: string;
+  readonly owner: string;
+  readonly fresh: string;
+}
+
 const ADD_OUTCOMES: readonly AddOutcome[] = ['queued', 'merged', 'in-flight', 'fresh'];
 
 /**
@@ -173,14 +185,7 @@ export class PendingStore {
   ): Promise<ClaimedKey[]> {
     const k = this.#keys(group);
     const flat = (await this.#call('schedClaim')(
-      7,
-      k.u,
-      k.n,
-      k.l,
-      k.meta,
-      k.dl,
-      k.inflight,
-      k.owner,
+      ...this.#groupKeys(k),
       options.max,
       options.includeLow ? '1' : '0',
       Math.floor(options.leaseUntil),
@@ -225,18 +230,7 @@ export class PendingStore {
       const at = s.action === 'retry' ? s.at : (s.freshUntil ?? 0);
       args.push(s.symbol, s.action === 'done' ? 0 : 1, Math.floor(at));
     }
-    return (await this.#call('schedSettle')(
-      8,
-      k.u,
-      k.n,
-      k.l,
-      k.meta,
-      k.dl,
-      k.inflight,
-      k.owner,
-      k.fresh,
-      ...args,
-    )) as number;
+    return (await this.#call('schedSettle')(...this.#groupKeys(k), ...args)) as number;
   }
 
   /** In-flight keys whose lease ended by `now`, with their batch token. */
@@ -255,18 +249,7 @@ export class PendingStore {
   async requeue(group: GroupKey, token: string, symbols: readonly string[]): Promise<number> {
     if (symbols.length === 0) return 0;
     const k = this.#keys(group);
-    return (await this.#call('schedRequeue')(
-      7,
-      k.u,
-      k.n,
-      k.l,
-      k.meta,
-      k.dl,
-      k.inflight,
-      k.owner,
-      token,
-      ...symbols,
-    )) as number;
+    return (await this.#call('schedRequeue')(...this.#groupKeys(k), token, ...symbols)) as number;
   }
 
   /** Whether each symbol is known to the group (pending or in flight). */
@@ -290,7 +273,7 @@ export class PendingStore {
     }));
   }
 
-  #keys(group: GroupKey) {
+  #keys(group: GroupKey): GroupRedisKeys {
     const g = `${this.#base}:${PendingStore.groupId(group)}`;
     return {
       u: `${g}:u`,
@@ -302,6 +285,11 @@ export class PendingStore {
       owner: `${g}:owner`,
       fresh: `${g}:fresh`,
     };
+  }
+
+  /** The KEYS of the claim, settle and requeue scripts, count first (the same order for all three). */
+  #groupKeys(k: GroupRedisKeys): (string | number)[] {
+    return [8, k.u, k.n, k.l, k.meta, k.dl, k.inflight, k.owner, k.fresh];
   }
 
   #call(name: string): ScriptCall {
