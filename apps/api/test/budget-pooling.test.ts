@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { createBatchScheduler } from '@fiml/batch-scheduler';
-import { batchSchedulerEnv } from '@fiml/config';
 import { WELL_KNOWN_EQUITIES, type ProviderCallEvent } from '@fiml/providers';
 import { waitFor } from '@fiml/testing';
-import { logger, startHarness, type Harness } from './harness.js';
+import { startHarness, startSchedulerFor, type Harness } from './harness.js';
 
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -14,24 +12,15 @@ const SYMBOLS = Object.keys(WELL_KNOWN_EQUITIES).slice(0, 20);
 /** One budget period of a 5/min limit. */
 const PERIOD_MS = 60_000;
 
-/** The batch-scheduler of the harness's deployment, built by its own composition function. */
 function schedulerFor(h: Harness) {
-  const scheduler = createBatchScheduler(
-    batchSchedulerEnv.parse({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      REDIS_QUEUE_URL: h.config.REDIS_QUEUE_URL,
-      REDIS_CACHE_URL: h.config.REDIS_CACHE_URL,
-      QUEUE_PREFIX: h.config.QUEUE_PREFIX,
-      CACHE_KEY_PREFIX: h.config.CACHE_KEY_PREFIX,
-      SIM_PROVIDER_URL: h.config.SIM_PROVIDER_URL,
-      PROVIDER_RATE_LIMIT_PREFIX: h.config.PROVIDER_RATE_LIMIT_PREFIX,
+  const scheduler = startSchedulerFor(
+    h,
+    {
       PROVIDER_RATE_LIMITS: 'sim-equities=5/min',
-      CACHE_TTL_JITTER: '0',
       CACHE_BATCH_ENABLED: 'true',
       CACHE_BATCH_INTERVAL: '1',
-    }),
-    { logger, clock: h.clock, scheduler: { tickMs: 20 } },
+    },
+    { scheduler: { tickMs: 20 } },
   );
   open.push(() => scheduler.close());
   return scheduler;

@@ -1,4 +1,9 @@
-import { apiEnv, type ApiConfig } from '@fiml/config';
+import {
+  createBatchScheduler,
+  type BatchSchedulerApp,
+  type BatchSchedulerOverrides,
+} from '@fiml/batch-scheduler';
+import { apiEnv, batchSchedulerEnv, type ApiConfig } from '@fiml/config';
 import { ManualClock } from '@fiml/market';
 import { createLogger, type Logger, type Registry } from '@fiml/observability';
 import { startSimulatedProviderServer, type ProviderCallEvent } from '@fiml/providers';
@@ -103,3 +108,29 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
 /** Headers presenting the client key. */
 export const asClient = { 'x-api-key': CLIENT_KEY };
+
+/**
+ * The batch-scheduler of a harness's deployment (same Redis, prefixes, simulator,
+ * clock), built by its own composition function; `env` adds to its config.
+ */
+export function startSchedulerFor(
+  h: Harness,
+  env: Record<string, string> = {},
+  overrides: Pick<BatchSchedulerOverrides, 'scheduler'> = {},
+): BatchSchedulerApp {
+  return createBatchScheduler(
+    batchSchedulerEnv.parse({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      REDIS_QUEUE_URL: h.config.REDIS_QUEUE_URL,
+      REDIS_CACHE_URL: h.config.REDIS_CACHE_URL,
+      QUEUE_PREFIX: h.config.QUEUE_PREFIX,
+      CACHE_KEY_PREFIX: h.config.CACHE_KEY_PREFIX,
+      SIM_PROVIDER_URL: h.config.SIM_PROVIDER_URL,
+      PROVIDER_RATE_LIMIT_PREFIX: h.config.PROVIDER_RATE_LIMIT_PREFIX,
+      CACHE_TTL_JITTER: '0',
+      ...env,
+    }),
+    { logger, clock: h.clock, ...overrides },
+  );
+}

@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { batchSchedulerEnv } from '@fiml/config';
 import { createLogger } from '@fiml/observability';
 import { startRedisServer, waitFor } from '@fiml/testing';
-import { createBatchScheduler } from '@fiml/batch-scheduler';
 import { STALE_REFRESH_DEDUP_TTL_MS } from '../src/create-api.js';
-import { logger, startHarness, type Harness } from './harness.js';
+import { startHarness, startSchedulerFor, type Harness } from './harness.js';
 
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -77,20 +75,7 @@ describe('stale reads in the running api', () => {
   it('get refreshed by the batch-scheduler, built by its own composition function', async () => {
     const h = await harness();
     const first = await read(h, 'AAPL');
-    const scheduler = createBatchScheduler(
-      batchSchedulerEnv.parse({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        REDIS_QUEUE_URL: h.config.REDIS_QUEUE_URL,
-        REDIS_CACHE_URL: h.config.REDIS_CACHE_URL,
-        QUEUE_PREFIX: h.config.QUEUE_PREFIX,
-        CACHE_KEY_PREFIX: h.config.CACHE_KEY_PREFIX,
-        SIM_PROVIDER_URL: h.config.SIM_PROVIDER_URL,
-        PROVIDER_RATE_LIMIT_PREFIX: h.config.PROVIDER_RATE_LIMIT_PREFIX,
-        CACHE_TTL_JITTER: '0',
-      }),
-      { logger, clock: h.clock },
-    );
+    const scheduler = startSchedulerFor(h);
     open.push(() => scheduler.close());
 
     h.clock.advance(PAST_FRESHNESS_MS);
