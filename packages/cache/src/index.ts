@@ -83,6 +83,11 @@ export type {
 } from './manager/types.js';
 export { AccessRecorder, type AccessRecorderOptions } from './access/access-recorder.js';
 export {
+  PROFILE_BUCKETS,
+  PROFILE_BUCKET_MS,
+  type AccessStats,
+} from './access/access-stats.js';
+export {
   ANALYTICS_WINDOWS,
   DEFAULT_RECOMMENDATION_THRESHOLDS,
   REPORT_WINDOWS,
