@@ -4,52 +4,112 @@
 //
 // A key's meta is "priority|firstAt|deadline|attempts" (priority 0 urgent,
 // 1 normal, 2 low; deadline 0 for none; times in epoch ms).
+//
+// The scripts work a whole request or batch at a time: one variadic command
+// per structure (HMGET, ZMSCORE, ZADD, ZREM, HSET, HDEL of all its keys), the
+// decisions in plain Lua between them. A `redis.call` costs far more than the
+// element work it does, so a batch of 100 keys costs about ten calls rather
+// than several hundred (ZMSCORE needs Redis 6.2, as BullMQ does).
+
+/** Shared helpers: variadic calls in chunks (Lua's `unpack` has a stack limit). */
+const HELPERS = `
+local CHUNK = 4000
+local function call_chunked(cmd, key, list)
+  local out = {}
+  for i = 1, #list, CHUNK do
+    local reply = redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+    if type(reply) == 'table' then
+      for _, v in ipairs(reply) do out[#out + 1] = v end
+    end
+  end
+  return out
+end
+-- Like call_chunked, for replies that hold nils (HMGET, ZMSCORE): indexed, not appended.
+local function lookup(cmd, key, list)
+  local out = {}
+  for i = 1, #list, CHUNK do
+    local last = math.min(i + CHUNK - 1, #list)
+    local reply = redis.call(cmd, key, unpack(list, i, last))
+    for j = 1, last - i + 1 do out[i + j - 1] = reply[j] end
+  end
+  return out
+end
+local function write(cmd, key, list)
+  if #list > 0 then call_chunked(cmd, key, list) end
+end
+local function parse(meta)
+  local p, at, d, a = string.match(meta, '^(%d)|(%d+)|(%d+)|(%d+)$')
+  return tonumber(p), at, tonumber(d), tonumber(a)
+end
+`;
 
 /**
  * Adds keys to a group. A key already pending merges (the higher priority and
  * the earlier deadline win; its first-asked time stays); a key in flight is
  * left alone (the fetch under way answers this request too); a non-urgent key
  * this scheduler wrote recently enough (the fresh set, see SETTLE) is skipped.
+ * A symbol given twice merges with itself.
  * KEYS: groups, urgent, normal, low, meta, deadlines, inflight, fresh.
  * ARGV: groupId, now, then per key: symbol, priority, deadline.
  * Returns per key: 0 queued, 1 merged, 2 in flight, 3 fresh; then the group's
  * urgent and normal keys pending (whether a full batch is waiting).
  */
-export const ADD_PENDING = `
+export const ADD_PENDING = `${HELPERS}
 redis.call('SADD', KEYS[1], ARGV[1])
 local now = ARGV[2]
 local sets = { KEYS[2], KEYS[3], KEYS[4] }
+local syms = {}
+for i = 3, #ARGV, 3 do syms[#syms + 1] = ARGV[i] end
+local inflight = lookup('ZMSCORE', KEYS[7], syms)
+local fresh = lookup('ZMSCORE', KEYS[8], syms)
+local metas = lookup('HMGET', KEYS[5], syms)
 local out = {}
-for i = 3, #ARGV, 3 do
-  local sym, prio, dl = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  if redis.call('ZSCORE', KEYS[7], sym) then
-    out[#out + 1] = 2
-  elseif prio > 0 and (tonumber(redis.call('ZSCORE', KEYS[8], sym)) or 0) > tonumber(now) then
-    out[#out + 1] = 3
+-- symbol -> { p, at, d, a, was } where was is the set it sits in now (nil: new)
+local rec = {}
+local order = {}
+for k, sym in ipairs(syms) do
+  local prio, dl = tonumber(ARGV[3 * k + 1]), tonumber(ARGV[3 * k + 2])
+  local r = rec[sym]
+  if r then
+    out[k] = 1
+  elseif inflight[k] then
+    out[k] = 2
+  elseif prio > 0 and (tonumber(fresh[k]) or 0) > tonumber(now) then
+    out[k] = 3
+  elseif metas[k] then
+    local p, at, d, a = parse(metas[k])
+    r = { p = p, at = at, d = d, a = a, was = p, wasD = d }
+    out[k] = 1
   else
-    local meta = redis.call('HGET', KEYS[5], sym)
-    if meta then
-      local p, at, d, a = string.match(meta, '^(%d)|(%d+)|(%d+)|(%d+)$')
-      p = tonumber(p); d = tonumber(d)
-      local np = math.min(p, prio)
-      if np ~= p then
-        redis.call('ZREM', sets[p + 1], sym)
-        redis.call('ZADD', sets[np + 1], at, sym)
-      end
-      if dl > 0 and (d == 0 or dl < d) then
-        d = dl
-        redis.call('ZADD', KEYS[6], dl, sym)
-      end
-      redis.call('HSET', KEYS[5], sym, np .. '|' .. at .. '|' .. d .. '|' .. a)
-      out[#out + 1] = 1
-    else
-      redis.call('ZADD', sets[prio + 1], now, sym)
-      if dl > 0 then redis.call('ZADD', KEYS[6], dl, sym) end
-      redis.call('HSET', KEYS[5], sym, prio .. '|' .. now .. '|' .. dl .. '|0')
-      out[#out + 1] = 0
-    end
+    r = { p = prio, at = now, d = 0, a = 0, was = nil, wasD = 0 }
+    out[k] = 0
+  end
+  if r then
+    if not rec[sym] then rec[sym] = r; order[#order + 1] = sym end
+    if prio < r.p then r.p = prio end
+    if dl > 0 and (r.d == 0 or dl < r.d) then r.d = dl end
   end
 end
+local zrem = { {}, {}, {} }
+local zadd = { {}, {}, {} }
+local dls, hset = {}, {}
+for _, sym in ipairs(order) do
+  local r = rec[sym]
+  if r.was ~= r.p then
+    if r.was then table.insert(zrem[r.was + 1], sym) end
+    local z = zadd[r.p + 1]
+    z[#z + 1] = r.at; z[#z + 1] = sym
+  end
+  if r.d ~= r.wasD then dls[#dls + 1] = r.d; dls[#dls + 1] = sym end
+  hset[#hset + 1] = sym
+  hset[#hset + 1] = r.p .. '|' .. r.at .. '|' .. r.d .. '|' .. r.a
+end
+for s = 1, 3 do
+  write('ZREM', sets[s], zrem[s])
+  write('ZADD', sets[s], zadd[s])
+end
+write('ZADD', KEYS[6], dls)
+write('HSET', KEYS[5], hset)
 out[#out + 1] = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
 return out
 `;
@@ -58,35 +118,62 @@ return out
  * Claims up to ARGV[1] keys of a group for one batch: keys due by a deadline
  * first, then urgent, normal and (ARGV[2] = '1') low, oldest first. They move
  * to the in-flight set with a lease (ARGV[3]) under the batch's token (ARGV[4]).
+ * A set member without meta (it cannot happen, short of a hand edit) is
+ * dropped rather than left to block the head of its set.
  * KEYS: urgent, normal, low, meta, deadlines, inflight, owner (and fresh, unused here).
  * ARGV: max, includeLow, leaseUntil, token, deadlineBefore.
  * Returns symbol, meta pairs.
  */
-export const CLAIM = `
+export const CLAIM = `${HELPERS}
 local max = tonumber(ARGV[1])
-local out = {}
-local taken = 0
 local sets = { KEYS[1], KEYS[2], KEYS[3] }
-local function take(sym)
-  local meta = redis.call('HGET', KEYS[4], sym)
-  if not meta then return end
-  local p = tonumber(string.sub(meta, 1, 1))
-  redis.call('ZREM', sets[p + 1], sym)
-  if string.match(meta, '^%d|%d+|(%d+)|') ~= '0' then redis.call('ZREM', KEYS[5], sym) end
-  redis.call('ZADD', KEYS[6], ARGV[3], sym)
-  redis.call('HSET', KEYS[7], sym, ARGV[4])
-  out[#out + 1] = sym
-  out[#out + 1] = meta
-  taken = taken + 1
+local out, taken, seen = {}, {}, {}
+local function take(syms)
+  if #syms == 0 then return end
+  local metas = lookup('HMGET', KEYS[4], syms)
+  local zrem = { {}, {}, {} }
+  local orphans = {}
+  for k, sym in ipairs(syms) do
+    local meta = metas[k]
+    if meta then
+      table.insert(zrem[tonumber(string.sub(meta, 1, 1)) + 1], sym)
+      taken[#taken + 1] = sym
+      out[#out + 1] = sym
+      out[#out + 1] = meta
+    else
+      orphans[#orphans + 1] = sym
+    end
+  end
+  for s = 1, 3 do
+    for _, sym in ipairs(orphans) do zrem[s][#zrem[s] + 1] = sym end
+    write('ZREM', sets[s], zrem[s])
+  end
 end
+local due = {}
 for _, sym in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', ARGV[5], 'LIMIT', 0, max)) do
-  take(sym)
+  seen[sym] = true
+  due[#due + 1] = sym
 end
+take(due)
 local last = 2
 if ARGV[2] == '1' then last = 3 end
 for s = 1, last do
-  if taken >= max then break end
-  for _, sym in ipairs(redis.call('ZRANGE', sets[s], 0, max - taken - 1)) do take(sym) end
+  if #taken >= max then break end
+  local batch = {}
+  for _, sym in ipairs(redis.call('ZRANGE', sets[s], 0, max - #taken - 1)) do
+    if not seen[sym] then seen[sym] = true; batch[#batch + 1] = sym end
+  end
+  take(batch)
+end
+if #taken > 0 then
+  write('ZREM', KEYS[5], taken)
+  local lease, owner = {}, {}
+  for _, sym in ipairs(taken) do
+    lease[#lease + 1] = ARGV[3]; lease[#lease + 1] = sym
+    owner[#owner + 1] = sym; owner[#owner + 1] = ARGV[4]
+  end
+  write('ZADD', KEYS[6], lease)
+  write('HSET', KEYS[7], owner)
 end
 return out
 `;
@@ -95,15 +182,60 @@ return out
  * Renews the lease of the keys a token still owns; returns them.
  * KEYS: inflight, owner. ARGV: token, leaseUntil, symbols...
  */
-export const RENEW = `
-local out = {}
-for i = 3, #ARGV do
-  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[1] then
-    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
-    out[#out + 1] = ARGV[i]
+export const RENEW = `${HELPERS}
+local syms = {}
+for i = 3, #ARGV do syms[#syms + 1] = ARGV[i] end
+local owners = lookup('HMGET', KEYS[2], syms)
+local out, lease = {}, {}
+for k, sym in ipairs(syms) do
+  if owners[k] == ARGV[1] then
+    out[#out + 1] = sym
+    lease[#lease + 1] = ARGV[2]; lease[#lease + 1] = sym
   end
 end
+write('ZADD', KEYS[1], lease)
 return out
+`;
+
+/**
+ * Moves the keys a token owns back to pending: `at` is when each may go
+ * again (its new first-asked time for a retry, its old one for a requeue),
+ * `bump` whether an attempt was spent. Shared by SETTLE and REQUEUE.
+ */
+const BACK_TO_PENDING = `
+local function back_to_pending(syms, ats, bump)
+  if #syms == 0 then return end
+  local metas = lookup('HMGET', KEYS[4], syms)
+  local sets = { KEYS[1], KEYS[2], KEYS[3] }
+  local zadd = { {}, {}, {} }
+  local dls, hset = {}, {}
+  for k, sym in ipairs(syms) do
+    if metas[k] then
+      local p, first, d, a = parse(metas[k])
+      local at = ats[k] or first
+      local z = zadd[p + 1]
+      z[#z + 1] = at; z[#z + 1] = sym
+      if d > 0 then dls[#dls + 1] = d; dls[#dls + 1] = sym end
+      if bump then a = a + 1 end
+      hset[#hset + 1] = sym
+      hset[#hset + 1] = p .. '|' .. at .. '|' .. d .. '|' .. a
+    end
+  end
+  for s = 1, 3 do write('ZADD', sets[s], zadd[s]) end
+  write('ZADD', KEYS[5], dls)
+  write('HSET', KEYS[4], hset)
+end
+-- The keys of syms that token owns, out of flight (their owner and lease dropped).
+local function owned_by(token, syms)
+  local owners = lookup('HMGET', KEYS[7], syms)
+  local mine = {}
+  for k, sym in ipairs(syms) do
+    if owners[k] == token then mine[#mine + 1] = sym end
+  end
+  write('ZREM', KEYS[6], mine)
+  write('HDEL', KEYS[7], mine)
+  return mine, owners
+end
 `;
 
 /**
@@ -116,32 +248,37 @@ return out
  * (retry: when it may go again; done: fresh until, 0 for none).
  * Returns how many keys it settled.
  */
-export const SETTLE = `
-local sets = { KEYS[1], KEYS[2], KEYS[3] }
-local settled = 0
+export const SETTLE = `${HELPERS}${BACK_TO_PENDING}
+local now = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', ARGV[2])
+local syms, fresh = {}, {}
 for i = 3, #ARGV, 3 do
   local sym, action, at = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if action == '0' and tonumber(at) > tonumber(ARGV[2]) then
-    redis.call('ZADD', KEYS[8], at, sym)
-  end
-  if redis.call('HGET', KEYS[7], sym) == ARGV[1] then
-    redis.call('ZREM', KEYS[6], sym)
-    redis.call('HDEL', KEYS[7], sym)
-    local meta = false
-    if action == '1' then meta = redis.call('HGET', KEYS[4], sym) end
-    if meta then
-      local p, _, d, a = string.match(meta, '^(%d)|(%d+)|(%d+)|(%d+)$')
-      redis.call('ZADD', sets[tonumber(p) + 1], at, sym)
-      if tonumber(d) > 0 then redis.call('ZADD', KEYS[5], d, sym) end
-      redis.call('HSET', KEYS[4], sym, p .. '|' .. at .. '|' .. d .. '|' .. (tonumber(a) + 1))
-    else
-      redis.call('HDEL', KEYS[4], sym)
-    end
-    settled = settled + 1
+  syms[#syms + 1] = sym
+  if action == '0' and tonumber(at) > now then
+    fresh[#fresh + 1] = at; fresh[#fresh + 1] = sym
   end
 end
-return settled
+write('ZADD', KEYS[8], fresh)
+local mine = owned_by(ARGV[1], syms)
+local isMine = {}
+for _, sym in ipairs(mine) do isMine[sym] = true end
+local done, retry, retryAt = {}, {}, {}
+for k, sym in ipairs(syms) do
+  if isMine[sym] then
+    isMine[sym] = nil
+    local base = 3 * k
+    if ARGV[base + 1] == '1' then
+      retry[#retry + 1] = sym
+      retryAt[#retryAt + 1] = ARGV[base + 2]
+    else
+      done[#done + 1] = sym
+    end
+  end
+end
+write('HDEL', KEYS[4], done)
+back_to_pending(retry, retryAt, true)
+return #done + #retry
 `;
 
 /**
@@ -152,22 +289,10 @@ return settled
  * ARGV: token, symbols...
  * Returns how many keys it returned.
  */
-export const REQUEUE = `
-local sets = { KEYS[1], KEYS[2], KEYS[3] }
-local n = 0
-for i = 2, #ARGV do
-  local sym = ARGV[i]
-  if redis.call('HGET', KEYS[7], sym) == ARGV[1] then
-    redis.call('ZREM', KEYS[6], sym)
-    redis.call('HDEL', KEYS[7], sym)
-    local meta = redis.call('HGET', KEYS[4], sym)
-    if meta then
-      local p, at, d = string.match(meta, '^(%d)|(%d+)|(%d+)|')
-      redis.call('ZADD', sets[tonumber(p) + 1], at, sym)
-      if tonumber(d) > 0 then redis.call('ZADD', KEYS[5], d, sym) end
-    end
-    n = n + 1
-  end
-end
-return n
+export const REQUEUE = `${HELPERS}${BACK_TO_PENDING}
+local syms = {}
+for i = 2, #ARGV do syms[#syms + 1] = ARGV[i] end
+local mine = owned_by(ARGV[1], syms)
+back_to_pending(mine, {}, false)
+return #mine
 `;
