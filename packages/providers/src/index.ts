@@ -16,7 +16,19 @@ export {
   type PriceQuote,
 } from './model.js';
 export {
+  EARNINGS_SESSIONS,
+  earningsEventSchema,
+  earningsInstant,
+  earningsKey,
+  exchangeDateRange,
+  type EarningsEvent,
+  type EarningsSession,
+  type EarningsWireEvent,
+} from './earnings/earnings-event.js';
+export {
+  hasEarningsCalendar,
   serves,
+  type EarningsCalendarProvider,
   type FetchOptions,
   type MarketDataProvider,
   type ProviderCallEvent,
@@ -74,6 +86,8 @@ export {
   ProviderRegistry,
   reservedCalls,
   type CallRecord,
+  type EarningsCalendarOptions,
+  type EarningsCalendarResult,
   type FallbackEvent,
   type ProviderRegistryEvents,
   type ProviderRegistryOptions,
@@ -102,6 +116,7 @@ export {
   FINNHUB_BASE_URL,
   FINNHUB_RATE_LIMITS,
   FinnhubProvider,
+  type FinnhubProviderOptions,
 } from './adapters/finnhub-provider.js';
 export {
   POLYGON_BASE_URL,
@@ -128,12 +143,7 @@ export {
   type Universe,
   type UniverseOptions,
 } from './sim/universe.js';
-export {
-  SimulatedMarket,
-  isoDay,
-  type EarningsEvent,
-  type SimulatedMarketOptions,
-} from './sim/simulated-market.js';
+export { SimulatedMarket, isoDay, type SimulatedMarketOptions } from './sim/simulated-market.js';
 export {
   SIMULATED_PROFILES,
   SIMULATED_PROFILE_NAMES,
@@ -159,7 +169,9 @@ export {
 } from './sim/simulated-provider-server.js';
 export {
   simDataResponseSchema,
+  simEarningsResponseSchema,
   simErrorBodySchema,
   type SimDataResponse,
+  type SimEarningsResponse,
   type SimErrorBody,
 } from './sim/sim-wire.js';

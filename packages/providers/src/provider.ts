@@ -1,4 +1,5 @@
 import type { AssetType, DataType } from '@fiml/market';
+import type { EarningsEvent } from './earnings/earnings-event.js';
 import type { AssetRef, AssetResult, CallOutcome, DataValue } from './model.js';
 import type { RateLimitWindow } from './rate-limit/rate-limit-window.js';
 
@@ -42,6 +43,8 @@ export interface ProviderResponse<V = DataValue> {
  *   so every upstream call goes through the rate limiter).
  * - `rateLimits` are the upstream's documented limits; the caller enforces
  *   them (see RateLimiter). The provider itself does not wait or throttle.
+ * - `earningsCalendar` is an optional capability: present only on providers
+ *   whose upstream publishes one (see {@link hasEarningsCalendar}).
  */
 export interface MarketDataProvider {
   readonly id: string;
@@ -53,6 +56,30 @@ export interface MarketDataProvider {
     assets: readonly AssetRef[],
     options?: FetchOptions,
   ): Promise<ProviderResponse<DataValue<D>>>;
+  /**
+   * Scheduled earnings releases on the exchange dates from the date of `from`
+   * to the date of `to` (epoch ms, both days included, America/New_York),
+   * sorted by `at` then symbol. Unlike `fetch` it rejects, with a
+   * ProviderError, when the upstream fails: there is no per-asset answer to
+   * carry the error. One upstream call per invocation (the caller takes the
+   * rate-limit permit, see ProviderRegistry.earningsCalendar).
+   */
+  readonly earningsCalendar?: (
+    from: number,
+    to: number,
+    options?: FetchOptions,
+  ) => Promise<readonly EarningsEvent[]>;
+}
+
+/** A provider with the earnings-calendar capability. */
+export type EarningsCalendarProvider = MarketDataProvider &
+  Required<Pick<MarketDataProvider, 'earningsCalendar'>>;
+
+/** Whether a provider publishes an earnings calendar. */
+export function hasEarningsCalendar(
+  provider: MarketDataProvider,
+): provider is EarningsCalendarProvider {
+  return typeof provider.earningsCalendar === 'function';
 }
 
 /** Emitted once per upstream call (and per call the provider refused without calling). */

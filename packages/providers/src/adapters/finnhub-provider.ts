@@ -1,7 +1,20 @@
-import { systemClock, type Clock, type DataType } from '@fiml/market';
+import {
+  NyseCalendar,
+  normalizeSymbol,
+  systemClock,
+  type Clock,
+  type DataType,
+} from '@fiml/market';
 import { z } from 'zod';
 import { BaseProvider, omitted, type BatchAnswer } from '../base-provider.js';
-import { getJson, parseBody } from '../http/http-json.js';
+import {
+  earningsInstant,
+  earningsKey,
+  exchangeDateRange,
+  type EarningsEvent,
+  type EarningsSession,
+} from '../earnings/earnings-event.js';
+import { getJson, parseBody, type HttpJsonRequest } from '../http/http-json.js';
 import type { AssetRef, AssetResult, PriceQuote } from '../model.js';
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
@@ -31,6 +44,34 @@ const quoteSchema = z.object({
 });
 
 /**
+ * `GET /api/v1/calendar/earnings?from=2026-11-23&to=2026-11-27`:
+ * `{"earningsCalendar":[{"date":"2026-11-24","hour":"amc","symbol":"ADSK","quarter":3,"year":2026,
+ * "epsEstimate":2.1,"epsActual":null,"revenueEstimate":1.6e9,"revenueActual":null}]}`.
+ * Only the fields we use are required; `hour` is "bmo", "amc", "dmh" (during market hours) or "".
+ */
+const earningsCalendarSchema = z.object({
+  earningsCalendar: z.array(
+    z.object({
+      date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+      hour: z.string().nullable().optional(),
+      symbol: z.string(),
+    }),
+  ),
+});
+
+const FINNHUB_HOURS: Readonly<Record<string, EarningsSession>> = {
+  bmo: 'before-open',
+  amc: 'after-close',
+  dmh: 'during-session',
+};
+
+/** The options of {@link FinnhubProvider}. */
+export interface FinnhubProviderOptions extends HttpAdapterOptions {
+  /** Exchange dates and session times of earnings releases. @defaultValue a new NyseCalendar() */
+  readonly calendar?: NyseCalendar;
+}
+
+/**
  * Finnhub `GET /api/v1/quote?symbol=AAPL`: one equity per call. The key goes
  * in the `X-Finnhub-Token` header, not the `token` query parameter, so it
  * never appears in a URL. Mapping: price = `c`, change = `d`, changePercent =
@@ -38,32 +79,64 @@ const quoteSchema = z.object({
  * for a symbol it does not know is a 200 of zeros and nulls (`c`, `pc` and
  * `t` 0, `d` and `dp` null): that, and only that, is not-found; any other
  * answer without a positive `c` is OMITTED (no answer, try the next provider).
+ *
+ * Earnings calendar: `GET /api/v1/calendar/earnings?from=&to=` (US listings;
+ * the free plan serves about a month per call). Symbols that are not
+ * normalized tickers are left out, as are repeats of a symbol and date.
  */
 export class FinnhubProvider extends BaseProvider {
   readonly id: string;
   readonly capabilities: ProviderCapabilities = { assetTypes: ['equity'], dataTypes: ['price'] };
   readonly maxBatchSize = 1;
   readonly rateLimits: readonly RateLimitWindow[];
-  readonly #options: HttpAdapterOptions;
+  readonly #options: FinnhubProviderOptions;
   readonly #clock: Clock;
+  readonly #calendar: NyseCalendar;
 
-  constructor(options: HttpAdapterOptions = {}) {
+  constructor(options: FinnhubProviderOptions = {}) {
     super();
     this.id = options.id ?? 'finnhub';
     this.rateLimits = options.rateLimits ?? FINNHUB_RATE_LIMITS;
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#calendar = options.calendar ?? new NyseCalendar();
   }
 
-  protected async fetchBatch(
-    _dataType: DataType,
-    assets: readonly AssetRef[],
-    options: FetchOptions,
-  ): Promise<BatchAnswer> {
-    const asset = assets[0]!;
-    const url = joinUrl(this.#options.baseUrl ?? FINNHUB_BASE_URL, '/api/v1/quote');
-    url.searchParams.set('symbol', asset.symbol);
-    const request = {
+  /** Earnings releases on the exchange dates of `from` through `to`, from Finnhub's calendar. */
+  async earningsCalendar(
+    from: number,
+    to: number,
+    options: FetchOptions = {},
+  ): Promise<EarningsEvent[]> {
+    const dates = exchangeDateRange(this.#calendar, from, to);
+    const url = joinUrl(this.#options.baseUrl ?? FINNHUB_BASE_URL, '/api/v1/calendar/earnings');
+    url.searchParams.set('from', dates.from);
+    url.searchParams.set('to', dates.to);
+    const request = this.#request(url, options);
+    const body = parseBody(earningsCalendarSchema, await getJson(request), request);
+    const seen = new Set<string>();
+    const events: EarningsEvent[] = [];
+    for (const row of body.earningsCalendar) {
+      const symbol = normalizeSymbol(row.symbol);
+      if (symbol === undefined || row.date < dates.from || row.date > dates.to) continue;
+      const key = earningsKey({ symbol, date: row.date });
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const session = FINNHUB_HOURS[row.hour ?? ''] ?? 'unknown';
+      events.push({
+        symbol,
+        assetType: 'equity',
+        date: row.date,
+        session,
+        at: earningsInstant(this.#calendar, row.date, session),
+        provider: this.id,
+      });
+    }
+    return events.sort((a, b) => a.at - b.at || a.symbol.localeCompare(b.symbol));
+  }
+
+  #request(url: URL, options: FetchOptions): HttpJsonRequest {
+    return {
       providerId: this.id,
       url,
       headers: this.#options.apiKey ? { 'x-finnhub-token': this.#options.apiKey } : {},
@@ -74,6 +147,17 @@ export class FinnhubProvider extends BaseProvider {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
     };
+  }
+
+  protected async fetchBatch(
+    _dataType: DataType,
+    assets: readonly AssetRef[],
+    options: FetchOptions,
+  ): Promise<BatchAnswer> {
+    const asset = assets[0]!;
+    const url = joinUrl(this.#options.baseUrl ?? FINNHUB_BASE_URL, '/api/v1/quote');
+    url.searchParams.set('symbol', asset.symbol);
+    const request = this.#request(url, options);
     const body = parseBody(quoteSchema, await getJson(request), request);
     if (!(body.c > 0)) {
       const unknown =

@@ -1,6 +1,7 @@
-import { systemClock, type Clock, type DataType } from '@fiml/market';
+import { NyseCalendar, systemClock, type Clock, type DataType } from '@fiml/market';
 import { BaseProvider, type BatchAnswer } from '../base-provider.js';
-import { getJson, parseBody } from '../http/http-json.js';
+import { exchangeDateRange, type EarningsEvent } from '../earnings/earnings-event.js';
+import { getJson, parseBody, type HttpJsonRequest } from '../http/http-json.js';
 import type {
   AssetRef,
   AssetResult,
@@ -12,7 +13,11 @@ import type {
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import { ProviderError, ProviderErrorCode } from '../provider-error.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
-import { simDataResponseSchema, simErrorBodySchema } from '../sim/sim-wire.js';
+import {
+  simDataResponseSchema,
+  simEarningsResponseSchema,
+  simErrorBodySchema,
+} from '../sim/sim-wire.js';
 import {
   SIMULATED_PROFILES,
   type SimulatedProfile,
@@ -25,7 +30,13 @@ export interface SimHttpProviderOptions extends HttpAdapterOptions {
   readonly baseUrl: string;
   /** Which simulated upstream: a profile name from market-week.md, or a full profile. */
   readonly profile: SimulatedProfileName | SimulatedProfile;
+  /** Exchange dates of earnings-calendar requests. @defaultValue a new NyseCalendar() */
+  readonly calendar?: NyseCalendar;
 }
+
+/** The longest range the simulator's /v1/earnings answers. */
+const MAX_CALENDAR_DAYS = 92;
+const DAY_MS = 86_400_000;
 
 /**
  * The HTTP adapter for the simulated provider server: the default upstream of
@@ -38,6 +49,12 @@ export class SimHttpProvider extends BaseProvider {
   readonly capabilities: ProviderCapabilities;
   readonly maxBatchSize: number;
   readonly rateLimits: readonly RateLimitWindow[];
+  /** Present when the profile publishes earnings (`earnings: true`): GET /v1/earnings. */
+  readonly earningsCalendar?: (
+    from: number,
+    to: number,
+    options?: FetchOptions,
+  ) => Promise<readonly EarningsEvent[]>;
   readonly #upstreamId: string;
   readonly #options: SimHttpProviderOptions;
   readonly #clock: Clock;
@@ -53,6 +70,54 @@ export class SimHttpProvider extends BaseProvider {
     this.rateLimits = options.rateLimits ?? profile.rateLimits;
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    if (profile.earnings) {
+      const calendar = options.calendar ?? new NyseCalendar();
+      this.earningsCalendar = (from, to, callOptions) =>
+        this.#earningsCalendar(calendar, from, to, callOptions ?? {});
+    }
+  }
+
+  async #earningsCalendar(
+    calendar: NyseCalendar,
+    from: number,
+    to: number,
+    options: FetchOptions,
+  ): Promise<EarningsEvent[]> {
+    const dates = exchangeDateRange(calendar, from, to);
+    const days =
+      (Date.parse(`${dates.to}T00:00:00Z`) - Date.parse(`${dates.from}T00:00:00Z`)) / DAY_MS;
+    if (days > MAX_CALENDAR_DAYS) {
+      throw new ProviderError(
+        ProviderErrorCode.BAD_REQUEST,
+        `earnings calendar: at most ${MAX_CALENDAR_DAYS} days per call, asked for ${days}`,
+        { providerId: this.id },
+      );
+    }
+    const url = joinUrl(this.#options.baseUrl, '/v1/earnings');
+    url.searchParams.set('from', dates.from);
+    url.searchParams.set('to', dates.to);
+    const request = this.#request(url, options);
+    let response;
+    try {
+      response = await getJson(request);
+    } catch (error) {
+      throw this.#preciseRetryAfter(error);
+    }
+    const body = parseBody(simEarningsResponseSchema, response, request);
+    return body.earnings.map((event) => ({ ...event, provider: this.id }));
+  }
+
+  #request(url: URL, options: FetchOptions): HttpJsonRequest {
+    return {
+      providerId: this.id,
+      url,
+      headers: this.#options.apiKey ? { 'x-api-key': this.#options.apiKey } : {},
+      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      clock: this.#clock,
+      defaultRetryAfterMs: 1_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+    };
   }
 
   protected async fetchBatch(
@@ -72,16 +137,7 @@ export class SimHttpProvider extends BaseProvider {
     );
     url.searchParams.set('assetType', assetType);
     url.searchParams.set('symbols', assets.map((a) => a.symbol).join(','));
-    const request = {
-      providerId: this.id,
-      url,
-      headers: this.#options.apiKey ? { 'x-api-key': this.#options.apiKey } : {},
-      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      clock: this.#clock,
-      defaultRetryAfterMs: 1_000,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
-    };
+    const request = this.#request(url, options);
     let response;
     try {
       response = await getJson(request);

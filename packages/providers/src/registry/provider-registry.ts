@@ -9,8 +9,10 @@ import {
 } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
 import { omitted, summarize } from '../base-provider.js';
+import { earningsKey, type EarningsEvent } from '../earnings/earnings-event.js';
 import type { AssetResult, CallOutcome, DataValue } from '../model.js';
 import {
+  hasEarningsCalendar,
   serves,
   type FetchOptions,
   type MarketDataProvider,
@@ -113,6 +115,30 @@ export interface RegistryFetchResult<V = DataValue> {
   readonly results: ReadonlyMap<string, AssetResult<V>>;
   /** Every upstream call made, in completion order (for latency accounting in simulators). */
   readonly calls: readonly CallRecord[];
+}
+
+/** Options of {@link ProviderRegistry.earningsCalendar}. */
+export interface EarningsCalendarOptions extends FetchOptions {
+  /**
+   * As in {@link RegistryFetchOptions.keep}: a provider's calendar is asked
+   * only while its tightest window keeps more than this many calls after it.
+   * @defaultValue undefined: it may spend a window's last permit
+   */
+  readonly keep?: number | ((providerId: string) => number | undefined);
+}
+
+/** What the registry's providers say about earnings over a range. */
+export interface EarningsCalendarResult {
+  /**
+   * Releases from every provider that answered, one per symbol and date (the
+   * first provider in registration order wins a disagreement), sorted by `at`
+   * then symbol.
+   */
+  readonly events: readonly EarningsEvent[];
+  /** Providers with the capability that answered. */
+  readonly answered: readonly string[];
+  /** Providers with the capability that failed (or had no budget), with why. */
+  readonly errors: readonly { readonly provider: string; readonly error: ProviderError }[];
 }
 
 /**
@@ -231,6 +257,78 @@ export class ProviderRegistry extends EventEmitter<ProviderRegistryEvents> {
   /** A provider's remaining budget, for planning (see RateLimiter.remaining). */
   remaining(providerId: string): Promise<RateBudget> {
     return this.limiter.remaining(providerId);
+  }
+
+  /**
+   * The earnings calendar over the exchange dates of `from` to `to` (epoch
+   * ms), gathered from every provider with the capability, one call each
+   * under its rate limit. Never rejects: no provider with the capability
+   * yields an empty result, a failing provider is logged and listed in
+   * `errors`, and the others' events are still returned.
+   */
+  async earningsCalendar(
+    from: number,
+    to: number,
+    options: EarningsCalendarOptions = {},
+  ): Promise<EarningsCalendarResult> {
+    const sources = [...this.#providers.values()].filter(hasEarningsCalendar);
+    const callOptions: FetchOptions = options.signal ? { signal: options.signal } : {};
+    const answers = await Promise.all(
+      sources.map(async (provider) => {
+        try {
+          const keep =
+            typeof options.keep === 'function' ? options.keep(provider.id) : options.keep;
+          const permit = await this.limiter.tryAcquire(
+            provider.id,
+            1,
+            keep === undefined ? {} : { keep },
+          );
+          if (!permit.granted) {
+            throw new ProviderError(
+              ProviderErrorCode.BUDGET_EXHAUSTED,
+              `rate limit budget spent (${permit.reason}); next call in ${permit.retryAfterMs} ms`,
+              { providerId: provider.id, retryAfterMs: permit.retryAfterMs },
+            );
+          }
+          const events = await untilAborted(
+            provider.earningsCalendar(from, to, callOptions),
+            options.signal,
+          );
+          if (events === undefined) {
+            throw new ProviderError(ProviderErrorCode.ABORTED, 'earnings calendar cancelled', {
+              providerId: provider.id,
+              cause: options.signal?.reason,
+            });
+          }
+          return { provider: provider.id, events } as const;
+        } catch (error) {
+          const wrapped = ProviderError.from(error, provider.id);
+          this.#log?.warn(
+            { provider: provider.id, err: wrapped },
+            'earnings calendar failed; planning without it',
+          );
+          return { provider: provider.id, error: wrapped } as const;
+        }
+      }),
+    );
+    const byKey = new Map<string, EarningsEvent>();
+    const answered: string[] = [];
+    const errors: { provider: string; error: ProviderError }[] = [];
+    for (const answer of answers) {
+      if ('error' in answer) {
+        errors.push({ provider: answer.provider, error: answer.error });
+        continue;
+      }
+      answered.push(answer.provider);
+      for (const event of answer.events) {
+        const key = earningsKey(event);
+        if (!byKey.has(key)) byKey.set(key, event);
+      }
+    }
+    const events = [...byKey.values()].sort(
+      (a, b) => a.at - b.at || a.symbol.localeCompare(b.symbol),
+    );
+    return { events, answered, errors };
   }
 
   /**

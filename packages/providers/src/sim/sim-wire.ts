@@ -1,5 +1,6 @@
 import type { DataType } from '@fiml/market';
 import { z } from 'zod';
+import { earningsEventSchema } from '../earnings/earnings-event.js';
 import { dataValueSchemas, type DataValue } from '../model.js';
 
 /**
@@ -23,6 +24,12 @@ export function simDataResponseSchema<D extends DataType>(dataType: D) {
 export type SimDataResponse<D extends DataType> = z.output<
   ReturnType<typeof simDataResponseSchema<D>>
 >;
+
+/** Body of `GET /v1/earnings?from=YYYY-MM-DD&to=YYYY-MM-DD` (at most 92 days, both included). */
+export const simEarningsResponseSchema = z.object({
+  earnings: z.array(earningsEventSchema),
+});
+export type SimEarningsResponse = z.output<typeof simEarningsResponseSchema>;
 
 /** Body of every non-2xx answer. */
 export const simErrorBodySchema = z.object({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { earningsEventSchema } from '../earnings/earnings-event.js';
 import { fundamentalsSchema, newsListSchema, priceQuoteSchema } from '../model.js';
 import { SimulatedMarket } from './simulated-market.js';
 import { simulatedUniverse } from './universe.js';
@@ -89,18 +90,29 @@ describe('SimulatedMarket', () => {
     expect(withNews).toBeGreaterThan(100);
   });
 
-  it('publishes an earnings calendar with about 2 % of equities a week, on weekdays', () => {
+  it('publishes an earnings calendar with about 2 % of equities a week, on trading days only', () => {
+    // Thanksgiving week: Thursday 2026-11-26 is closed, Friday closes at 13:00.
     const week = market.earningsCalendar(
       Date.parse('2026-11-23T00:00:00Z'),
       Date.parse('2026-11-29T00:00:00Z'),
     );
     expect(week.length).toBeGreaterThan(30);
     expect(week.length).toBeLessThan(95);
+    const dates = new Set(week.map((e) => e.date));
+    expect(dates).not.toContain('2026-11-26');
+    expect([...dates].sort()).toEqual(['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-27']);
     for (const e of week) {
-      const weekday = new Date(`${e.date}T00:00:00Z`).getUTCDay();
-      expect(weekday >= 1 && weekday <= 5).toBe(true);
-      expect(e.date >= '2026-11-23' && e.date <= '2026-11-27').toBe(true);
+      expect(earningsEventSchema.parse(e)).toEqual(e);
+      const day = market.calendar.exchangeDay(e.date);
+      expect(day.status).toBe('trading');
+      // The open for before-open releases, the (early) close for after-close ones.
+      expect(e.at).toBe(
+        e.session === 'before-open' ? day.sessions!.regular.start : day.sessions!.regular.end,
+      );
     }
+    const friday = week.find((e) => e.date === '2026-11-27' && e.session === 'after-close');
+    expect(friday?.at).toBe(Date.parse('2026-11-27T13:00:00-05:00'));
+    expect(week.map((e) => e.at)).toEqual([...week.map((e) => e.at)].sort((a, b) => a - b));
     const first = week[0]!;
     expect(market.nextEarningsDate(first.symbol, Date.parse(`${first.date}T00:00:00Z`))).toBe(
       first.date,
@@ -112,5 +124,8 @@ describe('SimulatedMarket', () => {
         'sim',
       )?.nextEarningsDate,
     ).toBe(first.date);
+    expect(
+      new SimulatedMarket({ seed: 42 }).earningsCalendar(monday, monday + 6 * 86_400_000),
+    ).toEqual(market.earningsCalendar(monday, monday + 6 * 86_400_000));
   });
 });

@@ -1,4 +1,5 @@
-import type { AssetType } from '@fiml/market';
+import { NyseCalendar, type AssetType } from '@fiml/market';
+import { earningsInstant, type EarningsWireEvent } from '../earnings/earnings-event.js';
 import type { AssetRef, Fundamentals, NewsItem, PriceQuote } from '../model.js';
 import { walkAt } from './price-walk.js';
 import { gaussian, hash32, hashString, toSeed, unit } from './random.js';
@@ -11,15 +12,6 @@ import {
 } from './universe.js';
 
 const DAY_MS = 86_400_000;
-
-/** One scheduled earnings release. */
-export interface EarningsEvent {
-  readonly symbol: string;
-  /** YYYY-MM-DD (UTC day index of the simulation). */
-  readonly date: string;
-  /** Before market open or after market close. */
-  readonly time: 'bmo' | 'amc';
-}
 
 export interface SimulatedMarketOptions extends UniverseOptions {
   readonly seed: number | string;
@@ -35,6 +27,8 @@ export interface SimulatedMarketOptions extends UniverseOptions {
   readonly stepMs?: number;
   /** Share of equities with an earnings release in any week. @defaultValue 0.02 (market-week.md) */
   readonly earningsShare?: number;
+  /** Puts earnings releases on trading days and at the open or close. @defaultValue a new NyseCalendar() */
+  readonly calendar?: NyseCalendar;
 }
 
 const TAG = { base: 1, vol: 2, volume: 3, news: 4, earnings: 5, fundamentals: 6 } as const;
@@ -105,7 +99,8 @@ function roundPrice(price: number): number {
  * - News: 0-3 items per symbol and UTC day, published during the previous
  *   day, so a day's list never changes and never holds future items.
  * - Earnings: each week, `earningsShare` of the equities report on one
- *   weekday, before the open or after the close.
+ *   trading day of the week (NYSE calendar: never on a weekend or a holiday
+ *   such as Thanksgiving), before the open or after the close.
  */
 export class SimulatedMarket {
   readonly seed: number;
@@ -113,6 +108,7 @@ export class SimulatedMarket {
   readonly anchor: number;
   readonly stepMs: number;
   readonly earningsShare: number;
+  readonly calendar: NyseCalendar;
   readonly #known: Readonly<Record<AssetType, ReadonlySet<string>>>;
   readonly #anchorWalk = new Map<string, number>();
 
@@ -127,6 +123,7 @@ export class SimulatedMarket {
     this.anchor = options.anchor ?? Date.UTC(2026, 0, 1);
     this.stepMs = options.stepMs ?? 60_000;
     this.earningsShare = options.earningsShare ?? 0.02;
+    this.calendar = options.calendar ?? new NyseCalendar();
   }
 
   knows(asset: AssetRef): boolean {
@@ -248,16 +245,31 @@ export class SimulatedMarket {
     return items.sort((a, b) => b.publishedAt - a.publishedAt);
   }
 
-  /** The earnings release of an equity in a week (weeks start Monday), if it reports that week. */
+  /**
+   * The earnings release of an equity in a week (weeks start Monday), if it
+   * reports that week: on one of the week's trading days (a week without
+   * one, which the NYSE has never had, has no releases).
+   */
   earningsInWeek(
     symbol: string,
     week: number,
-  ): (EarningsEvent & { readonly day: number }) | undefined {
+  ): (EarningsWireEvent & { readonly day: number }) | undefined {
     const h = hashString(`equity:${symbol}`);
     if (unit(hash32(this.seed, h, TAG.earnings, week)) >= this.earningsShare) return undefined;
+    const tradingDays = this.#tradingDaysOfWeek(week);
+    if (tradingDays.length === 0) return undefined;
     const pick = hash32(this.seed, h, TAG.earnings, week, 1);
-    const day = mondayOf(week) + (pick % 5);
-    return { symbol, day, date: isoDay(day), time: (pick >>> 3) % 2 === 0 ? 'bmo' : 'amc' };
+    const day = tradingDays[pick % tradingDays.length]!;
+    const date = isoDay(day);
+    const session = (pick >>> 3) % 2 === 0 ? 'before-open' : 'after-close';
+    return {
+      symbol,
+      assetType: 'equity',
+      date,
+      session,
+      at: earningsInstant(this.calendar, date, session),
+      day,
+    };
   }
 
   /** The first earnings date on or after the day of `now`, looking a year ahead. */
@@ -271,20 +283,40 @@ export class SimulatedMarket {
     return undefined;
   }
 
-  /** Every equity in the universe reporting between two instants' days (inclusive), by date. */
-  earningsCalendar(from: number, to: number): EarningsEvent[] {
+  /**
+   * Every equity in the universe reporting on the days from the day of
+   * `from` to the day of `to` (inclusive), sorted by `at`, then symbol.
+   */
+  earningsCalendar(from: number, to: number): EarningsWireEvent[] {
     const firstDay = dayOf(from);
     const lastDay = dayOf(to);
-    const events: EarningsEvent[] = [];
+    const events: EarningsWireEvent[] = [];
     for (let week = weekOf(firstDay); week <= weekOf(lastDay); week += 1) {
       for (const symbol of this.universe.equity) {
         const event = this.earningsInWeek(symbol, week);
         if (event && event.day >= firstDay && event.day <= lastDay) {
-          events.push({ symbol: event.symbol, date: event.date, time: event.time });
+          const { day: _day, ...wire } = event;
+          events.push(wire);
         }
       }
     }
-    return events.sort((a, b) => a.date.localeCompare(b.date) || a.symbol.localeCompare(b.symbol));
+    return events.sort((a, b) => a.at - b.at || a.symbol.localeCompare(b.symbol));
+  }
+
+  /**
+   * UTC day numbers of the week's NYSE trading days (the date of a day number
+   * is its exchange date). Outside the calendar's years (1998-2199) none: a
+   * simulation run there has no earnings rather than a calendar error.
+   */
+  #tradingDaysOfWeek(week: number): number[] {
+    const days: number[] = [];
+    for (let day = mondayOf(week); day < mondayOf(week) + 5; day += 1) {
+      const date = isoDay(day);
+      const year = Number(date.slice(0, 4));
+      if (year < 1998 || year > 2199) continue;
+      if (this.calendar.isTradingDay(date)) days.push(day);
+    }
+    return days;
   }
 
   #dailyVol(asset: AssetRef): number {

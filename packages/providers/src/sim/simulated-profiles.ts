@@ -13,6 +13,11 @@ export interface SimulatedProfile {
   readonly latency: LatencyModel;
   /** Share of calls answered 5xx. */
   readonly failureRate: number;
+  /**
+   * Whether it publishes the market's earnings calendar (the provider then has
+   * `earningsCalendar`). @defaultValue false
+   */
+  readonly earnings?: boolean;
 }
 
 export type SimulatedProfileName = 'equities-batch' | 'crypto-batch' | 'reference-single';
@@ -45,6 +50,8 @@ export const SIMULATED_PROFILES: Readonly<Record<SimulatedProfileName, Simulated
     rateLimits: [{ limit: 60, windowMs: 60_000 }],
     latency: { medianMs: 250, p99Ms: 900 },
     failureRate: 0.005,
+    // The reference upstream serves fundamentals (with nextEarningsDate), so it owns the calendar.
+    earnings: true,
   },
 };
 

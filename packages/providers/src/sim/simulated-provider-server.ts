@@ -10,7 +10,7 @@ import {
 } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
 import type { AssetRef } from '../model.js';
-import type { SimErrorBody } from './sim-wire.js';
+import type { SimEarningsResponse, SimErrorBody } from './sim-wire.js';
 import { SimulatedMarket, type SimulatedMarketOptions } from './simulated-market.js';
 import {
   SIMULATED_PROFILE_NAMES,
@@ -206,7 +206,8 @@ export async function startSimulatedProviderServer(
       if (to < from || to - from > MAX_CALENDAR_DAYS * DAY_MS) {
         throw badRequest(`to must be on or after from, at most ${MAX_CALENDAR_DAYS} days later`);
       }
-      return send(res, 200, { earnings: market.earningsCalendar(from, to) });
+      const body: SimEarningsResponse = { earnings: market.earningsCalendar(from, to) };
+      return send(res, 200, body);
     }
     throw new HttpError(404, { code: 'not_found', message: `no route ${url.pathname}` });
   }

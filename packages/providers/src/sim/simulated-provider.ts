@@ -1,5 +1,6 @@
 import type { Clock, DataType } from '@fiml/market';
 import { BaseProvider, type BatchAnswer } from '../base-provider.js';
+import { exchangeDateRange, type EarningsEvent } from '../earnings/earnings-event.js';
 import type { AssetRef, AssetResult } from '../model.js';
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import { ProviderError, ProviderErrorCode } from '../provider-error.js';
@@ -47,6 +48,12 @@ export class SimulatedProvider extends BaseProvider {
   readonly maxBatchSize: number;
   readonly rateLimits: readonly RateLimitWindow[];
   readonly upstream: SimulatedUpstream;
+  /** Present when the profile publishes earnings (`earnings: true`): the market's calendar. */
+  readonly earningsCalendar?: (
+    from: number,
+    to: number,
+    options?: FetchOptions,
+  ) => Promise<readonly EarningsEvent[]>;
   readonly #sleep: ((ms: number) => Promise<void>) | undefined;
 
   constructor(options: SimulatedProviderOptions) {
@@ -67,6 +74,29 @@ export class SimulatedProvider extends BaseProvider {
     this.maxBatchSize = this.upstream.profile.maxBatchSize;
     this.rateLimits = this.upstream.profile.rateLimits;
     this.#sleep = options.sleep;
+    if (this.upstream.profile.earnings) {
+      this.earningsCalendar = (from, to, callOptions) =>
+        this.#earningsCalendar(from, to, callOptions ?? {});
+    }
+  }
+
+  /** The market's calendar over the exchange dates of `from` and `to`; free of rate limits and failures. */
+  #earningsCalendar(from: number, to: number, { signal }: FetchOptions): Promise<EarningsEvent[]> {
+    if (signal?.aborted) {
+      return Promise.reject(
+        new ProviderError(ProviderErrorCode.ABORTED, 'call cancelled (simulated)', {
+          providerId: this.id,
+          cause: signal.reason,
+        }),
+      );
+    }
+    const market = this.upstream.market;
+    const dates = exchangeDateRange(market.calendar, from, to);
+    const events = market.earningsCalendar(
+      Date.parse(`${dates.from}T00:00:00Z`),
+      Date.parse(`${dates.to}T00:00:00Z`),
+    );
+    return Promise.resolve(events.map((event) => ({ ...event, provider: this.id })));
   }
 
   protected async fetchBatch(

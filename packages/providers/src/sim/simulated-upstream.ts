@@ -65,6 +65,7 @@ export class SimulatedUpstream {
       rateLimits: options.rateLimits ?? base.rateLimits,
       latency: options.latency ?? base.latency,
       failureRate: options.failureRate ?? base.failureRate,
+      ...(base.earnings === undefined ? {} : { earnings: base.earnings }),
     };
     this.market = options.market;
     this.#clock = options.clock ?? systemClock;
