@@ -38,16 +38,52 @@ export const redisUrl = () =>
 export const hostname = () =>
   z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'not a host name or IP address');
 
+/**
+ * Whether a text is a cron pattern as BullMQ's Job Scheduler reads it: 5
+ * fields, or 6 with seconds first. The field count is checked here because
+ * cron-parser fills missing fields in: it reads "" as every minute and "6" as
+ * every minute of Saturdays.
+ */
+function isCronPattern(text: string): boolean {
+  const fields = text.trim().split(/\s+/).filter(Boolean);
+  if (fields.length !== 5 && fields.length !== 6) return false;
+  try {
+    CronExpressionParser.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A cron pattern as BullMQ's Job Scheduler reads it (5 fields, or 6 with seconds). */
-export const cronPattern = () =>
-  z.string().refine((s) => {
-    try {
-      CronExpressionParser.parse(s);
-      return true;
-    } catch {
-      return false;
+export const cronPattern = () => z.string().refine(isCronPattern, 'not a valid cron pattern');
+
+const HOUR_LIST = /^\s*\d{1,2}(?:\s*,\s*\d{1,2})*\s*$/;
+
+/**
+ * A schedule: a cron pattern, or the original FIML's list of hours ("0,6,12,18",
+ * on the hour), which becomes the cron pattern `0 0,6,12,18 * * *`. The value
+ * is always the cron pattern.
+ */
+export const cronOrHourList = () =>
+  z.string().transform((text, ctx) => {
+    if (HOUR_LIST.test(text)) {
+      const hours = [...new Set(text.split(',').map((h) => Number(h.trim())))].sort(
+        (a, b) => a - b,
+      );
+      const bad = hours.find((h) => h > 23);
+      if (bad === undefined) return `0 ${hours.join(',')} * * *`;
+      ctx.issues.push({ code: 'custom', message: `${bad} is not an hour 0-23`, input: text });
+      return z.NEVER;
     }
-  }, 'not a valid cron pattern');
+    if (isCronPattern(text)) return text.trim();
+    ctx.issues.push({
+      code: 'custom',
+      message: 'not a valid cron pattern (5 or 6 fields) or list of hours 0-23 (0,6,12,18)',
+      input: text,
+    });
+    return z.NEVER;
+  });
 
 /** An IANA time zone name that this Node.js build knows ("America/New_York"). */
 export const timeZone = () =>

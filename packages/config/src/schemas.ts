@@ -3,7 +3,7 @@ import { defineEnv } from './define-env.js';
 import {
   apiKeys,
   boolean,
-  cronPattern,
+  cronOrHourList,
   decimal,
   hourList,
   hostname,
@@ -274,11 +274,29 @@ export const warmerEnv = defineEnv('warmer', {
     expected: 'true or false (also 1/0, yes/no, on/off)',
     default: 'true',
   }),
-  CACHE_WARMING_SCHEDULE: envVar(cronPattern(), {
+  CACHE_WARMING_SCHEDULE: envVar(cronOrHourList(), {
     description:
-      'Cron pattern of warming cycles, evaluated in CACHE_WARMING_TIMEZONE (5 fields, or 6 with seconds first).',
-    expected: 'cron pattern, e.g. */5 * * * *',
+      'When scheduled warming cycles run, in CACHE_WARMING_TIMEZONE: a cron pattern (5 fields, or 6 with seconds first), or the original FIML’s list of hours, `0,6,12,18`, which runs on those hours (`0 0,6,12,18 * * *`). Each cycle prepares for the reads expected until the next one. An invalid value stops the warmer at start-up.',
+    expected: 'cron pattern, e.g. */5 * * * *, or hours 0-23, e.g. 0,6,12,18',
     default: '*/5 * * * *',
+  }),
+  CACHE_WARMING_BATCH_SIZE: envVar(integer(1, 100_000), {
+    description:
+      'Most keys one warming run requests. Each run also stays within what the providers’ rate limits leave for the coming window, so a run may request fewer.',
+    expected: 'integer 1-100000',
+    default: '100',
+  }),
+  CACHE_WARMING_PREOPEN_MINUTES: envVar(integer(0, 330), {
+    description:
+      'Minutes before the 09:30 ET open of each NYSE trading day that the pre-open run prepares for the open’s reads (none on weekends and holidays). 0 turns the pre-open run off.',
+    expected: 'integer minutes 0-330 (04:00 ET at most)',
+    default: '30',
+  }),
+  CACHE_WARMING_REFRESH_AHEAD_SECONDS: envVar(integer(0, 3_600), {
+    description:
+      'During trading sessions, how often a refresh-ahead run renews hot keys whose freshness ends before the next such run. 0 turns refresh-ahead off.',
+    expected: 'integer seconds 0-3600',
+    default: '60',
   }),
   CACHE_WARMING_TIMEZONE: envVar(timeZone(), {
     description:
