@@ -25,6 +25,7 @@ import {
   type BatchOutcome,
   type IntakeOutcome,
 } from './batch-job.js';
+import { AddCoalescer } from './add-coalescer.js';
 import { decideFlush, type BudgetSnapshot, type FlushSettings } from './flush-policy.js';
 import { inLowLoadHour } from './low-load-hours.js';
 import {
@@ -129,6 +130,7 @@ const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
  */
 export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
   readonly store: PendingStore;
+  readonly #adds: AddCoalescer;
   readonly #deps: BatchSchedulerDeps;
   readonly #log: Logger;
   readonly #queues = new Map<string, Queue>();
@@ -148,6 +150,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     this.#deps = deps;
     this.#log = deps.logger.child({ component: 'batch-scheduler' });
     this.store = new PendingStore({ redis: deps.queueRedis, prefix: deps.prefix });
+    this.#adds = new AddCoalescer(this.store);
     this.#tickMs = deps.settings.tickMs ?? 200;
     this.#leaseMs = deps.settings.leaseMs ?? 60_000;
     this.#deadlineLeadMs = Math.max(1_000, deps.settings.fetchTimeoutMs);
@@ -223,7 +226,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
         },
       ];
     });
-    const { outcomes: added, nonLowPending } = await this.store.add(group, keys, now);
+    const { outcomes: added, nonLowPending } = await this.#adds.add(group, keys, now);
     // Look at the group at once only when this request may make it due now; the
     // regular tick finds interval, window and budget flushes (a tick per request
     // would cost three Redis round trips each under a burst of requests).
