@@ -1,10 +1,11 @@
 /**
  * Batch-scheduler throughput: refresh requests through the batch-scheduler as
  * its process builds it (`createBatchScheduler(config)`, config parsed from
- * `batchSchedulerEnv`), against the simulated provider over HTTP with zero
- * latency and no failures, beside raw BullMQ no-op job throughput measured in
- * the same run, on the same redis-server, with the same worker concurrency,
- * job options and payloads.
+ * `batchSchedulerEnv`), against the simulated provider with zero latency and
+ * no failures (in this process for the targets, and once more over its HTTP
+ * server), beside raw BullMQ no-op job throughput measured in the same run, on
+ * the same redis-server, with the same worker concurrency, job options and
+ * payloads.
  *
  *   pnpm --filter @fiml/bench bench:scheduler   (ROUNDS=3 REQUESTS=20000 by default)
  *
@@ -16,6 +17,8 @@
  *   the first `addBulk` until every symbol's entry is in L2.
  * - 10 symbols: REQUESTS requests of ten distinct symbols each (10 x REQUESTS
  *   distinct symbols); same clock.
+ * - 10 symbols over HTTP: the same, the provider behind the simulator's HTTP
+ *   server (what a real upstream adds: transport, JSON, response validation).
  * Each scheduler candidate gets a freshly built scheduler with its own queue,
  * cache and rate-limit prefixes, so no key is already pending, in flight or
  * cached, and deduplication saves nothing: every symbol costs its share of a
@@ -30,6 +33,7 @@ import { cacheKey } from '@fiml/cache';
 import { batchSchedulerEnv, loadConfig } from '@fiml/config';
 import {
   SIMULATED_PROFILES,
+  SimulatedProvider,
   startSimulatedProviderServer,
   type SimulatedProfile,
 } from '@fiml/providers';
@@ -213,7 +217,15 @@ interface SchedulerRun {
   readonly meanKeysPerFlush: number;
 }
 
-function schedulerApp(): { app: BatchSchedulerApp; prefix: string } {
+/**
+ * How the scheduler reaches the simulated provider: in this process (the
+ * zero-latency provider the targets are measured with: what is left is the
+ * scheduler's own cost), or over HTTP (the same market behind the simulator's
+ * server: adds the transport, JSON and response validation of a real upstream).
+ */
+type Transport = 'in-process' | 'http';
+
+function schedulerApp(transport: Transport): { app: BatchSchedulerApp; prefix: string } {
   const run = randomUUID().slice(0, 8);
   const config = loadConfig(batchSchedulerEnv, {
     dotenvPath: false,
@@ -237,12 +249,22 @@ function schedulerApp(): { app: BatchSchedulerApp; prefix: string } {
       METRICS_PORT: '0',
     },
   });
-  return { app: createBatchScheduler(config), prefix: config.QUEUE_PREFIX };
+  const upstream =
+    transport === 'in-process'
+      ? [new SimulatedProvider({ profile: equities, market: sim.market, failureRate: 0 })]
+      : undefined;
+  return {
+    app: createBatchScheduler(config, upstream ? { upstream } : {}),
+    prefix: config.QUEUE_PREFIX,
+  };
 }
 
 /** The batch-scheduler, from the first add until every symbol's entry is in L2. */
-async function runScheduler(batch: readonly RefreshRequest[]): Promise<SchedulerRun> {
-  const { app, prefix } = schedulerApp();
+async function runScheduler(
+  batch: readonly RefreshRequest[],
+  transport: Transport,
+): Promise<SchedulerRun> {
+  const { app, prefix } = schedulerApp(transport);
   const scheduler = app.scheduler;
   if (!scheduler) throw new Error('CACHE_BATCH_ENABLED=true built no scheduler');
   const { queue, close } = await producer(prefix);
@@ -311,12 +333,13 @@ async function runScheduler(batch: readonly RefreshRequest[]): Promise<Scheduler
   }
 }
 
-type Candidate = 'raw' | 'one' | 'ten';
-const CANDIDATES: readonly Candidate[] = ['raw', 'one', 'ten'];
+type Candidate = 'raw' | 'one' | 'ten' | 'tenHttp';
+const CANDIDATES: readonly Candidate[] = ['raw', 'one', 'ten', 'tenHttp'];
 const LABEL: Readonly<Record<Candidate, string>> = {
   raw: 'raw BullMQ',
   one: '1-symbol requests',
   ten: '10-symbol requests',
+  tenHttp: '10-symbol requests, provider over HTTP',
 };
 
 interface Round {
@@ -324,6 +347,7 @@ interface Round {
   readonly raw: RawRun;
   readonly one: SchedulerRun;
   readonly ten: SchedulerRun;
+  readonly tenHttp: SchedulerRun;
   readonly costs: Readonly<Record<Candidate, Cost>>;
 }
 
@@ -385,6 +409,7 @@ async function round(index: number, count: number): Promise<Round> {
   let raw: RawRun | undefined;
   let one: SchedulerRun | undefined;
   let ten: SchedulerRun | undefined;
+  let tenHttp: SchedulerRun | undefined;
   const costs: Partial<Record<Candidate, Cost>> = {};
   for (const candidate of order) {
     // Each candidate starts on an empty Redis: no queue, pending set or cache entry of another.
@@ -392,10 +417,20 @@ async function round(index: number, count: number): Promise<Round> {
     if (candidate === 'raw')
       ({ result: raw, cost: costs.raw } = await costOf(() => runRaw(narrow)));
     else if (candidate === 'one')
-      ({ result: one, cost: costs.one } = await costOf(() => runScheduler(narrow)));
-    else ({ result: ten, cost: costs.ten } = await costOf(() => runScheduler(wide)));
+      ({ result: one, cost: costs.one } = await costOf(() => runScheduler(narrow, 'in-process')));
+    else if (candidate === 'ten')
+      ({ result: ten, cost: costs.ten } = await costOf(() => runScheduler(wide, 'in-process')));
+    else
+      ({ result: tenHttp, cost: costs.tenHttp } = await costOf(() => runScheduler(wide, 'http')));
   }
-  return { order, raw: raw!, one: one!, ten: ten!, costs: costs as Record<Candidate, Cost> };
+  return {
+    order,
+    raw: raw!,
+    one: one!,
+    ten: ten!,
+    tenHttp: tenHttp!,
+    costs: costs as Record<Candidate, Cost>,
+  };
 }
 
 const range = (values: readonly number[], digits: number, unit = ''): string =>
@@ -411,7 +446,8 @@ try {
     console.error(
       `round ${i + 1}/${ROUNDS} (${r.order.join(', ')}): raw ${fixed(r.raw.jobsPerSecond, 0)} jobs/s; ` +
         `1 symbol ${fixed(r.one.requestsPerSecond, 0)} req/s; ` +
-        `10 symbols ${fixed(r.ten.symbolsPerSecond, 0)} symbols/s`,
+        `10 symbols ${fixed(r.ten.symbolsPerSecond, 0)} symbols/s ` +
+        `(over HTTP ${fixed(r.tenHttp.symbolsPerSecond, 0)})`,
     );
   }
 
@@ -420,7 +456,13 @@ try {
   const tenRate = rounds.map((r) => r.ten.symbolsPerSecond);
   const oneRatio = rounds.map((r) => r.one.requestsPerSecond / r.raw.jobsPerSecond);
   const tenRatio = rounds.map((r) => r.ten.symbolsPerSecond / r.raw.jobsPerSecond);
-  const calls = rounds.flatMap((r) => [r.one.callsPerSymbol, r.ten.callsPerSymbol]);
+  const httpRate = rounds.map((r) => r.tenHttp.symbolsPerSecond);
+  const httpRatio = rounds.map((r) => r.tenHttp.symbolsPerSecond / r.raw.jobsPerSecond);
+  const calls = rounds.flatMap((r) => [
+    r.one.callsPerSymbol,
+    r.ten.callsPerSymbol,
+    r.tenHttp.callsPerSymbol,
+  ]);
   const oneCalls = rounds.map((r) => r.one.callsPerSymbol);
   const tenCalls = rounds.map((r) => r.ten.callsPerSymbol);
   const met = (ok: boolean): string => (ok ? 'met' : '**missed**');
@@ -458,6 +500,18 @@ try {
       target: TARGETS.tenSymbols,
       met: median(tenRatio) >= TARGETS.tenSymbols,
     },
+    tenSymbolsOverHttp: {
+      symbolsPerSecond: {
+        median: median(httpRate),
+        min: Math.min(...httpRate),
+        max: Math.max(...httpRate),
+      },
+      ratioToRaw: {
+        median: median(httpRatio),
+        min: Math.min(...httpRatio),
+        max: Math.max(...httpRatio),
+      },
+    },
     callsPerSymbol: {
       max: Math.max(...calls),
       target: TARGETS.callsPerSymbol,
@@ -472,9 +526,11 @@ try {
     runInfoLine(info),
     '',
     `Processor: **${info.cpu}** (${info.cores} cores). One private redis-server ${version} (queue in db 0, ` +
-      "cache in db 1), the simulated provider's HTTP server (zero latency, no failures, its own limit " +
-      `far above the run) and the batch-scheduler built by \`createBatchScheduler(config)\` all in this ` +
-      `process, unpinned. Config from \`batchSchedulerEnv\`: CACHE_BATCH_SIZE=${BATCH_SIZE}, ` +
+      'cache in db 1), the simulated provider (zero latency, no failures, its own limit far above the ' +
+      'run; in this process for rows 1 and 2, behind its HTTP server for row 2b) and the batch-scheduler ' +
+      'built by `createBatchScheduler(config)` (rows 1 and 2 with the in-process provider as its ' +
+      '`upstream` override, under the same routes and limiter) all in this process, unpinned. ' +
+      `Config from \`batchSchedulerEnv\`: CACHE_BATCH_SIZE=${BATCH_SIZE}, ` +
       `CACHE_BATCH_INTERVAL=${INTERVAL_S} (seconds, the shortest above 0), WORKER_CONCURRENCY=${CONCURRENCY} ` +
       '(so 8 batch jobs at once too), PROVIDER_RATE_LIMITS 10,000,000/min per provider (checked on every ' +
       'call, never binding), default tick (200 ms) and everything else at its default. Raw BullMQ: a ' +
@@ -486,8 +542,9 @@ try {
       (source.dirty.length > 0
         ? `, with uncommitted changes in ${source.dirty.join(', ')} (tsx runs the working tree).`
         : ', clean.') +
-      ' The simulator answers in this process, so its work (building 100 quotes and their JSON per ' +
-      'call) is charged to the scheduler rows; the raw rows never call it.',
+      " The simulator's work (a price walk per quote; for row 2b also its HTTP server, the JSON both " +
+      'ways and the adapter validating every quote) runs in this process and is charged to the ' +
+      'scheduler rows; the raw rows never call it.',
     '',
     `${REQUESTS.toLocaleString('en-US')} requests per candidate: one symbol each over ` +
       `${REQUESTS.toLocaleString('en-US')} distinct symbols, or ten each over ` +
@@ -498,7 +555,7 @@ try {
       'for every symbol (the event fires after the L2 write resolved); afterwards, untimed, ' +
       '`CacheWriter.peek` confirms every entry is in L2. Raw time runs from the first `addBulk` until the ' +
       `worker completed every job. A warm-up round of ${WARMUP_REQUESTS.toLocaleString('en-US')} requests, ` +
-      `then ${ROUNDS} rounds, the three candidates in an order rotating per round; median and range over ` +
+      `then ${ROUNDS} rounds, the four candidates in an order rotating per round; median and range over ` +
       'rounds, ratios taken within each round.',
     '',
     markdownTable(
@@ -529,9 +586,20 @@ try {
           met(summary.tenSymbols.met),
         ],
         [
+          '(2b) the same, provider over HTTP',
+          fixed(summary.tenSymbolsOverHttp.symbolsPerSecond.median, 0),
+          range(httpRate, 0),
+          `${ratio(summary.tenSymbolsOverHttp.ratioToRaw.median)} (${range(httpRatio, 2, 'x')})`,
+          '',
+          '',
+        ],
+        [
           '(3) upstream calls / symbol (worst of all runs)',
           fixed(summary.callsPerSymbol.max, 4),
-          `1 symbol ${range(oneCalls, 4)}; 10 symbols ${range(tenCalls, 4)}`,
+          `1 symbol ${range(oneCalls, 4)}; 10 symbols ${range(tenCalls, 4)}; over HTTP ${range(
+            rounds.map((r) => r.tenHttp.callsPerSymbol),
+            4,
+          )}`,
           '',
           `<= ${fixed(TARGETS.callsPerSymbol, 4)} (1.05 / ${BATCH_SIZE})`,
           met(summary.callsPerSymbol.met),
@@ -548,8 +616,9 @@ try {
         'raw jobs/s',
         '1-sym req/s (intake done s / all in L2 s)',
         '10-sym symbols/s (intake done s / all in L2 s)',
-        'calls (1-sym / 10-sym)',
-        'keys per flush (1-sym / 10-sym)',
+        '10-sym over HTTP',
+        'calls (1-sym / 10-sym / HTTP)',
+        'keys per flush (1-sym / 10-sym / HTTP)',
       ],
       rounds.map((r, i) => [
         String(i + 1),
@@ -557,8 +626,9 @@ try {
         fixed(r.raw.jobsPerSecond, 0),
         `${fixed(r.one.requestsPerSecond, 0)} (${fixed(r.one.intakeMs / 1000, 2)} / ${fixed(r.one.ms / 1000, 2)})`,
         `${fixed(r.ten.symbolsPerSecond, 0)} (${fixed(r.ten.intakeMs / 1000, 2)} / ${fixed(r.ten.ms / 1000, 2)})`,
-        `${r.one.upstreamCalls} / ${r.ten.upstreamCalls}`,
-        `${fixed(r.one.meanKeysPerFlush, 1)} / ${fixed(r.ten.meanKeysPerFlush, 1)}`,
+        `${fixed(r.tenHttp.symbolsPerSecond, 0)} (${fixed(r.tenHttp.intakeMs / 1000, 2)} / ${fixed(r.tenHttp.ms / 1000, 2)})`,
+        `${r.one.upstreamCalls} / ${r.ten.upstreamCalls} / ${r.tenHttp.upstreamCalls}`,
+        `${fixed(r.one.meanKeysPerFlush, 1)} / ${fixed(r.ten.meanKeysPerFlush, 1)} / ${fixed(r.tenHttp.meanKeysPerFlush, 1)}`,
       ]),
     ),
     '',
@@ -582,7 +652,8 @@ try {
         const wall = rounds.map((r) => (c === 'raw' ? r.raw.ms : r[c].ms) / 1_000);
         const node = rounds.map((r) => r.costs[c].nodeCpuMs / 1_000);
         const redis = rounds.map((r) => r.costs[c].redisCpuMs / 1_000);
-        const symbols = c === 'ten' ? SYMBOLS_PER_WIDE_REQUEST * REQUESTS : REQUESTS;
+        const symbols =
+          c === 'ten' || c === 'tenHttp' ? SYMBOLS_PER_WIDE_REQUEST * REQUESTS : REQUESTS;
         return [
           LABEL[c],
           fixed(median(wall), 1),
@@ -620,8 +691,9 @@ try {
     'BullMQ Pro (the commercial edition) lets a worker take up to `size` jobs of one queue at once ' +
       '(`batches: { size, minSize, timeout }`: wait up to `timeout` for at least `minSize`). Ours groups ' +
       'across requests by (provider, asset type, data type) with deduplication of pending and in-flight ' +
-      'keys, a budget-aware flush policy and low-load windows for warming, at the cost of one Redis ' +
-      'round trip per request at intake (the pending-set script) and a batch job per flush. ' +
+      'keys, a budget-aware flush policy and low-load windows for warming, at the cost of a share of a ' +
+      'Redis round trip per request at intake (the pending-set script, one call for the requests of one ' +
+      'event-loop turn) and a batch job per flush. ' +
       "Pro's batches are per queue and know nothing of providers, " +
       'symbols or budgets: a batch of 100 one-symbol jobs would still need its own grouping and ' +
       'deduplication before one upstream call. We did not run BullMQ Pro (it is paid), so the ' +

@@ -23,7 +23,11 @@ import {
   type Logger,
   type Registry,
 } from '@fiml/observability';
-import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
+import {
+  buildProviderRegistry,
+  type MarketDataProvider,
+  type ProviderRegistry,
+} from '@fiml/providers';
 import {
   QueueName,
   createCloser,
@@ -54,6 +58,12 @@ export interface BatchSchedulerOverrides {
       'tickMs' | 'leaseMs' | 'lockDurationMs' | 'stalledIntervalMs' | 'retryBaseMs'
     >
   >;
+  /**
+   * Upstream providers built by the caller (an in-process simulator, for the
+   * benchmark); each replaces the built-in provider with its id, under the same
+   * routes and shared rate limits. @defaultValue the providers the config names
+   */
+  readonly upstream?: readonly MarketDataProvider[];
 }
 
 /** The batch-scheduler process, built: its worker is already fetching jobs. */
@@ -106,7 +116,12 @@ export function createBatchScheduler(
   });
   let providers: ProviderRegistry;
   try {
-    providers = buildProviderRegistry(config, { redis: cacheRedis, clock, logger });
+    providers = buildProviderRegistry(config, {
+      redis: cacheRedis,
+      clock,
+      logger,
+      ...(overrides.upstream ? { providers: overrides.upstream } : {}),
+    });
   } catch (error) {
     // An unknown provider or a missing API key: nothing else is built, nothing stays open.
     cacheRedis.disconnect();
