@@ -138,6 +138,59 @@ describe('PendingStore', () => {
     ]);
   });
 
+  it("keeps a key the warmer's only while every request for it is a warming one", async () => {
+    const s = store();
+    await s.add(
+      group,
+      [
+        { symbol: 'W', priority: low, warm: true },
+        { symbol: 'M', priority: low, warm: true },
+        { symbol: 'R', priority: normal },
+      ],
+      NOW,
+    );
+    // A reader asks for M too, and a warming request merges into R.
+    await s.add(
+      group,
+      [
+        { symbol: 'M', priority: normal },
+        { symbol: 'R', priority: low, warm: true },
+      ],
+      NOW,
+    );
+    const claimed = await claimAll(s, 't');
+    expect(Object.fromEntries(claimed.map((k) => [k.symbol, k.warm]))).toEqual({
+      W: true,
+      M: false,
+      R: false,
+    });
+    // A retried warm key stays warm.
+    await s.settle(group, 't', [{ symbol: 'W', action: 'retry', at: NOW }], NOW);
+    expect((await claimAll(s, 'u')).map((k) => [k.symbol, k.warm, k.attempts])).toEqual([
+      ['W', true, 1],
+    ]);
+  });
+
+  it('reads metas written before the warm flag existed as not warm', async () => {
+    const conn = redis('pending-store-legacy');
+    const prefix = uniqueName('ps');
+    const s = new PendingStore({ redis: conn, prefix });
+    await s.add(group, [{ symbol: 'OLD', priority: normal, warm: true }], NOW);
+    const metaKey = `{${prefix}}:sched:${PendingStore.groupId(group)}:meta`;
+    expect(await conn.hget(metaKey, 'OLD')).toBe(`1|${NOW}|0|0|1`);
+    await conn.hset(metaKey, 'OLD', `1|${NOW}|0|2`);
+    expect(await claimAll(s, 't')).toEqual([
+      {
+        symbol: 'OLD',
+        priority: normal,
+        firstAt: NOW,
+        deadline: undefined,
+        attempts: 2,
+        warm: false,
+      },
+    ]);
+  });
+
   it('handles requests and batches far larger than one Lua call can unpack', async () => {
     const s = store();
     const keys = Array.from({ length: 10_000 }, (_, i) => ({

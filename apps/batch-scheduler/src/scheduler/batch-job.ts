@@ -19,6 +19,8 @@ export const batchJobSchema = z.object({
         firstAt: z.number(),
         deadline: z.number().optional(),
         attempts: z.number().int().min(0),
+        /** Only the warmer asked: the entry is written as the warmer's. */
+        warm: z.boolean().default(false),
       }),
     )
     .min(1),

@@ -223,6 +223,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
           symbol,
           priority: PRIORITY_RANK[request.priority],
           ...(deadline === undefined ? {} : { deadline }),
+          ...(request.reason === 'warm' ? { warm: true } : {}),
         },
       ];
     });
@@ -534,7 +535,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
               batch.dataType,
               batch.assetType,
               { value: result.value, source },
-              'scheduler',
+              key.warm ? 'warmer' : 'scheduler',
             ),
           ]);
         } else if (result?.status === 'not-found') {
@@ -544,7 +545,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
               batch.dataType,
               batch.assetType,
               { notFound: true, source: batch.provider },
-              'scheduler',
+              key.warm ? 'warmer' : 'scheduler',
             ),
           ]);
         } else {

@@ -2,8 +2,10 @@
 // layout). Each script touches one group's keys, which share the queue
 // prefix's hash tag, so it runs atomically on one Redis or one Cluster slot.
 //
-// A key's meta is "priority|firstAt|deadline|attempts" (priority 0 urgent,
-// 1 normal, 2 low; deadline 0 for none; times in epoch ms).
+// A key's meta is "priority|firstAt|deadline|attempts|warm" (priority 0
+// urgent, 1 normal, 2 low; deadline 0 for none; times in epoch ms; warm 1 when
+// only the warmer asked for the key, so its entry is the warmer's). Metas
+// written before the warm flag existed read as not warm.
 //
 // The scripts work a whole request or batch at a time: one variadic command
 // per structure (HMGET, ZMSCORE, ZADD, ZREM, HSET, HDEL of all its keys), the
@@ -38,8 +40,12 @@ local function write(cmd, key, list)
   if #list > 0 then call_chunked(cmd, key, list) end
 end
 local function parse(meta)
-  local p, at, d, a = string.match(meta, '^(%d)|(%d+)|(%d+)|(%d+)$')
-  return tonumber(p), at, tonumber(d), tonumber(a)
+  local p, at, d, a, w = string.match(meta, '^(%d)|(%d+)|(%d+)|(%d+)|?(%d?)$')
+  if w == '' then w = '0' end
+  return tonumber(p), at, tonumber(d), tonumber(a), w
+end
+local function meta_of(p, at, d, a, w)
+  return p .. '|' .. at .. '|' .. d .. '|' .. a .. '|' .. w
 end
 `;
 
@@ -48,9 +54,10 @@ end
  * the earlier deadline win; its first-asked time stays); a key in flight is
  * left alone (the fetch under way answers this request too); a non-urgent key
  * this scheduler wrote recently enough (the fresh set, see SETTLE) is skipped.
- * A symbol given twice merges with itself.
+ * A symbol given twice merges with itself. A key stays the warmer's only
+ * while every request for it is a warming one.
  * KEYS: groups, urgent, normal, low, meta, deadlines, inflight, fresh.
- * ARGV: groupId, now, then per key: symbol, priority, deadline.
+ * ARGV: groupId, now, then per key: symbol, priority, deadline, warm (0 or 1).
  * Returns per key: 0 queued, 1 merged, 2 in flight, 3 fresh; then the group's
  * urgent and normal keys pending (whether a full batch is waiting).
  */
@@ -59,7 +66,7 @@ redis.call('SADD', KEYS[1], ARGV[1])
 local now = ARGV[2]
 local sets = { KEYS[2], KEYS[3], KEYS[4] }
 local syms = {}
-for i = 3, #ARGV, 3 do syms[#syms + 1] = ARGV[i] end
+for i = 3, #ARGV, 4 do syms[#syms + 1] = ARGV[i] end
 local inflight = lookup('ZMSCORE', KEYS[7], syms)
 local fresh = lookup('ZMSCORE', KEYS[8], syms)
 local metas = lookup('HMGET', KEYS[5], syms)
@@ -68,7 +75,8 @@ local out = {}
 local rec = {}
 local order = {}
 for k, sym in ipairs(syms) do
-  local prio, dl = tonumber(ARGV[3 * k + 1]), tonumber(ARGV[3 * k + 2])
+  local base = 4 * k - 1
+  local prio, dl, warm = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), ARGV[base + 3]
   local r = rec[sym]
   if r then
     out[k] = 1
@@ -77,16 +85,17 @@ for k, sym in ipairs(syms) do
   elseif prio > 0 and (tonumber(fresh[k]) or 0) > tonumber(now) then
     out[k] = 3
   elseif metas[k] then
-    local p, at, d, a = parse(metas[k])
-    r = { p = p, at = at, d = d, a = a, was = p, wasD = d }
+    local p, at, d, a, w = parse(metas[k])
+    r = { p = p, at = at, d = d, a = a, w = w, was = p, wasD = d }
     out[k] = 1
   else
-    r = { p = prio, at = now, d = 0, a = 0, was = nil, wasD = 0 }
+    r = { p = prio, at = now, d = 0, a = 0, w = warm, was = nil, wasD = 0 }
     out[k] = 0
   end
   if r then
     if not rec[sym] then rec[sym] = r; order[#order + 1] = sym end
     if prio < r.p then r.p = prio end
+    if warm ~= '1' then r.w = '0' end
     if dl > 0 and (r.d == 0 or dl < r.d) then r.d = dl end
   end
 end
@@ -102,7 +111,7 @@ for _, sym in ipairs(order) do
   end
   if r.d ~= r.wasD then dls[#dls + 1] = r.d; dls[#dls + 1] = sym end
   hset[#hset + 1] = sym
-  hset[#hset + 1] = r.p .. '|' .. r.at .. '|' .. r.d .. '|' .. r.a
+  hset[#hset + 1] = meta_of(r.p, r.at, r.d, r.a, r.w)
 end
 for s = 1, 3 do
   write('ZREM', sets[s], zrem[s])
@@ -211,14 +220,14 @@ local function back_to_pending(syms, ats, bump)
   local dls, hset = {}, {}
   for k, sym in ipairs(syms) do
     if metas[k] then
-      local p, first, d, a = parse(metas[k])
+      local p, first, d, a, w = parse(metas[k])
       local at = ats[k] or first
       local z = zadd[p + 1]
       z[#z + 1] = at; z[#z + 1] = sym
       if d > 0 then dls[#dls + 1] = d; dls[#dls + 1] = sym end
       if bump then a = a + 1 end
       hset[#hset + 1] = sym
-      hset[#hset + 1] = p .. '|' .. at .. '|' .. d .. '|' .. a
+      hset[#hset + 1] = meta_of(p, at, d, a, w)
     end
   end
   for s = 1, 3 do write('ZADD', sets[s], zadd[s]) end

@@ -20,6 +20,8 @@ export interface PendingKey {
   readonly priority: PriorityRank;
   /** Epoch ms; undefined for none. */
   readonly deadline?: number;
+  /** Asked for by the warmer (a guess that it will be read), not by a reader. */
+  readonly warm?: boolean;
 }
 
 /** A key a batch claimed. */
@@ -31,6 +33,8 @@ export interface ClaimedKey {
   readonly deadline?: number | undefined;
   /** Upstream attempts already made for it. */
   readonly attempts: number;
+  /** Only the warmer asked for it: its entry is written as the warmer's. */
+  readonly warm: boolean;
 }
 
 export type AddOutcome = 'queued' | 'merged' | 'in-flight' | 'fresh';
@@ -63,7 +67,7 @@ const ADD_OUTCOMES: readonly AddOutcome[] = ['queued', 'merged', 'in-flight', 'f
  *
  *   <{prefix}>:sched:groups                   SET of group ids
  *   <{prefix}>:sched:<group>:u|n|l            ZSET symbol -> first asked (per priority)
- *   <{prefix}>:sched:<group>:meta             HASH symbol -> "priority|firstAt|deadline|attempts"
+ *   <{prefix}>:sched:<group>:meta             HASH symbol -> "priority|firstAt|deadline|attempts|warm"
  *   <{prefix}>:sched:<group>:dl               ZSET symbol -> deadline
  *   <{prefix}>:sched:<group>:inflight         ZSET symbol -> lease end (claimed by a batch)
  *   <{prefix}>:sched:<group>:owner            HASH symbol -> the batch's token
@@ -111,7 +115,9 @@ export class PendingStore {
     if (keys.length === 0) return { outcomes: [], nonLowPending: 0 };
     const k = this.#keys(group);
     const args: (string | number)[] = [PendingStore.groupId(group), Math.floor(now)];
-    for (const key of keys) args.push(key.symbol, key.priority, Math.floor(key.deadline ?? 0));
+    for (const key of keys) {
+      args.push(key.symbol, key.priority, Math.floor(key.deadline ?? 0), key.warm ? 1 : 0);
+    }
     const replies = (await this.#call('schedAdd')(
       8,
       `${this.#base}:groups`,
@@ -299,12 +305,13 @@ export class PendingStore {
 }
 
 function parseMeta(symbol: string, meta: string): ClaimedKey {
-  const [p, at, d, a] = meta.split('|').map(Number);
+  const [p, at, d, a, w] = meta.split('|').map(Number);
   return {
     symbol,
     priority: (p ?? 1) as PriorityRank,
     firstAt: at ?? 0,
     deadline: d ? d : undefined,
     attempts: a ?? 0,
+    warm: w === 1,
   };
 }
