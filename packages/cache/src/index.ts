@@ -88,6 +88,13 @@ export {
   type AccessStats,
 } from './access/access-stats.js';
 export {
+  WarmLedger,
+  type WarmChoiceRecord,
+  type WarmLedgerOptions,
+  type WarmOutcomes,
+  type WarmRunRecord,
+} from './warming/warm-ledger.js';
+export {
   ANALYTICS_WINDOWS,
   DEFAULT_RECOMMENDATION_THRESHOLDS,
   REPORT_WINDOWS,
