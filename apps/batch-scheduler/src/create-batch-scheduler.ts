@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CacheWriter } from '@fiml/cache';
+import { CacheWriter, WarmLedger } from '@fiml/cache';
 import { redactUrl, ttlEnvOf, type BatchSchedulerConfig } from '@fiml/config';
 import {
   NYSE_TIME_ZONE,
@@ -177,6 +177,7 @@ export function createBatchScheduler(
       prefix: config.QUEUE_PREFIX,
       providers,
       writer,
+      ledger: new WarmLedger({ redis: cacheRedis, keyPrefix: config.CACHE_KEY_PREFIX, clock }),
       clock,
       random,
       logger,

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { QueueEvents } from 'bullmq';
 import { describe, expect, it } from '@jest/globals';
+import { WarmLedger } from '@fiml/cache';
 import { ManualClock } from '@fiml/market';
 import type { ProviderCallEvent } from '@fiml/providers';
 import { queuePrefix } from '@fiml/queue';
@@ -57,7 +58,7 @@ describe('grouping refresh requests', () => {
     expect((await stored(reader, price('S0')))?.writer).toBe('scheduler');
   });
 
-  it('holds low-priority requests until a low-load hour, while urgent ones go at once', async () => {
+  it('holds low-priority requests until a low-load hour, while urgent ones go at once; a warming request is written and booked as the warmer’s', async () => {
     const clock = new ManualClock(T1); // Tuesday 11:00 New York: not a low-load hour
     const sim = await simServer(clock);
     const { app, producer, keyPrefix } = scheduler(
@@ -66,6 +67,8 @@ describe('grouping refresh requests', () => {
     );
     const made = calls(app);
     const reader = otherWriter(keyPrefix, clock);
+    const ledger = new WarmLedger({ redis: redis('test-ledger'), keyPrefix, clock });
+    await ledger.plan('run-1', [price('MSFT')]);
     await producer.enqueueRefresh({
       symbols: ['AAPL'],
       assetType: 'equity',
@@ -103,6 +106,24 @@ describe('grouping refresh requests', () => {
       description: 'the low key written in its hour',
     });
     expect(made).toHaveLength(2);
+    expect((await stored(reader, price('AAPL')))?.writer).toBe('scheduler');
+    const warmed = await stored(reader, price('MSFT'));
+    expect(warmed?.writer).toBe('warmer');
+    // Booked for run-1, with the whole call it went alone in.
+    await ledger.recordRun({
+      id: 'run-1',
+      mode: 'scheduled',
+      startedAt: T1,
+      finishedAt: T1,
+      tracked: 1,
+      requested: 1,
+      skipped: {},
+      top: [],
+    });
+    expect((await ledger.runs(1))[0]?.outcomes).toMatchObject({ warmed: 1, calls: 1, used: 0 });
+    expect(
+      await ledger.read([{ key: price('MSFT'), fetchedAt: warmed!.fetchedAt, at: clock.now() }]),
+    ).toBe(1);
   });
 
   it('two replicas share a provider budget and never fetch one key twice', async () => {

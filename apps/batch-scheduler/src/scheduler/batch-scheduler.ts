@@ -2,7 +2,13 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { cacheKey, type CacheEntry, type CacheWriter, type WriteOutcome } from '@fiml/cache';
+import {
+  cacheKey,
+  type CacheEntry,
+  type CacheWriter,
+  type WarmLedger,
+  type WriteOutcome,
+} from '@fiml/cache';
 import type { Clock, DataType, Random } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
 import {
@@ -72,6 +78,8 @@ export interface BatchSchedulerDeps {
   readonly prefix: string;
   readonly providers: ProviderRegistry;
   readonly writer: CacheWriter;
+  /** Where entries written for warming requests are booked, for warm precision. */
+  readonly ledger?: Pick<WarmLedger, 'written'>;
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
@@ -584,6 +592,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
         else if (entries[i]![1].kind === 'not-found') outcome.notFound += 1;
         else outcome.written += 1;
       });
+      await this.#bookWarmed(entries, writes, calls.length / keys.length);
       await this.store.settle(group, batch.token, settlements, now);
       outcome.waitingForBudget = await this.store.requeue(group, batch.token, requeue);
       if (rateLimitedFor > 0)
@@ -616,6 +625,27 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       return outcome;
     } finally {
       clearInterval(renewal);
+    }
+  }
+
+  /** Books the warmer's entries this batch wrote, each with its share of the batch's calls. */
+  async #bookWarmed(
+    entries: readonly (readonly [string, CacheEntry])[],
+    writes: readonly WriteOutcome[],
+    callShare: number,
+  ): Promise<void> {
+    const { ledger } = this.#deps;
+    if (!ledger) return;
+    const warmed = entries.flatMap(([key, entry], i) =>
+      entry.writer === 'warmer' && writes[i]?.status === 'written'
+        ? [{ key, fetchedAt: entry.fetchedAt, softExpiresAt: entry.softExpiresAt, callShare }]
+        : [],
+    );
+    try {
+      await ledger.written(warmed);
+    } catch (error) {
+      // The entries are written; only the precision books miss them.
+      this.#log.warn({ err: error, keys: warmed.length }, 'could not book warmed entries');
     }
   }
 
