@@ -51,6 +51,13 @@ export {
   type BatchSchedulerSource,
 } from './metrics/batch-metrics.js';
 export {
+  registerWarmMetrics,
+  type WarmCycleSource,
+  type WarmMetricsOptions,
+  type WarmRunEventLike,
+  type WarmTotalsEventLike,
+} from './metrics/warm-metrics.js';
+export {
   PROVIDER_CALL_OUTCOMES,
   PROVIDER_LATENCY_BUCKETS,
   registerProviderMetrics,
