@@ -25,7 +25,11 @@ export interface CacheKeySpace {
   readonly entry: string;
   /** Cross-instance fetch locks: `<prefix>:v2:lock:` + logical key. */
   readonly lock: string;
-  /** Access patterns recorded for the warmer. */
+  /**
+   * Access history for the warmer: `<prefix>:v2:access:{<prefix>:access}:` +
+   * `dir` or `s:<shard>`. One hash tag for every access key, so its Lua
+   * merges touch one Redis Cluster slot.
+   */
   readonly access: string;
   /** Per-client request limits of the api. */
   readonly limit: string;
@@ -44,7 +48,7 @@ export function cacheKeySpace(prefix = 'fiml'): CacheKeySpace {
   return {
     entry: `${root}e:`,
     lock: `${root}lock:`,
-    access: `${root}access:`,
+    access: `${root}access:{${prefix}:access}:`,
     limit: `${root}limit:`,
     channel: `${root}invalidations`,
   };

@@ -81,12 +81,26 @@ export type {
   RevalidateRequest,
   SetOptions,
 } from './manager/types.js';
-export { AccessRecorder, type AccessRecorderOptions } from './access/access-recorder.js';
 export {
-  PROFILE_BUCKETS,
-  PROFILE_BUCKET_MS,
-  type AccessStats,
-} from './access/access-stats.js';
+  ACCESS_DROP_REASONS,
+  AccessRecorder,
+  type AccessDropEvent,
+  type AccessDropReason,
+  type AccessFlushEvent,
+  type AccessRecorderEvents,
+  type AccessRecorderOptions,
+} from './access/access-recorder.js';
+export {
+  AccessHistory,
+  type AccessHistoryOptions,
+  type AccessSnapshot,
+} from './access/access-history.js';
+export {
+  DEFAULT_COLD_AFTER_MS,
+  DEFAULT_HALF_LIFE_MS,
+  type AccessSettingsOptions,
+} from './access/access-settings.js';
+export { PROFILE_BUCKETS, PROFILE_BUCKET_MS, type AccessStats } from './access/access-stats.js';
 export {
   WarmLedger,
   type WarmChoiceRecord,
