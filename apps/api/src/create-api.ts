@@ -23,6 +23,7 @@ import {
 import {
   createLogger,
   createMetricsRegistry,
+  registerAccessMetrics,
   registerCacheMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
@@ -292,9 +293,14 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     onError: (error) => {
       if (accessErrorLogged) return;
       accessErrorLogged = true;
-      logger.warn({ err: error }, 'could not record reads for the warmer (logged once)');
+      logger.warn(
+        { err: error },
+        'could not record reads for the warmer (logged once; fiml_access_dropped_total counts them)',
+      );
     },
   });
+  // Dropped reads are a metric, not log lines: a slow Redis would drop many.
+  registerAccessMetrics(registry, access, { logger });
   resources.push({ name: 'access recorder', close: () => access.close() });
 
   const app = buildApp({

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { simulatedUniverse } from '@fiml/providers';
+import { AccessHistory } from '@fiml/cache';
 import { startRedisServer } from '@fiml/testing';
 import { asClient, startHarness, type Harness } from './harness.js';
 
@@ -209,24 +210,53 @@ describe('DELETE during a cache Redis outage', () => {
 });
 
 describe('access recording', () => {
-  it('records every read for the warmer, hits included', async () => {
-    h = await startHarness();
-    // The real AccessRecorder, watched: every read reaches it, in order.
-    const recorded: string[] = [];
-    const record = h.access.record.bind(h.access);
-    h.access.record = (key) => {
-      recorded.push(key);
-      record(key);
+  /** The real AccessRecorder, watched: what reaches it, in order, with the time of each read. */
+  function watch(harness: Harness): [string, number | undefined][] {
+    const recorded: [string, number | undefined][] = [];
+    const record = harness.access.record.bind(harness.access);
+    harness.access.record = (key, at) => {
+      recorded.push([key, at]);
+      record(key, at);
     };
+    return recorded;
+  }
+
+  it('records successful reads, hits included, at the time of each read', async () => {
+    h = await startHarness();
+    const recorded = watch(h);
+    const t0 = h.clock.now();
     await h.app.inject('/v1/data/price/AAPL');
+    h.clock.advance(1_000);
     await h.app.inject('/v1/data/price/AAPL');
+    expect(
+      (await h.app.inject({ url: '/v1/data/price/AAPL', headers: { 'if-none-match': '*' } }))
+        .statusCode,
+    ).toBe(304);
     await h.app.inject('/v1/data/news?symbols=BTC,ETH&assetType=crypto');
     expect(recorded).toEqual([
-      'price:equity:AAPL',
-      'price:equity:AAPL',
-      'news:crypto:BTC',
-      'news:crypto:ETH',
+      ['price:equity:AAPL', t0],
+      ['price:equity:AAPL', t0 + 1_000],
+      ['price:equity:AAPL', t0 + 1_000],
+      ['news:crypto:BTC', t0 + 1_000],
+      ['news:crypto:ETH', t0 + 1_000],
     ]);
+    // Into the access history, where the warmer reads it.
+    await h.access.flush();
+    const history = new AccessHistory({ redis: h.cacheRedis, keyPrefix: h.prefix });
+    const aapl = (await history.stats(h.clock.now())).find((s) => s.key === 'price:equity:AAPL');
+    expect(aapl?.frequency).toBeCloseTo(3, 3);
+  });
+
+  it('records neither not-found answers nor failed reads', async () => {
+    h = await startHarness();
+    const recorded = watch(h);
+    expect((await h.app.inject('/v1/data/price/ZZZZZZ')).statusCode).toBe(404);
+    await h.app.inject('/v1/data/price?symbols=AAPL,ZZZZZZ');
+    await h.stopUpstream();
+    expect((await h.app.inject('/v1/data/price/MSFT')).statusCode).toBe(503);
+    await h.app.inject('/v1/data/price?symbols=AAPL,MSFT');
+    expect((await h.app.inject('/v1/data/price/AAPL;DROP')).statusCode).toBe(400);
+    expect(recorded.map(([key]) => key)).toEqual(['price:equity:AAPL', 'price:equity:AAPL']);
   });
 });
 

@@ -29,9 +29,10 @@ export interface DataCache {
   invalidate(keys: string | readonly string[]): Promise<void>;
 }
 
-/** Where reads are counted for the warmer. */
+/** Where successful reads are recorded for the warmer (an AccessRecorder). */
 export interface AccessLog {
-  record(key: string): void;
+  /** One successful read of `key` at `at` (epoch ms, when the read was made). */
+  record(key: string, at?: number): void;
 }
 
 /** A read the api did not fetch upstream because the provider's budget left to it is spent. */
@@ -238,7 +239,7 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
     async (request, reply) => {
       const { dataType, symbol } = request.params;
       const { assetType } = request.query;
-      options.access?.record(cacheKey(dataType, assetType, symbol));
+      const readAt = options.clock.now();
       let read: CacheRead;
       try {
         read = await options.cache.read(dataType, assetType, symbol);
@@ -255,6 +256,8 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
           `${assetType} ${symbol} is not known to the provider`,
         );
       }
+      // Only a read that found a value counts for the warmer, under the time it was made.
+      options.access?.record(cacheKey(dataType, assetType, symbol), readAt);
       const etag = cacheHeaders(reply, read);
       const ifNoneMatch = request.headers['if-none-match'];
       if (
@@ -297,7 +300,7 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       const { dataType } = request.params;
       const { assetType } = request.query;
       const symbols = [...new Set(request.query.symbols)];
-      for (const symbol of symbols) options.access?.record(cacheKey(dataType, assetType, symbol));
+      const readAt = options.clock.now();
       let results: BatchReadResult[];
       try {
         results = await options.cache.readMany(dataType, assetType, symbols);
@@ -333,6 +336,7 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
           };
         }
         if (!r.read.found) return { symbol: r.symbol, status: 'not-found' as const };
+        options.access?.record(cacheKey(dataType, assetType, r.symbol), readAt);
         return { status: 'ok' as const, ...present(r.read, r.symbol, assetType, dataType) };
       });
       // One deduplicated refresh per key, as for single reads: a key refused here and in a
