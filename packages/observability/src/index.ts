@@ -20,6 +20,11 @@ export {
 } from './readiness.js';
 export { type MetricsBridge } from './metrics/metrics-bridge.js';
 export {
+  registerAccessMetrics,
+  type AccessDropSource,
+  type AccessMetricsOptions,
+} from './metrics/access-metrics.js';
+export {
   BATCH_SIZE_BUCKETS,
   CACHE_ERROR_COMPONENTS,
   CACHE_ERROR_OPERATIONS,

@@ -12,8 +12,10 @@ import type {
   TimedWorker,
 } from '../src/index.js';
 import { findPromtool } from '@fiml/observability/promtool';
+import type { AccessDropEvent } from '@fiml/cache';
 import {
   createMetricsRegistry,
+  registerAccessMetrics,
   registerBatchMetrics,
   registerCacheMetrics,
   registerCacheWriteMetrics,
@@ -47,6 +49,7 @@ async function everyFamily(): Promise<Map<string, { type: string; labels: string
   });
   registerProviderMetrics(registry, new EventEmitter<{ call: [ProviderCallEventLike] }>());
   registerCacheWriteMetrics(registry, new EventEmitter<{ write: [CacheWriteEventLike] }>());
+  registerAccessMetrics(registry, new EventEmitter<{ drop: [AccessDropEvent] }>());
   const queue: CountedQueue = { name: 'refresh', getJobCounts: () => Promise.resolve({}) };
   const worker = Object.assign(new EventEmitter(), { name: 'refresh' });
   registerQueueMetrics(registry, {
