@@ -33,6 +33,7 @@ import {
 import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
 import {
   RefreshProducer,
+  closeRedis,
   createRedisConnection,
   redisReadiness,
   type EnqueuedRefresh,
@@ -169,7 +170,7 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     name: 'api:cache',
     logger,
   });
-  resources.push({ name: 'cache redis', close: () => cacheRedis.quit() });
+  resources.push({ name: 'cache redis', close: () => closeRedis(cacheRedis) });
 
   const refresh = new RefreshProducer({
     connection: queueRedis,

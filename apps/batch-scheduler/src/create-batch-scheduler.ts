@@ -31,6 +31,7 @@ import {
 import {
   QueueName,
   createCloser,
+  closeRedis,
   createRedisConnection,
   queuePrefix,
   redisReadiness,
@@ -127,7 +128,7 @@ export function createBatchScheduler(
     cacheRedis.disconnect();
     throw error;
   }
-  closer.add('cache redis', () => cacheRedis.quit());
+  closer.add('cache redis', () => closeRedis(cacheRedis));
   registerProviderMetrics(registry, providers, {
     providers: providers.providers().map((p) => p.id),
     logger,

@@ -12,7 +12,13 @@ export {
   type RefreshRequest,
   type RefreshRequestInput,
 } from './contracts/refresh-request.js';
-export { WARM_CYCLE_JOB_NAME, warmCycleSchema, type WarmCycle } from './contracts/warm-cycle.js';
+export {
+  WARM_CYCLE_JOB_NAME,
+  WARM_MODES,
+  warmCycleSchema,
+  type WarmCycle,
+  type WarmCycleMode,
+} from './contracts/warm-cycle.js';
 export { InvalidJobPayloadError, fieldIssues, type FieldIssue } from './errors.js';
 export { createJobWorker, type JobWorker, type JobWorkerOptions } from './job-worker.js';
 export {
@@ -41,6 +47,7 @@ export {
 } from './refresh-producer.js';
 export {
   connectionOptionsFor,
+  closeRedis,
   createRedisConnection,
   reconnectDelay,
   type RedisConnectionOptions,

@@ -75,3 +75,21 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
   });
   return client;
 }
+
+/**
+ * Closes a connection for shutdown: QUIT when it is up (pending replies are
+ * read first), otherwise a plain disconnect. A fail-fast connection (the
+ * `cache` and `producer` roles) cannot send QUIT while Redis is down or still
+ * connecting, and shutting down during an outage must not fail for it.
+ */
+export async function closeRedis(connection: Redis): Promise<void> {
+  if (connection.status === 'ready') {
+    try {
+      await connection.quit();
+      return;
+    } catch {
+      // Lost between the check and the command: nothing left to flush.
+    }
+  }
+  connection.disconnect();
+}
