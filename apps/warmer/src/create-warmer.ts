@@ -1,21 +1,36 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { redactUrl, type WarmerConfig } from '@fiml/config';
+import { AccessHistory, CacheWriter, DEFAULT_HALF_LIFE_MS, WarmLedger } from '@fiml/cache';
+import { redactUrl, ttlEnvOf, type WarmerConfig } from '@fiml/config';
+import { TtlPolicy, systemClock, ttlSettingsFromEnv, type Clock } from '@fiml/market';
 import {
   createLogger,
   createMetricsRegistry,
   registerQueueMetrics,
+  registerWarmMetrics,
   type Logger,
   type Registry,
 } from '@fiml/observability';
+import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
 import {
+  RefreshProducer,
+  WARM_MODES,
   createCloser,
+  closeRedis,
   createRedisConnection,
   reconnectDelay,
   redisReadiness,
   type WorkerProcess,
 } from '@fiml/queue';
+import { WarmCycle } from './warm-cycle.js';
 import { buildWarmer, type Warmer } from './warmer.js';
+
+/**
+ * How long before a deadline a warming refresh is assumed written (the
+ * batch-scheduler sends deadline keys its fetch timeout, at least 1 s, ahead):
+ * a pre-open value's freshness is counted from then, on the safe side.
+ */
+const DEADLINE_LEAD_MS = 60_000;
 
 /** What a caller may supply instead of what the config would build. */
 export interface WarmerOverrides {
@@ -23,6 +38,8 @@ export interface WarmerOverrides {
   readonly logger?: Logger;
   /** @defaultValue a new registry with the `service="warmer"` label */
   readonly registry?: Registry;
+  /** Time of runs, windows and the ledger. @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 /** The warmer process, built and not yet started. */
@@ -31,7 +48,13 @@ export interface WarmerApp extends WorkerProcess {
   readonly registry: Registry;
   /** The `worker`-role connection to the queue Redis (scheduler queue and worker). */
   readonly queueRedis: Redis;
+  /** The `cache`-role connection: access history, L2 (read only), warm ledger, rate limits. */
+  readonly cacheRedis: Redis;
   readonly warmer: Warmer;
+  /** One warming run, as the Job Schedulers fire them. */
+  readonly cycle: WarmCycle;
+  readonly ledger: WarmLedger;
+  readonly providers: ProviderRegistry;
   /**
    * Registers the warming schedule (or removes it when disabled). While the
    * queue Redis is unreachable it retries with backoff; it resolves once
@@ -62,6 +85,52 @@ export function createWarmer(config: WarmerConfig, overrides: WarmerOverrides = 
     logger,
   });
   closer.add('queue redis', () => queueRedis.quit());
+  const clock = overrides.clock ?? systemClock;
+  const cacheRedis = createRedisConnection(config.REDIS_CACHE_URL, {
+    role: 'cache',
+    name: 'warmer:cache',
+    logger,
+  });
+  let providers: ProviderRegistry;
+  try {
+    providers = buildProviderRegistry(config, { redis: cacheRedis, clock, logger });
+  } catch (error) {
+    // An unknown provider or a missing API key: nothing else stays open.
+    cacheRedis.disconnect();
+    queueRedis.disconnect();
+    throw error;
+  }
+  closer.add('cache redis', () => closeRedis(cacheRedis));
+  const ttl = ttlSettingsFromEnv(ttlEnvOf(config));
+  // No jitter: the planner asks when a warmed value would go stale, on the safe side.
+  const ttlPolicy = new TtlPolicy({ table: ttl.table, jitter: 0, clock });
+  const keyPrefix = config.CACHE_KEY_PREFIX;
+  const ledger = new WarmLedger({ redis: cacheRedis, keyPrefix, clock });
+  const producer = new RefreshProducer({
+    connection: config.REDIS_QUEUE_URL,
+    prefix: config.QUEUE_PREFIX,
+    logger,
+  });
+  closer.add('refresh producer', () => producer.close());
+  const cycle = new WarmCycle({
+    history: new AccessHistory({ redis: cacheRedis, keyPrefix }),
+    ledger,
+    cache: new CacheWriter({ redis: cacheRedis, ttlPolicy, keyPrefix, clock }),
+    providers,
+    enqueue: (request) => producer.enqueueRefresh(request),
+    ttl: ttlPolicy,
+    calendar: ttlPolicy.calendar,
+    clock,
+    logger,
+    settings: {
+      schedule: { pattern: config.CACHE_WARMING_SCHEDULE, tz: config.CACHE_WARMING_TIMEZONE },
+      maxKeys: config.CACHE_WARMING_BATCH_SIZE,
+      refreshAheadSeconds: config.CACHE_WARMING_REFRESH_AHEAD_SECONDS,
+      halfLifeMs: DEFAULT_HALF_LIFE_MS,
+      deadlineLeadMs: DEADLINE_LEAD_MS,
+    },
+  });
+  registerWarmMetrics(registry, cycle, { modes: WARM_MODES, logger });
 
   const warmer = buildWarmer({
     connection: queueRedis,
@@ -69,6 +138,9 @@ export function createWarmer(config: WarmerConfig, overrides: WarmerOverrides = 
     logger,
     enabled: config.CACHE_WARMING_ENABLED,
     schedule: { pattern: config.CACHE_WARMING_SCHEDULE, tz: config.CACHE_WARMING_TIMEZONE },
+    preOpenMinutes: config.CACHE_WARMING_PREOPEN_MINUTES,
+    refreshAheadSeconds: config.CACHE_WARMING_REFRESH_AHEAD_SECONDS,
+    run: (mode) => cycle.run(mode),
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
   closer.add('warm worker', () => warmer.close());
@@ -85,10 +157,15 @@ export function createWarmer(config: WarmerConfig, overrides: WarmerOverrides = 
     logger,
     registry,
     queueRedis,
+    cacheRedis,
     warmer,
-    readiness: { queueRedis: redisReadiness(queueRedis) },
+    cycle,
+    ledger,
+    providers,
+    readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
     summary: {
       queueRedis: redactUrl(config.REDIS_QUEUE_URL),
+      cacheRedis: redactUrl(config.REDIS_CACHE_URL),
       queuePrefix: config.QUEUE_PREFIX,
     },
     async start() {

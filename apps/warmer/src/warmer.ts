@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { NYSE_TIME_ZONE } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
 import {
   QueueName,
@@ -8,20 +9,34 @@ import {
   queuePrefix,
   warmCycleSchema,
   type JobWorker,
+  type WarmCycleMode,
 } from '@fiml/queue';
 
-/** The id of the warmer's Job Scheduler in the warm queue. */
+/** The id of the warmer's scheduled-run Job Scheduler in the warm queue. */
 export const WARM_SCHEDULER_ID = 'warm-cycle';
+/** The Job Scheduler of the pre-open run (weekdays; the run itself skips holidays). */
+export const PRE_OPEN_SCHEDULER_ID = 'warm-pre-open';
+/** The Job Scheduler of refresh-ahead runs (the run itself skips outside sessions). */
+export const REFRESH_AHEAD_SCHEDULER_ID = 'warm-refresh-ahead';
+
+/** The regular session opens at 09:30 New York time. */
+const OPEN_MINUTE_OF_DAY = 9 * 60 + 30;
 
 export interface WarmerDeps {
   /** A `worker`-role connection to the queue Redis (used by the scheduler queue and the worker). */
   readonly connection: Redis;
   readonly prefix: string;
   readonly logger: Logger;
-  /** When to run cycles: a cron pattern evaluated in a time zone. */
+  /** When scheduled runs go: a cron pattern evaluated in a time zone. */
   readonly schedule: { readonly pattern: string; readonly tz: string };
-  /** False removes the schedule, so no cycles run. @defaultValue true */
+  /** CACHE_WARMING_PREOPEN_MINUTES (0: no pre-open run). @defaultValue 0 */
+  readonly preOpenMinutes?: number;
+  /** CACHE_WARMING_REFRESH_AHEAD_SECONDS (0: no refresh-ahead). @defaultValue 0 */
+  readonly refreshAheadSeconds?: number;
+  /** False removes every schedule, so no runs go. @defaultValue true */
   readonly enabled?: boolean;
+  /** One warming run of a mode; its result is the job's return value. */
+  readonly run: (mode: WarmCycleMode) => Promise<unknown>;
   /** @defaultValue 10000 */
   readonly shutdownTimeoutMs?: number;
 }
@@ -29,17 +44,24 @@ export interface WarmerDeps {
 export interface Warmer {
   readonly queue: Queue;
   readonly worker: JobWorker;
-  /** Registers (or updates, or with `enabled: false` removes) the Job Scheduler. Idempotent. */
+  /** Registers (or updates, or removes) the Job Schedulers. Idempotent. */
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
+interface SchedulerSpec {
+  readonly id: string;
+  readonly mode: WarmCycleMode;
+  /** Undefined: this schedule is off. */
+  readonly repeat: { pattern: string; tz: string } | { every: number } | undefined;
+}
+
 /**
- * The warmer: a BullMQ Job Scheduler fires warming cycles on a cron pattern in
- * the exchange's time zone, and a worker runs them. A cycle is a no-op for
- * now; predicting and refreshing what will be read comes with the warming
- * planner. Upserting the scheduler makes every replica agree on one schedule
- * (one cycle per tick, however many warmers run).
+ * The warmer's queue side: BullMQ Job Schedulers fire warming runs (scheduled
+ * runs on CACHE_WARMING_SCHEDULE, a pre-open run on weekdays, refresh-ahead
+ * every few seconds) and a worker of concurrency 1 runs them one at a time.
+ * Upserting the schedulers makes every replica agree on one schedule (one run
+ * per tick, however many warmers run).
  */
 export function buildWarmer(deps: WarmerDeps): Warmer {
   const log = deps.logger.child({ component: 'warmer' });
@@ -57,41 +79,61 @@ export function buildWarmer(deps: WarmerDeps): Warmer {
     logger: deps.logger,
     concurrency: 1,
     shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 10_000,
-    process: (_payload, job) => {
-      log.info(
-        { jobId: job.id, scheduledFor: job.opts.prevMillis },
-        'warming cycle (no-op until the planner lands)',
-      );
-      return Promise.resolve({ warmed: 0 });
-    },
+    process: ({ mode }) => deps.run(mode),
   });
 
+  const specs = schedulerSpecs(deps);
   return {
     queue,
     worker,
     async start() {
-      if (deps.enabled === false) {
-        const removed = await queue.removeJobScheduler(WARM_SCHEDULER_ID);
-        log.info({ removed }, 'warming disabled; schedule removed');
-        return;
-      }
-      await queue.upsertJobScheduler(
-        WARM_SCHEDULER_ID,
-        { pattern: deps.schedule.pattern, tz: deps.schedule.tz },
-        {
+      for (const spec of specs) {
+        if (deps.enabled === false || spec.repeat === undefined) {
+          const removed = await queue.removeJobScheduler(spec.id);
+          if (removed) log.info({ scheduler: spec.id }, 'warming schedule removed');
+          continue;
+        }
+        await queue.upsertJobScheduler(spec.id, spec.repeat, {
           name: WARM_CYCLE_JOB_NAME,
-          data: {},
+          data: { mode: spec.mode },
           opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
-        },
-      );
-      log.info(
-        { pattern: deps.schedule.pattern, tz: deps.schedule.tz },
-        'warming schedule registered',
-      );
+        });
+        log.info(
+          { scheduler: spec.id, mode: spec.mode, ...spec.repeat },
+          'warming schedule registered',
+        );
+      }
+      if (deps.enabled === false) log.info('warming disabled; schedules removed');
     },
     async close() {
       await worker.close();
       await queue.close();
     },
   };
+}
+
+function schedulerSpecs(deps: WarmerDeps): readonly SchedulerSpec[] {
+  const preOpen = deps.preOpenMinutes ?? 0;
+  const minute = OPEN_MINUTE_OF_DAY - preOpen;
+  const every = (deps.refreshAheadSeconds ?? 0) * 1000;
+  return [
+    {
+      id: WARM_SCHEDULER_ID,
+      mode: 'scheduled',
+      repeat: { pattern: deps.schedule.pattern, tz: deps.schedule.tz },
+    },
+    {
+      id: PRE_OPEN_SCHEDULER_ID,
+      mode: 'pre-open',
+      repeat:
+        preOpen > 0
+          ? { pattern: `${minute % 60} ${Math.floor(minute / 60)} * * 1-5`, tz: NYSE_TIME_ZONE }
+          : undefined,
+    },
+    {
+      id: REFRESH_AHEAD_SCHEDULER_ID,
+      mode: 'refresh-ahead',
+      repeat: every > 0 ? { every } : undefined,
+    },
+  ];
 }

@@ -22,6 +22,7 @@ if (!promtool) {
       cwd: join(__dirname, '..'),
       env: {
         REDIS_QUEUE_URL: testRedisUrl(),
+        REDIS_CACHE_URL: testRedisUrl(),
         QUEUE_PREFIX: uniqueName('warm'),
         METRICS_HOST: '127.0.0.1',
         METRICS_PORT: '0',
@@ -51,6 +52,12 @@ if (!promtool) {
       readSample(text, 'fiml_queue_jobs_failed_total', { ...queue, final: 'true' }),
     ).toBeDefined();
     expect(text).not.toMatch(/^fiml_cache_/m);
+    // The run was counted, and the ledger's books are exported (nothing warmed yet).
+    expect(
+      readSample(text, 'fiml_warm_runs_total', { mode: 'scheduled', outcome: 'ran' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(readSample(text, 'fiml_warm_entries', { outcome: 'warmed' })).toBe(0);
+    expect(readSample(text, 'fiml_warm_precision')).toBeUndefined();
 
     expect(await checkMetrics(text, promtool!)).toEqual({ exitCode: 0, problems: [] });
   });

@@ -14,7 +14,11 @@ import {
   type ServiceProcess,
 } from '@fiml/testing';
 import { createWarmer, type WarmerApp } from '../src/create-warmer.js';
-import { WARM_SCHEDULER_ID } from '../src/warmer.js';
+import {
+  PRE_OPEN_SCHEDULER_ID,
+  REFRESH_AHEAD_SCHEDULER_ID,
+  WARM_SCHEDULER_ID,
+} from '../src/warmer.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const open: (() => Promise<unknown>)[] = [];
@@ -25,7 +29,16 @@ afterEach(async () => {
 /** The configuration the process would parse from this environment. */
 function config(env: Record<string, string> = {}): WarmerConfig {
   return loadConfig(warmerEnv, {
-    env: { REDIS_QUEUE_URL: testRedisUrl(), QUEUE_PREFIX: uniqueName('warm'), ...env },
+    env: {
+      REDIS_QUEUE_URL: testRedisUrl(),
+      REDIS_CACHE_URL: testRedisUrl(),
+      QUEUE_PREFIX: uniqueName('warm'),
+      CACHE_KEY_PREFIX: uniqueName('wc'),
+      // Only the scheduled runs, unless a test turns the others on.
+      CACHE_WARMING_PREOPEN_MINUTES: '0',
+      CACHE_WARMING_REFRESH_AHEAD_SECONDS: '0',
+      ...env,
+    },
     dotenvPath: false,
   });
 }
@@ -75,7 +88,37 @@ describe('createWarmer', () => {
     const [job, result] = await completed;
     expect(job.name).toBe('warm-cycle');
     expect(job.repeatJobKey).toBe(WARM_SCHEDULER_ID);
-    expect(result).toEqual({ warmed: 0 });
+    // Nothing was read yet: the run plans nothing and requests nothing.
+    expect(result).toMatchObject({ mode: 'scheduled', ran: true, tracked: 0, requested: 0 });
+  });
+
+  it('adds a pre-open run on weekdays before the open and refresh-ahead runs, each when configured', async () => {
+    const w = warmer({
+      CACHE_WARMING_SCHEDULE: '0,6,12,18',
+      CACHE_WARMING_PREOPEN_MINUTES: '45',
+      CACHE_WARMING_REFRESH_AHEAD_SECONDS: '30',
+    });
+    await w.start();
+    const byId = new Map((await w.warmer.queue.getJobSchedulers()).map((s) => [s.key, s]));
+    expect(byId.get(WARM_SCHEDULER_ID)).toMatchObject({ pattern: '0 0,6,12,18 * * *' });
+    expect(byId.get(PRE_OPEN_SCHEDULER_ID)).toMatchObject({
+      pattern: '45 8 * * 1-5',
+      tz: 'America/New_York',
+    });
+    expect(byId.get(REFRESH_AHEAD_SCHEDULER_ID)).toMatchObject({ every: 30_000 });
+    // Turned off again: their schedulers go.
+    const again = createWarmer(
+      config({
+        QUEUE_PREFIX: w.summary.queuePrefix as string,
+        CACHE_WARMING_SCHEDULE: '0,6,12,18',
+      }),
+      { logger },
+    );
+    open.push(() => again.close());
+    await again.start();
+    expect((await again.warmer.queue.getJobSchedulers()).map((s) => s.key)).toEqual([
+      WARM_SCHEDULER_ID,
+    ]);
   });
 
   it('removes the schedule when warming is disabled', async () => {
@@ -124,6 +167,7 @@ describe('the warmer process', () => {
       cwd: join(__dirname, '..'),
       env: {
         REDIS_QUEUE_URL: testRedisUrl(),
+        REDIS_CACHE_URL: testRedisUrl(),
         QUEUE_PREFIX: uniqueName('warm'),
         METRICS_HOST: '127.0.0.1',
         METRICS_PORT: '0',
@@ -140,7 +184,14 @@ describe('the warmer process', () => {
     service.child.kill('SIGTERM');
     await expect(service.exited).resolves.toEqual({ code: 0, signal: null });
     const steps = service.logs.filter((r) => r.msg === 'closed').map((r) => r.step);
-    expect(steps).toEqual(['ops server', 'warm worker', 'queue redis', 'warmer']);
+    expect(steps).toEqual([
+      'ops server',
+      'warm worker',
+      'refresh producer',
+      'cache redis',
+      'queue redis',
+      'warmer',
+    ]);
   });
 
   it('refuses an invalid schedule at start-up', async () => {
@@ -149,6 +200,7 @@ describe('the warmer process', () => {
       cwd: join(__dirname, '..'),
       env: {
         REDIS_QUEUE_URL: testRedisUrl(),
+        REDIS_CACHE_URL: testRedisUrl(),
         CACHE_WARMING_SCHEDULE: 'every minute',
         CACHE_WARMING_TIMEZONE: 'EST5',
       },

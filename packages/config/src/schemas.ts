@@ -268,6 +268,12 @@ export const batchSchedulerEnv = defineEnv('batch-scheduler', {
 export const warmerEnv = defineEnv('warmer', {
   ...common,
   ...metricsServer('9102'),
+  // The read side of what it plans from: the access history and L2 in the cache Redis,
+  // the TTLs a warmed entry would get, and the providers' routes, budgets and earnings calendars.
+  REDIS_CACHE_URL,
+  CACHE_KEY_PREFIX: cacheVars.CACHE_KEY_PREFIX,
+  ...ttlVars,
+  ...providerVars,
   CACHE_WARMING_ENABLED: envVar(boolean(), {
     description:
       'Whether the warmer registers its Job Scheduler. When false it removes the schedule and idles, so turning warming off needs no redeploy of other processes.',
