@@ -32,6 +32,8 @@ export interface CacheHitEvent {
   readonly stale: boolean;
   /** Who wrote the entry that answered (a warmed entry read counts toward warm precision). */
   readonly writer: WriteSource;
+  /** When the answering entry was fetched: with `key`, it names the entry. */
+  readonly fetchedAt: number;
 }
 
 /** A read that neither tier could answer fresh or stale; the value was fetched (or failed). */

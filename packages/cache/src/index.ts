@@ -109,6 +109,11 @@ export {
   type WarmRunRecord,
 } from './warming/warm-ledger.js';
 export {
+  WarmReadRecorder,
+  type WarmReadRecorderEvents,
+  type WarmReadRecorderOptions,
+} from './warming/warm-read-recorder.js';
+export {
   ANALYTICS_WINDOWS,
   DEFAULT_RECOMMENDATION_THRESHOLDS,
   REPORT_WINDOWS,

@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@fiml/market';
 import { uniqueName } from '@fiml/testing';
 import { WarmLedger, type WarmRunRecord } from '../src/warming/warm-ledger.js';
+import { WarmReadRecorder } from '../src/warming/warm-read-recorder.js';
 import { T0, connection } from './support.js';
 
 const MIN = 60_000;
@@ -137,5 +138,42 @@ describe('WarmLedger', () => {
     const l = await ledger();
     await expect(l.plan('all', ['price:equity:A'])).rejects.toThrow(RangeError);
     await expect(l.plan('a b', ['price:equity:A'])).rejects.toThrow(RangeError);
+  });
+});
+
+describe('WarmReadRecorder', () => {
+  it('sends the first read of each warmer-written entry to the ledger, and nothing else', async () => {
+    const clock = new ManualClock(T0);
+    const l = await ledger(clock);
+    await l.plan('r1', ['price:equity:A']);
+    await l.written([
+      { key: 'price:equity:A', fetchedAt: T0, softExpiresAt: T0 + 5 * MIN, callShare: 1 },
+    ]);
+    const recorder = new WarmReadRecorder({ ledger: l, clock });
+    const reads: unknown[] = [];
+    const counting = { read: (r: readonly unknown[]) => (reads.push(...r), l.read(r as never)) };
+    const spy = new WarmReadRecorder({ ledger: counting, clock });
+    clock.set(T0 + MIN);
+    for (const r of [recorder, spy]) {
+      r.onHit({ key: 'price:equity:A', writer: 'warmer', fetchedAt: T0 });
+      r.onHit({ key: 'price:equity:A', writer: 'warmer', fetchedAt: T0 });
+      r.onHit({ key: 'price:equity:B', writer: 'read-through', fetchedAt: T0 });
+    }
+    await recorder.close();
+    await spy.close();
+    expect(reads).toEqual([{ key: 'price:equity:A', fetchedAt: T0, at: T0 + MIN }]);
+    expect(await l.totals()).toMatchObject({ warmed: 1, used: 1, precision: 1 });
+  });
+
+  it('counts reads it could not send or keep', async () => {
+    const failing = { read: () => Promise.reject(new Error('redis down')) };
+    const recorder = new WarmReadRecorder({ ledger: failing, maxPending: 1 });
+    const drops: string[] = [];
+    recorder.on('drop', (e) => drops.push(`${e.reason}:${e.reads}`));
+    recorder.onHit({ key: 'price:equity:A', writer: 'warmer', fetchedAt: 1 });
+    recorder.onHit({ key: 'price:equity:B', writer: 'warmer', fetchedAt: 1 });
+    await recorder.close();
+    expect(drops).toEqual(['buffer-full:1', 'flush-failed:1']);
+    expect(recorder.dropped).toBe(2);
   });
 });

@@ -22,6 +22,7 @@ function traffic(bus: CacheEventBus): void {
     latencyMs: 0.004,
     stale: false,
     writer: 'read-through',
+    fetchedAt: 0,
   });
   bus.emit('hit', {
     key,
@@ -30,6 +31,7 @@ function traffic(bus: CacheEventBus): void {
     latencyMs: 0.006,
     stale: true,
     writer: 'warmer',
+    fetchedAt: 0,
   });
   bus.emit('stale-served', {
     key,
@@ -45,6 +47,7 @@ function traffic(bus: CacheEventBus): void {
     latencyMs: 1.2,
     stale: false,
     writer: 'scheduler',
+    fetchedAt: 0,
   });
   bus.emit('miss', { key, dataType: 'news', latencyMs: 240 });
   bus.emit('stale-served', {

@@ -51,6 +51,7 @@ function scriptedTraffic(bus: CacheEventBus): void {
       latencyMs: 0.002,
       stale: false,
       writer: 'read-through',
+      fetchedAt: 0,
     }),
   );
   repeat(30, () =>
@@ -61,6 +62,7 @@ function scriptedTraffic(bus: CacheEventBus): void {
       latencyMs: 1.5,
       stale: false,
       writer: 'warmer',
+      fetchedAt: 0,
     }),
   );
   repeat(9, () => bus.emit('miss', { key, dataType: 'price', latencyMs: 200 }));

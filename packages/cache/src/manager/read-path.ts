@@ -188,6 +188,7 @@ export class ReadPath {
       latencyMs: performance.now() - started,
       stale,
       writer: entry.writer,
+      fetchedAt: entry.fetchedAt,
     });
     if (phase === 'revalidate') {
       this.#events.emit('stale-served', {
