@@ -45,6 +45,8 @@ export interface AppDeps {
   readonly access?: AccessLog;
   /** The cache analytics report served at GET /v1/cache/report. */
   readonly report?: () => unknown;
+  /** The warming runs and totals served at GET /v1/cache/warming. */
+  readonly warming?: (limit: number) => Promise<unknown>;
   readonly auth: AuthOptions;
   /** Per-key request limits shared through Redis; absent or 0 per minute: no limit. */
   readonly rateLimit?: {
@@ -193,7 +195,12 @@ export function buildApp(deps: AppDeps) {
     ...(deps.access ? { access: deps.access } : {}),
     ...(deps.refreshMiss ? { refreshMiss: deps.refreshMiss } : {}),
   });
-  if (deps.report) void app.register(reportRoutes, { report: deps.report });
+  if (deps.report || deps.warming) {
+    void app.register(reportRoutes, {
+      ...(deps.report ? { report: deps.report } : {}),
+      ...(deps.warming ? { warming: deps.warming } : {}),
+    });
+  }
   if (deps.queueBoard) {
     registerQueueBoard(app, {
       ...deps.queueBoard,

@@ -4,6 +4,8 @@
 import type { Redis } from 'ioredis';
 import {
   AccessRecorder,
+  WarmLedger,
+  WarmReadRecorder,
   CacheAnalytics,
   CacheManager,
   L1Cache,
@@ -304,6 +306,21 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
   registerAccessMetrics(registry, access, { logger });
   resources.push({ name: 'access recorder', close: () => access.close() });
 
+  // Warm precision: reads of warmer-written entries go to the warm ledger.
+  const ledger = new WarmLedger({ redis: cacheRedis, keyPrefix: config.CACHE_KEY_PREFIX, clock });
+  const warmReads = new WarmReadRecorder({ ledger, clock });
+  let warmErrorLogged = false;
+  warmReads.on('drop', ({ reason, reads, error }) => {
+    if (warmErrorLogged) return;
+    warmErrorLogged = true;
+    logger.warn(
+      { err: error, reason, reads },
+      'could not book reads of warmed entries (logged once)',
+    );
+  });
+  cache.on('hit', warmReads.onHit);
+  resources.push({ name: 'warm read recorder', close: () => warmReads.close() });
+
   const app = buildApp({
     logger,
     registry,
@@ -313,6 +330,21 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     cache,
     access,
     report: () => analytics.getComprehensiveReport(),
+    warming: async (limit) => {
+      const [runs, totals, pending] = await Promise.all([
+        ledger.runs(limit),
+        ledger.totals(),
+        ledger.pending(),
+      ]);
+      // JSON has no undefined: "no precision yet" is null.
+      return {
+        totals: { ...totals, precision: totals.precision ?? null, pending },
+        runs: runs.map((run) => ({
+          ...run,
+          outcomes: { ...run.outcomes, precision: run.outcomes.precision ?? null },
+        })),
+      };
+    },
     readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
     auth: {
       keys: config.API_KEYS,

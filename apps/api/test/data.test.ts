@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { simulatedUniverse } from '@fiml/providers';
-import { AccessHistory } from '@fiml/cache';
+import { AccessHistory, WarmLedger } from '@fiml/cache';
 import { startRedisServer } from '@fiml/testing';
 import { asClient, startHarness, type Harness } from './harness.js';
 
@@ -276,5 +276,59 @@ describe('GET /v1/cache/report', () => {
     expect(body.byDataType.price['5m']).toMatchObject({ reads: 3, hits: 2, misses: 1 });
     expect(body.byDataType.news['5m'].reads).toBe(0);
     expect(body.recommendations).toEqual([]);
+  });
+});
+
+describe('GET /v1/cache/warming', () => {
+  it('shows the warm ledger: the last runs with their outcomes and top choices, and the totals', async () => {
+    h = await startHarness();
+    const empty = await h.app.inject('/v1/cache/warming');
+    expect(empty.statusCode).toBe(200);
+    expect(empty.json()).toEqual({
+      totals: { warmed: 0, used: 0, wasted: 0, calls: 0, precision: null, pending: 0 },
+      runs: [],
+    });
+
+    // What the warmer and the batch-scheduler would have booked.
+    const ledger = new WarmLedger({
+      redis: h.cacheRedis,
+      keyPrefix: h.config.CACHE_KEY_PREFIX,
+    });
+    await ledger.plan('run-1', ['price:equity:AAPL']);
+    await ledger.written([
+      { key: 'price:equity:AAPL', fetchedAt: 1, softExpiresAt: 2, callShare: 1 },
+    ]);
+    await ledger.recordRun({
+      id: 'run-1',
+      mode: 'pre-open',
+      startedAt: 0,
+      finishedAt: 5,
+      tracked: 2,
+      requested: 1,
+      skipped: { unlikely: 1 },
+      top: [
+        {
+          key: 'price:equity:AAPL',
+          score: 0.9,
+          reason: 'missing',
+          detail: 'missing, 3.1 reads expected 09:30-09:35 ET',
+        },
+      ],
+    });
+    const shown = await h.app.inject('/v1/cache/warming?limit=1');
+    expect(shown.statusCode).toBe(200);
+    expect(shown.json()).toMatchObject({
+      totals: { warmed: 1, pending: 1, precision: null },
+      runs: [
+        {
+          id: 'run-1',
+          mode: 'pre-open',
+          outcomes: { warmed: 1, calls: 1, precision: null },
+          top: [{ key: 'price:equity:AAPL', reason: 'missing' }],
+        },
+      ],
+    });
+    expect((await h.app.inject('/v1/cache/warming?limit=0')).statusCode).toBe(400);
+    expect((await h.app.inject('/v1/cache/warming?limit=many')).statusCode).toBe(400);
   });
 });

@@ -61,6 +61,7 @@ describe('the api process', () => {
     await expect(api.exited).resolves.toEqual({ code: 0, signal: null });
     expect(api.logs.filter((r) => r.msg === 'closed').map((r) => r.step)).toEqual([
       'http server',
+      'warm read recorder',
       'access recorder',
       'cache invalidations',
       'refresh producer',
