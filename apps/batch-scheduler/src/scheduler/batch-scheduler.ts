@@ -37,8 +37,10 @@ import { inLowLoadHour } from './low-load-hours.js';
 import {
   PRIORITY_RANK,
   PendingStore,
+  type AddOutcome,
   type ClaimedKey,
   type GroupKey,
+  type PendingKey,
   type Settlement,
 } from './pending-store.js';
 
@@ -235,7 +237,16 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
         },
       ];
     });
-    const { outcomes: added, nonLowPending } = await this.#adds.add(group, keys, now);
+    let { outcomes: added, nonLowPending } = await this.#adds.add(group, keys, now);
+    if (added.includes('fresh')) {
+      ({ outcomes: added, nonLowPending } = await this.#unlessGone(
+        group,
+        keys,
+        added,
+        nonLowPending,
+        now,
+      ));
+    }
     // Look at the group at once only when this request may make it due now; the
     // regular tick finds interval, window and budget flushes (a tick per request
     // would cost three Redis round trips each under a burst of requests).
@@ -248,6 +259,39 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       inFlight: added.filter((a) => a === 'in-flight').length,
       fresh: fresh + added.filter((a) => a === 'fresh').length,
       noRoute: 0,
+    };
+  }
+
+  /**
+   * Keys the fresh set skipped whose entry is no longer in L2 (invalidated by
+   * an operator, or evicted) are forgotten there and added after all. Only
+   * skipped keys are looked up, so a request for keys not written lately costs
+   * no L2 read.
+   */
+  async #unlessGone(
+    group: GroupKey,
+    keys: readonly PendingKey[],
+    added: AddOutcome[],
+    nonLowPending: number,
+    now: number,
+  ): Promise<{ outcomes: AddOutcome[]; nonLowPending: number }> {
+    const skipped = keys.filter((_, i) => added[i] === 'fresh');
+    const cached = await this.#deps.writer.peek(
+      skipped.map((k) => cacheKey(group.dataType, group.assetType, k.symbol)),
+    );
+    const gone = skipped.filter((_, i) => cached[i] === undefined);
+    if (gone.length === 0) return { outcomes: added, nonLowPending };
+    await this.store.forgetFresh(
+      group,
+      gone.map((k) => k.symbol),
+    );
+    const again = await this.#adds.add(group, gone, now);
+    const bySymbol = new Map(gone.map((k, i) => [k.symbol, again.outcomes[i]!]));
+    return {
+      outcomes: keys.map((k, i) =>
+        added[i] === 'fresh' ? (bySymbol.get(k.symbol) ?? 'fresh') : added[i]!,
+      ),
+      nonLowPending: again.nonLowPending,
     };
   }
 

@@ -258,6 +258,11 @@ export class PendingStore {
     return (await this.#call('schedRequeue')(...this.#groupKeys(k), token, ...symbols)) as number;
   }
 
+  /** Forgets that these symbols were written recently (their entry is gone): the next request queues them. */
+  async forgetFresh(group: GroupKey, symbols: readonly string[]): Promise<void> {
+    if (symbols.length > 0) await this.#redis.zrem(this.#keys(group).fresh, ...symbols);
+  }
+
   /** Whether each symbol is known to the group (pending or in flight). */
   async holds(group: GroupKey, symbols: readonly string[]): Promise<boolean[]> {
     if (symbols.length === 0) return [];
