@@ -111,7 +111,7 @@ describe('a warming run', () => {
     readDaily(h, fundamentals('MSFT'), TUESDAY, '15:05', 8); // read every afternoon
     await h.recorder.flush();
 
-    const result = (await h.app.cycle.run('scheduled'));
+    const result = await h.app.cycle.run('scheduled');
     expect(result).toMatchObject({ mode: 'scheduled', ran: true, tracked: 2, requested: 1 });
 
     const requests = await h.requests();
@@ -140,7 +140,7 @@ describe('a warming run', () => {
     readDaily(h, price('AAPL'), TUESDAY, '09:31', 6, 20);
     readDaily(h, price('MSFT'), TUESDAY, '09:31', 6, 1);
     await h.recorder.flush();
-    const tuesday = (await h.app.cycle.run('pre-open'));
+    const tuesday = await h.app.cycle.run('pre-open');
     expect(tuesday).toMatchObject({ ran: true, requested: 1 });
     expect(tuesday.skipped.unlikely).toBe(1); // MSFT: one read in 30 minutes
     const [request] = await h.requests();
@@ -148,14 +148,14 @@ describe('a warming run', () => {
     expect(Date.parse(request!.deadline!)).toBe(ny(`${TUESDAY}T09:30:00`));
 
     h.clock.set(ny('2026-11-26T09:00:00'));
-    const thanksgiving = (await h.app.cycle.run('pre-open'));
+    const thanksgiving = await h.app.cycle.run('pre-open');
     expect(thanksgiving).toMatchObject({ ran: false, why: 'not a trading day', requested: 0 });
     expect(await h.requests()).toHaveLength(1);
   });
 
   it('refreshes ahead only during the session', async () => {
     const h = await harness(ny(`${TUESDAY}T20:00:00`));
-    const evening = (await h.app.cycle.run('refresh-ahead'));
+    const evening = await h.app.cycle.run('refresh-ahead');
     expect(evening).toMatchObject({ ran: false, why: 'outside the regular session' });
   });
 
@@ -170,7 +170,7 @@ describe('a warming run', () => {
     const [field] = await h.app.cacheRedis.hkeys(shard!);
     const copy = `${field!.slice(0, -1)}Z`; // another symbol, same encoding
     await h.app.cacheRedis.hset(shard!, copy, 'xx');
-    const result = (await h.app.cycle.run('scheduled'));
+    const result = await h.app.cycle.run('scheduled');
     expect(result.badRecords).toEqual({ corrupt: 1, foreign: 1 });
     expect(result.requested).toBe(1);
   });

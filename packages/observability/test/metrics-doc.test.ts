@@ -10,6 +10,8 @@ import type {
   CountedQueue,
   ProviderCallEventLike,
   TimedWorker,
+  WarmRunEventLike,
+  WarmTotalsEventLike,
 } from '../src/index.js';
 import { findPromtool } from '@fiml/observability/promtool';
 import type { AccessDropEvent } from '@fiml/cache';
@@ -21,6 +23,7 @@ import {
   registerCacheWriteMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
+  registerWarmMetrics,
 } from '../src/index.js';
 import { CacheEventBus } from './metrics-helpers.js';
 
@@ -50,6 +53,10 @@ async function everyFamily(): Promise<Map<string, { type: string; labels: string
   registerProviderMetrics(registry, new EventEmitter<{ call: [ProviderCallEventLike] }>());
   registerCacheWriteMetrics(registry, new EventEmitter<{ write: [CacheWriteEventLike] }>());
   registerAccessMetrics(registry, new EventEmitter<{ drop: [AccessDropEvent] }>());
+  registerWarmMetrics(
+    registry,
+    new EventEmitter<{ run: [WarmRunEventLike]; totals: [WarmTotalsEventLike] }>(),
+  );
   const queue: CountedQueue = { name: 'refresh', getJobCounts: () => Promise.resolve({}) };
   const worker = Object.assign(new EventEmitter(), { name: 'refresh' });
   registerQueueMetrics(registry, {

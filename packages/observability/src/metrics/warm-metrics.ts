@@ -56,7 +56,7 @@ export interface WarmMetricsOptions {
  *   totals kept in Redis, not counts of this process):
  *   `fiml_warm_entries{outcome}` (warmed, used, wasted, pending),
  *   `fiml_warm_upstream_calls` (calls spent on warming) and
- *   `fiml_warm_precision` (used / (used + wasted); absent until one settles).
+ *   `fiml_warm_precision` (used / (used + wasted); NaN until one settles).
  */
 export function registerWarmMetrics(
   registry: Registry,
@@ -109,6 +109,8 @@ export function registerWarmMetrics(
     requested.inc({ mode }, 0);
   }
   for (const reason of ['corrupt', 'foreign']) skipped.inc({ reason }, 0);
+  // 0 / 0 until a warmed entry is settled: NaN, so "precision < x" alerts stay quiet.
+  precision.set(Number.NaN);
 
   const guard = listenerGuard(options.logger?.child({ component: 'warm-metrics' }));
   const onRun = guard('run', (e: WarmRunEventLike) => {
@@ -125,8 +127,7 @@ export function registerWarmMetrics(
     entries.set({ outcome: 'wasted' }, e.wasted);
     entries.set({ outcome: 'pending' }, e.pending);
     calls.set(e.calls);
-    if (e.precision === undefined) precision.reset();
-    else precision.set(e.precision);
+    precision.set(e.precision ?? Number.NaN);
   });
   source.on('run', onRun);
   source.on('totals', onTotals);
