@@ -49,6 +49,7 @@ export {
   connectionOptionsFor,
   closeRedis,
   createRedisConnection,
+  isConnectionError,
   reconnectDelay,
   type RedisConnectionOptions,
   type RedisRole,

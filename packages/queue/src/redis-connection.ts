@@ -46,6 +46,39 @@ export function connectionOptionsFor(role: RedisRole, maxReconnectDelayMs = 10_0
   }
 }
 
+/** Error codes of a socket that cannot reach Redis or lost it. */
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Messages ioredis and BullMQ give a command that failed only because the connection was down. */
+const CONNECTION_ERROR_MESSAGE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|^Connection is closed\.?$|^Stream isn't writeable|^LOADING |Reached the max retries per request limit/;
+
+/**
+ * Whether an error only says that Redis cannot be reached (refused, reset,
+ * timed out, closed while reconnecting, still loading its data). Such errors
+ * belong to the connection's outage, which {@link createRedisConnection} logs
+ * once; whoever sees them as well (a BullMQ Worker's `error` event, say) should
+ * not log them again.
+ */
+export function isConnectionError(error: unknown): boolean {
+  // Duck-typed: socket errors come from Node's own realm, where `instanceof Error` can fail.
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+  if (name === 'MaxRetriesPerRequestError') return true;
+  return typeof message === 'string' && CONNECTION_ERROR_MESSAGE.test(message);
+}
+
 /**
  * Opens an ioredis connection for a role. It connects in the background: the
  * process starts even when Redis is down, /readyz says so, and the connection
