@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -126,6 +126,60 @@ function installExitHook(): void {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+}
+
+/**
+ * Data dirs are named after the process that made them: `fiml-redis-<pid>-<start time>-*`. A
+ * process that dies without running its exit hook (SIGKILL, a Jest worker force-exited with
+ * SIGTERM) leaves its dir behind, empty (its servers die with it through pdeathsig and persist
+ * nothing); every start removes the dirs whose owner no longer runs, so the next test run cleans
+ * up after a killed one. The start time (Linux; 0 elsewhere) tells a reused pid from the owner.
+ */
+const DATA_DIR_PREFIX = 'fiml-redis-';
+const DATA_DIR_NAME = /^fiml-redis-(\d+)-(\d+)-/;
+
+/** A process's start time in clock ticks since boot (Linux), which with its pid names it. */
+function startTimeOf(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, starttime field 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '0';
+  } catch {
+    return '0';
+  }
+}
+
+function ownerRuns(pid: number, startTime: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return startTime === '0' || startTimeOf(pid) === startTime;
+}
+
+function sweepStaleDataDirs(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = DATA_DIR_NAME.exec(name);
+    if (!match || ownerRuns(Number(match[1]), match[2]!)) continue;
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+    } catch {
+      // another user's, or removed meanwhile
+    }
+  }
+}
+
+function makeDataDir(): string {
+  const parent = tmpdir();
+  sweepStaleDataDirs(parent);
+  return mkdtempSync(join(parent, `${DATA_DIR_PREFIX}${process.pid}-${startTimeOf(process.pid)}-`));
 }
 
 /** A port that was free a moment ago. The caller retries if it is taken before use. */
@@ -255,7 +309,7 @@ async function launchOnFreePort(
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const binary = resolveRedisServerBinary(options.binary);
-  const dataDir = mkdtempSync(join(tmpdir(), 'fiml-redis-'));
+  const dataDir = makeDataDir();
   installExitHook();
 
   const { child, port } = await launchOnFreePort(binary, dataDir, options).catch(

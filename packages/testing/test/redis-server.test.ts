@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
 import {
   RedisServerNotFoundError,
@@ -106,7 +107,7 @@ describe('startRedisServer', () => {
     );
   });
 
-  it('leaves no redis-server behind when the process that started it is killed', async () => {
+  it('leaves no redis-server and, by the next start, no data dir behind when the process that started it is killed', async () => {
     const fixture = join(__dirname, 'fixtures/start-and-wait.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
       cwd: join(__dirname, '..'),
@@ -116,13 +117,28 @@ describe('startRedisServer', () => {
       timeoutMs: 15_000,
       description: 'the fixture to report its redis-server',
     });
-    const { pid } = JSON.parse(chunk.toString()) as { pid: number };
+    const { pid, dataDir } = JSON.parse(chunk.toString()) as { pid: number; dataDir: string };
     expect(isAlive(pid)).toBe(true);
+    expect(basename(dataDir)).toMatch(new RegExp(`^fiml-redis-${child.pid}-\\d+-`));
     child.kill('SIGKILL');
     await waitFor(() => !isAlive(pid), {
       timeoutMs: 5_000,
       description: `redis-server ${pid} to die with its parent`,
     });
+    // Its exit hook never ran: the dir stays until a start sweeps it (this one, or any other
+    // process's start meanwhile, hence no check that it is still there).
+    // A dir whose pid runs (this process) but started at another time: a reused pid, not the owner.
+    const reused = mkdtempSync(join(tmpdir(), `fiml-redis-${process.pid}-1-`));
+    const kept = await startRedisServer(); // this process runs: its dir stays
+    try {
+      server = await startRedisServer();
+      expect(existsSync(dataDir)).toBe(false);
+      expect(existsSync(reused)).toBe(process.platform !== 'linux');
+      expect(existsSync(kept.dataDir)).toBe(true);
+    } finally {
+      await kept.stop();
+      rmSync(reused, { recursive: true, force: true });
+    }
   });
 });
 
