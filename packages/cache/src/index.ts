@@ -75,9 +75,11 @@ export type {
   BatchReadResult,
   CacheLogger,
   CacheRead,
+  FetchAdmission,
   Fetched,
   FreshnessPolicy,
   LoadResult,
+  ReadOptions,
   RevalidateRequest,
   SetOptions,
 } from './manager/types.js';

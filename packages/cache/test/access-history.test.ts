@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
+import type { Redis } from 'ioredis';
 import { ManualClock, SeededRandom } from '@fiml/market';
-import { startRedisServer, uniqueName, type RedisServer } from '@fiml/testing';
+import { uniqueName } from '@fiml/testing';
 import { AccessHistory } from '../src/access/access-history.js';
+import { open, suiteRedisServer } from './support.js';
 import { AccessRecorder, type AccessFlushEvent } from '../src/access/access-recorder.js';
 import { accessSettings } from '../src/access/access-settings.js';
 import { ZoneBuckets } from '../src/access/zone-buckets.js';
@@ -11,26 +12,13 @@ const DAY = 86_400_000;
 const WEEK = 7 * DAY;
 const T0 = Date.parse('2026-11-24T09:45:00-05:00');
 
-let server: RedisServer;
-let redis: Redis;
-const open: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterEach(async () => {
-  for (const close of open.splice(0).reverse()) await close();
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const own = suiteRedisServer();
 
 function setup(options: { splitAt?: number; redis?: Redis; seed?: number } = {}) {
   const keyPrefix = uniqueName('hist');
   const clock = new ManualClock(T0);
   const recorder = new AccessRecorder({
-    redis,
+    redis: own.redis,
     keyPrefix,
     clock,
     random: new SeededRandom(options.seed ?? 3),
@@ -40,7 +28,7 @@ function setup(options: { splitAt?: number; redis?: Redis; seed?: number } = {})
   });
   open.push(() => recorder.close());
   const history = new AccessHistory({
-    redis: options.redis ?? redis,
+    redis: options.redis ?? own.redis,
     keyPrefix,
     shardsPerBatch: 4,
   });
@@ -49,7 +37,7 @@ function setup(options: { splitAt?: number; redis?: Redis; seed?: number } = {})
 
 /** Every access key of a prefix: its shards and the directory. */
 async function accessKeys(keyPrefix: string): Promise<string[]> {
-  return redis.keys(`${keyPrefix}:v2:access:*`);
+  return own.redis.keys(`${keyPrefix}:v2:access:*`);
 }
 
 describe('AccessHistory', () => {
@@ -67,8 +55,8 @@ describe('AccessHistory', () => {
       true,
     );
     for (const key of keys.filter((k) => k.includes(':s:'))) {
-      expect(await redis.object('ENCODING', key)).toBe('listpack');
-      expect(await redis.hlen(key)).toBeLessThanOrEqual(16);
+      expect(await own.redis.object('ENCODING', key)).toBe('listpack');
+      expect(await own.redis.hlen(key)).toBeLessThanOrEqual(16);
     }
     const snapshot = await history.read(clock.now());
     expect(snapshot).toMatchObject({ corrupt: 0, foreign: 0, foreignShards: 0 });
@@ -84,7 +72,7 @@ describe('AccessHistory', () => {
     await recorder.flush();
     // The reader's Redis runs a flush that splits shards just before its second batch.
     let batches = 0;
-    const racing = new Proxy(redis, {
+    const racing = new Proxy(own.redis, {
       get(target, name, receiver) {
         if (name !== 'pipeline') return Reflect.get(target, name, receiver) as unknown;
         return () => {
@@ -117,22 +105,22 @@ describe('AccessHistory', () => {
     recorder.record('price:equity:MSFT');
     await recorder.flush();
     const shard = `${settings.shardPrefix}1`;
-    await redis.hset(shard, 'pMSFT', 'not a record'); // bad length
-    await redis.hset(
+    await own.redis.hset(shard, 'pMSFT', 'not a record'); // bad length
+    await own.redis.hset(
       shard,
       'pNAN',
       Buffer.concat([Buffer.from([0, 0, 0xc0, 0x7f]), Buffer.alloc(28)]),
     );
-    await redis.hset(shard, 'xFOREIGN', Buffer.alloc(32)); // unknown key format
-    await redis.set(`${settings.shardPrefix}3`, 'a string where a shard should be');
-    await redis.setbit(settings.directoryKey, 2, 1);
-    await redis.setbit(settings.directoryKey, 3, 1); // shard 1 "split": 2 (missing) and 3 (a string)
+    await own.redis.hset(shard, 'xFOREIGN', Buffer.alloc(32)); // unknown key format
+    await own.redis.set(`${settings.shardPrefix}3`, 'a string where a shard should be');
+    await own.redis.setbit(settings.directoryKey, 2, 1);
+    await own.redis.setbit(settings.directoryKey, 3, 1); // shard 1 "split": 2 (missing) and 3 (a string)
     const snapshot = await history.read(clock.now());
     expect(snapshot).toMatchObject({ corrupt: 0, foreign: 0, foreignShards: 1 });
     expect(snapshot.stats).toEqual([]);
 
-    await redis.setbit(settings.directoryKey, 2, 0);
-    await redis.setbit(settings.directoryKey, 3, 0);
+    await own.redis.setbit(settings.directoryKey, 2, 0);
+    await own.redis.setbit(settings.directoryKey, 3, 0);
     const again = await history.read(clock.now());
     expect(again).toMatchObject({ corrupt: 2, foreign: 1, foreignShards: 0 });
     expect(again.stats.map((s) => s.key)).toEqual(['price:equity:AAPL']);

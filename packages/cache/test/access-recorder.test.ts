@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { ManualClock, SeededRandom } from '@fiml/market';
-import { startRedisServer, uniqueName, type RedisServer } from '@fiml/testing';
+import { startRedisServer, uniqueName } from '@fiml/testing';
 import { AccessHistory } from '../src/access/access-history.js';
+import { open, suiteRedisServer } from './support.js';
 import {
   AccessRecorder,
   type AccessDropEvent,
@@ -15,26 +16,13 @@ const WEEK = 7 * DAY;
 // Tuesday 2026-11-24, 09:45 in New York: bucket 19 (09:30-10:00).
 const T0 = Date.parse('2026-11-24T09:45:00-05:00');
 
-let server: RedisServer;
-let redis: Redis;
-const open: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterEach(async () => {
-  for (const close of open.splice(0).reverse()) await close();
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const own = suiteRedisServer();
 
 function setup(options: Partial<AccessRecorderOptions> = {}) {
   const keyPrefix = options.keyPrefix ?? uniqueName('acc');
   const clock = new ManualClock(T0);
   const recorder = new AccessRecorder({
-    redis,
+    redis: own.redis,
     keyPrefix,
     clock,
     random: new SeededRandom(7),
@@ -43,7 +31,7 @@ function setup(options: Partial<AccessRecorderOptions> = {}) {
   });
   open.push(() => recorder.close());
   const history = new AccessHistory({
-    redis,
+    redis: own.redis,
     keyPrefix,
     ...(options.halfLifeMs ? { halfLifeMs: options.halfLifeMs } : {}),
   });
@@ -203,7 +191,7 @@ describe('AccessRecorder', () => {
 
   it('stays bounded when Redis is slow: one flush in flight, a full buffer, the rest dropped and counted', async () => {
     const { recorder, stats } = setup({ maxPendingKeys: 10, maxInFlightFlushes: 1 });
-    const admin = new Redis(server.url);
+    const admin = new Redis(own.server.url);
     open.push(() => admin.quit());
     const evalsBefore = await merges(admin);
     // Every client waits while Redis is paused; the recorder's first flush is stuck behind it.

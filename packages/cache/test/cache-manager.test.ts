@@ -156,6 +156,102 @@ describe('read-through', () => {
   });
 });
 
+describe("fetch admission (the app's per-client upstream budget)", () => {
+  /** Admits up to `budget` fetches in all, and records each question. */
+  function gate(budget: number) {
+    const asked: number[] = [];
+    let left = budget;
+    return {
+      asked,
+      admitFetch(count: number) {
+        asked.push(count);
+        const admitted = Math.min(count, left);
+        left -= admitted;
+        return { admitted, refuse: (i: number) => new Error(`refused #${i}`) };
+      },
+    };
+  }
+
+  it('is not asked for hits; fetches the admitted misses of a batch and fails the rest with the refusal', async () => {
+    const upstream = loader(100);
+    const m = await manager({ loaderFor: () => upstream.loader, coalesceWindowMs: 0 });
+    await m.read('price', 'equity', 'AAPL');
+    const g = gate(2);
+    const symbols = ['AAPL', 'C1', 'C2', 'C3', 'C1', 'C4'];
+    const results = await m.readMany('price', 'equity', symbols, g);
+    // Four distinct misses: the hit and the repeated key are not counted.
+    expect(g.asked).toEqual([4]);
+    expect(upstream.calls).toEqual([['AAPL'], ['C1', 'C2']]);
+    expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'error', 'ok', 'error']);
+    const causes = results.map((r) =>
+      r.status === 'error' ? ((r.error as FetchFailedError).cause as Error).message : undefined,
+    );
+    expect(causes).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      'refused #0',
+      undefined,
+      'refused #1',
+    ]);
+    expect(results[3]).toMatchObject({ error: expect.any(FetchFailedError) });
+
+    const hits = gate(0);
+    await m.readMany('price', 'equity', ['AAPL', 'C1', 'C2'], hits);
+    await m.read('price', 'equity', 'C2', hits);
+    expect(hits.asked).toEqual([]);
+  });
+
+  it('asks once for a single miss, and a refused miss is a FetchFailedError with the refusal as its cause', async () => {
+    const upstream = loader(100);
+    const m = await manager({ loaderFor: () => upstream.loader, coalesceWindowMs: 0 });
+    const g = gate(1);
+    expect(await m.read('price', 'equity', 'A1', g)).toMatchObject({ from: 'upstream' });
+    const refused = m.read('price', 'equity', 'A2', g);
+    await expect(refused).rejects.toBeInstanceOf(FetchFailedError);
+    await expect(refused).rejects.toMatchObject({ cause: { message: 'refused #0' } });
+    expect(g.asked).toEqual([1, 1]);
+    expect(upstream.calls).toEqual([['A1']]);
+  });
+
+  it('serves a refused miss stale when its stale-if-error window allows', async () => {
+    const clock = new ManualClock(T0);
+    const upstream = loader(100);
+    const m = await manager({
+      clock,
+      loaderFor: () => upstream.loader,
+      coalesceWindowMs: 0,
+      staleIfErrorMs: 3_600_000,
+    });
+    await m.read('price', 'equity', 'AAPL');
+    clock.advance(30 * 60_000); // beyond revalidation: only stale-if-error would serve it
+    const stale = recorder(m, 'stale-served');
+    expect(await m.read('price', 'equity', 'AAPL', gate(0))).toMatchObject({ stale: true });
+    expect(stale).toHaveLength(1);
+    expect(upstream.calls).toEqual([['AAPL']]);
+  });
+
+  it('lets a read join a fetch already running in this process without asking', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const upstream = loader(100);
+    const m = await manager({ loaderFor: () => upstream.loader, coalesceWindowMs: 0 });
+    const fetch = counter(async () => {
+      await held;
+      return { value: 1, source: 'sim' };
+    });
+    const first = m.getWithReadThrough('price:equity:AAPL', 'price', fetch.fn, AAPL);
+    await waitFor(() => fetch.calls() === 1, { description: 'the first fetch to start' });
+    const g = gate(0);
+    const joined = m.readMany('price', 'equity', ['AAPL'], g);
+    release();
+    expect((await joined)[0]).toMatchObject({ status: 'ok', read: { found: true } });
+    await first;
+    expect(g.asked).toEqual([]);
+    expect(upstream.calls).toEqual([]);
+  });
+});
+
 describe('stale data', () => {
   it('serves a stale value at once and refreshes it once in the background (stale-while-revalidate)', async () => {
     const clock = new ManualClock(T0);

@@ -1,7 +1,13 @@
-import { afterEach } from '@jest/globals';
+import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { ManualClock, TtlPolicy, type DataType } from '@fiml/market';
-import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
+import {
+  startRedisServer,
+  testRedisUrl,
+  uniqueName,
+  waitForEvent,
+  type RedisServer,
+} from '@fiml/testing';
 import type { CacheEvents } from '../src/cache-events.js';
 import { CacheManager, type CacheManagerOptions } from '../src/manager/cache-manager.js';
 import type { AssetKey, BatchLoader, Fetched, LoadResult } from '../src/manager/types.js';
@@ -16,6 +22,36 @@ export const open: (() => unknown)[] = [];
 afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close();
 });
+
+/**
+ * A redis-server of the suite's own, for suites that pause it or read it
+ * whole (CLIENT PAUSE, KEYS, encodings), and a plain connection to it; both
+ * ready in the suite's beforeAll and gone after it.
+ */
+export function suiteRedisServer(): { readonly server: RedisServer; readonly redis: Redis } {
+  let server: RedisServer | undefined;
+  let redis: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('suiteRedisServer: used outside a test');
+    return value;
+  };
+  return {
+    get server() {
+      return ready(server);
+    },
+    get redis() {
+      return ready(redis);
+    },
+  };
+}
 
 /** A cache-role connection (fails fast, like the api's), ready before use. */
 export async function connection(url = testRedisUrl()): Promise<Redis> {

@@ -20,7 +20,15 @@ import type { RedisGuard } from './redis-guard.js';
 import type { Revalidator } from './revalidator.js';
 import type { RouteLoaders } from './route-loaders.js';
 import type { L1Value, TierStore } from './tier-store.js';
-import type { AssetKey, BatchReadResult, CacheRead, Fetched, SetOptions } from './types.js';
+import type {
+  AssetKey,
+  BatchReadResult,
+  CacheRead,
+  FetchAdmission,
+  Fetched,
+  ReadOptions,
+  SetOptions,
+} from './types.js';
 
 export type { CacheManagerOptions } from './cache-manager-options.js';
 
@@ -139,18 +147,25 @@ export class CacheManager {
     )) as CacheRead<V>;
   }
 
-  /** Read-through for one symbol through the route's coalescing loader. */
+  /**
+   * Read-through for one symbol through the route's coalescing loader. With
+   * `options.admitFetch`, a miss is fetched only when the app admits it.
+   */
   async read<V = unknown>(
     dataType: DataType,
     assetType: AssetType,
     symbol: string,
+    options?: ReadOptions,
   ): Promise<CacheRead<V>> {
     assertDataType(dataType);
     const key = cacheKey(dataType, assetType, symbol);
     assertEntryKey(key);
     const fetcher = this.#routes.fetcher(dataType, assetType);
-    return (await this.#readOne(key, dataType, () =>
-      fetcher({ key, asset: { symbol, assetType } }),
+    return (await this.#readOne(
+      key,
+      dataType,
+      () => fetcher({ key, asset: { symbol, assetType } }),
+      options?.admitFetch,
     )) as CacheRead<V>;
   }
 
@@ -158,11 +173,14 @@ export class CacheManager {
    * Read-through for many symbols of one route: one L2 round trip for the L1
    * misses, and the rest fetched in as few upstream calls as the loader's
    * batch size allows. A failure is reported per symbol, never for the batch.
+   * With `options.admitFetch`, only the misses the app admits are fetched
+   * (the first ones, in request order); the others fail with its refusal.
    */
   async readMany<V = unknown>(
     dataType: DataType,
     assetType: AssetType,
     symbols: readonly string[],
+    options?: ReadOptions,
   ): Promise<BatchReadResult<V>[]> {
     assertDataType(dataType);
     const keys = symbols.map((symbol) => cacheKey(dataType, assetType, symbol));
@@ -174,15 +192,21 @@ export class CacheManager {
     const answers = await this.#lookup(keys, started, (i) =>
       this.#flights.join(keys[i]!, fetchOf(i)),
     );
+    const needsFetch = (i: number) => !answers[i] || answers[i].phase === 'stale-if-error';
+    const refusals = options?.admitFetch
+      ? await this.#admit(keys, needsFetch, options.admitFetch)
+      : undefined;
     // Every miss starts its flight in this tick, so the route's coalescer sees them together.
     return Promise.all(
       keys.map(async (key, i): Promise<BatchReadResult<V>> => {
         const symbol = symbols[i]!;
         const answer = answers[i];
         try {
-          const read =
-            answer && answer.phase !== 'stale-if-error'
-              ? answer.read
+          const refusal = refusals?.get(i);
+          const read = !needsFetch(i)
+            ? answer!.read
+            : refusal
+              ? this.#path.refused(key, dataType, refusal, answer, started)
               : await this.#path.fetchThrough(key, dataType, fetchOf(i), answer, started);
           return { symbol, status: 'ok', read: read as CacheRead<V> };
         } catch (error) {
@@ -280,6 +304,7 @@ export class CacheManager {
     key: string,
     dataType: DataType,
     fetch: () => Promise<CacheEntry | Error>,
+    admitFetch?: ReadOptions['admitFetch'],
   ): Promise<CacheRead> {
     const started = performance.now();
     const now = this.#clock.now();
@@ -294,7 +319,45 @@ export class CacheManager {
       if (l2.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
       return l2.read;
     }
+    if (admitFetch && !this.#flights.has(key)) {
+      const admission = await admitFetch(1);
+      if (admission.admitted < 1) {
+        return this.#path.refused(key, dataType, admission.refuse(0), l2 ?? l1, started);
+      }
+    }
     return this.#path.fetchThrough(key, dataType, fetch, l2 ?? l1, started);
+  }
+
+  /**
+   * Asks the app how many of a batch read's misses may be fetched: those
+   * this process is not already fetching, counted once per key. Returns the
+   * refusal of each key index it did not admit.
+   */
+  async #admit(
+    keys: readonly string[],
+    needsFetch: (i: number) => boolean,
+    admitFetch: NonNullable<ReadOptions['admitFetch']>,
+  ): Promise<Map<number, Error> | undefined> {
+    const candidates: number[] = [];
+    const seen = new Set<string>();
+    keys.forEach((key, i) => {
+      if (needsFetch(i) && !this.#flights.has(key) && !seen.has(key)) {
+        seen.add(key);
+        candidates.push(i);
+      }
+    });
+    if (candidates.length === 0) return undefined;
+    const admission: FetchAdmission = await admitFetch(candidates.length);
+    const refused = new Map<number, Error>();
+    candidates.slice(Math.max(0, admission.admitted)).forEach((i, j) => {
+      refused.set(i, admission.refuse(j));
+    });
+    // A repeated key follows its first occurrence.
+    keys.forEach((key, i) => {
+      const first = keys.indexOf(key);
+      if (first !== i && refused.has(first)) refused.set(i, refused.get(first)!);
+    });
+    return refused;
   }
 
   /** The upstream step of getWithReadThrough: the caller's fetch function through the coordinator. */

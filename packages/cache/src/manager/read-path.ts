@@ -133,6 +133,23 @@ export class ReadPath {
     }
   }
 
+  /**
+   * A miss the app did not admit for fetching (see ReadOptions.admitFetch):
+   * served stale when a stale-if-error fallback exists, as a failed fetch
+   * would be, else a miss failing with the app's refusal as its cause.
+   */
+  refused(
+    key: string,
+    dataType: DataType,
+    refusal: Error,
+    fallback: TierAnswer | undefined,
+    started: number,
+  ): CacheRead {
+    if (fallback) return this.#serveStale(key, dataType, fallback, 'fetch-error');
+    this.#events.emit('miss', { key, dataType, latencyMs: performance.now() - started });
+    throw new FetchFailedError(key, { cause: refusal });
+  }
+
   toRead(key: string, entry: CacheEntry, from: CacheLevel | 'upstream', stale: boolean): CacheRead {
     return {
       key,

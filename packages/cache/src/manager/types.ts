@@ -65,6 +65,30 @@ export type BatchReadResult<V = unknown> =
   | { readonly symbol: string; readonly status: 'ok'; readonly read: CacheRead<V> }
   | { readonly symbol: string; readonly status: 'error'; readonly error: Error };
 
+/**
+ * The app's answer to "may this read start `count` upstream fetches?": the
+ * first `admitted` of them start; each of the others fails with
+ * `refuse(i)` (i counts the refused ones from 0, in request order) as the
+ * cause of its FetchFailedError, or is served stale when its
+ * stale-if-error window allows.
+ */
+export interface FetchAdmission {
+  readonly admitted: number;
+  refuse(index: number): Error;
+}
+
+/** Options of a read-through (`read`, `readMany`). */
+export interface ReadOptions {
+  /**
+   * Asked once per read, after L1 and L2, with the number of keys the read
+   * would fetch upstream (misses this process is not already fetching: a
+   * read that joins a running fetch costs nothing more). Not asked when
+   * there is nothing to fetch, so a hit pays nothing for it. The app's
+   * per-client upstream budget lives here; the cache knows no clients.
+   */
+  readonly admitFetch?: (count: number) => FetchAdmission | Promise<FetchAdmission>;
+}
+
 /** Asked of the app when a stale entry is served and should be refreshed in the background. */
 export interface RevalidateRequest {
   readonly key: string;
