@@ -14,6 +14,7 @@ export {
 export { startOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';
 export {
   checkReadiness,
+  registerReadinessMetrics,
   type CheckResult,
   type ReadinessCheck,
   type ReadinessReport,
@@ -57,9 +58,13 @@ export {
 } from './metrics/batch-metrics.js';
 export {
   registerWarmMetrics,
+  registerWarmScheduleMetrics,
   type WarmCycleSource,
   type WarmMetricsOptions,
   type WarmRunEventLike,
+  type WarmScheduleMetricsOptions,
+  type WarmScheduleRecreatedEventLike,
+  type WarmScheduleSource,
   type WarmTotalsEventLike,
 } from './metrics/warm-metrics.js';
 export {
@@ -80,3 +85,18 @@ export {
   type QueueMetricsOptions,
   type TimedWorker,
 } from './metrics/queue-metrics.js';
+export {
+  HTTP_DURATION_BUCKETS,
+  HTTP_UNKNOWN_METHOD,
+  HTTP_UNMATCHED_ROUTE,
+  UPSTREAM_REFUSAL_REASONS,
+  registerHttpMetrics,
+  registerUpstreamRefusalMetrics,
+  type HttpMetrics,
+  type HttpMetricsOptions,
+  type HttpRouteRecorder,
+  type UpstreamRefusalEventLike,
+  type UpstreamRefusalMetricsOptions,
+  type UpstreamRefusalReason,
+  type UpstreamRefusalSource,
+} from './metrics/http-metrics.js';

@@ -1,3 +1,5 @@
+import { Gauge, type Registry } from 'prom-client';
+
 /** The outcome of one dependency check (a Redis role, say). */
 export interface CheckResult {
   readonly ok: boolean;
@@ -30,4 +32,27 @@ export async function checkReadiness(
   const byName: Record<string, CheckResult> = {};
   names.forEach((name, i) => (byName[name] = results[i]!));
   return { ok: results.every((r) => r.ok), checks: byName };
+}
+
+/**
+ * Registers fiml_readiness_check{check}: 1 while a readiness check passes, 0
+ * while it fails, each evaluated at scrape time. It shows a degraded process
+ * (one that stays ready without a dependency) on a dashboard and in alerts.
+ */
+export function registerReadinessMetrics(
+  registry: Registry,
+  checks: Readonly<Record<string, ReadinessCheck>>,
+): void {
+  new Gauge({
+    name: 'fiml_readiness_check',
+    help: 'Whether each readiness check of the process passes (1) or fails (0), evaluated at scrape.',
+    labelNames: ['check'],
+    registers: [registry],
+    async collect() {
+      const report = await checkReadiness(checks);
+      for (const [check, result] of Object.entries(report.checks)) {
+        this.set({ check }, result.ok ? 1 : 0);
+      }
+    },
+  });
 }

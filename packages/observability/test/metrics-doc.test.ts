@@ -11,6 +11,8 @@ import type {
   ProviderCallEventLike,
   TimedWorker,
   WarmRunEventLike,
+  UpstreamRefusalEventLike,
+  WarmScheduleRecreatedEventLike,
   WarmTotalsEventLike,
 } from '../src/index.js';
 import { findPromtool } from '@fiml/observability/promtool';
@@ -24,6 +26,10 @@ import {
   registerProviderMetrics,
   registerQueueMetrics,
   registerWarmMetrics,
+  registerWarmScheduleMetrics,
+  registerHttpMetrics,
+  registerReadinessMetrics,
+  registerUpstreamRefusalMetrics,
 } from '../src/index.js';
 import { CacheEventBus } from './metrics-helpers.js';
 
@@ -57,6 +63,17 @@ async function everyFamily(): Promise<Map<string, { type: string; labels: string
     registry,
     new EventEmitter<{ run: [WarmRunEventLike]; totals: [WarmTotalsEventLike] }>(),
   );
+  registerWarmScheduleMetrics(
+    registry,
+    new EventEmitter<{ recreated: [WarmScheduleRecreatedEventLike] }>(),
+    { schedulers: ['warm-cycle'], triggers: ['reconnect', 'periodic'] },
+  );
+  registerHttpMetrics(registry).route('/v1/data/:dataType/:symbol').record('GET', 200, 0.001);
+  registerUpstreamRefusalMetrics(
+    registry,
+    new EventEmitter<{ refused: [UpstreamRefusalEventLike] }>(),
+  );
+  registerReadinessMetrics(registry, { cacheRedis: () => Promise.resolve({ ok: true }) });
   const queue: CountedQueue = { name: 'refresh', getJobCounts: () => Promise.resolve({}) };
   const worker = Object.assign(new EventEmitter(), { name: 'refresh' });
   registerQueueMetrics(registry, {

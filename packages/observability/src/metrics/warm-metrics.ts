@@ -138,3 +138,63 @@ export function registerWarmMetrics(
     },
   };
 }
+
+/**
+ * `recreated`: one of the warmer's Job Schedulers was found missing in the
+ * queue Redis and upserted again (the warmer's ScheduleKeeper emits it).
+ */
+export interface WarmScheduleRecreatedEventLike {
+  /** The scheduler id (`warm-cycle`, `warm-pre-open`, `warm-refresh-ahead`). */
+  readonly scheduler: string;
+  /** What found it missing: `reconnect` or `periodic`. */
+  readonly trigger: string;
+}
+
+export interface WarmScheduleSource {
+  on(event: 'recreated', listener: (event: WarmScheduleRecreatedEventLike) => void): unknown;
+  off?(event: 'recreated', listener: (event: WarmScheduleRecreatedEventLike) => void): unknown;
+}
+
+export interface WarmScheduleMetricsOptions {
+  /** The scheduler ids the warmer keeps; another id is counted as `"other"`. */
+  readonly schedulers: readonly string[];
+  /** The triggers it checks on; another is counted as `"other"`. */
+  readonly triggers: readonly string[];
+  readonly logger?: Logger;
+}
+
+/**
+ * `fiml_warm_schedule_recreated_total{scheduler,trigger}`: Job Schedulers the
+ * warmer found missing and re-created (a queue Redis that came back without
+ * its data, a scheduler removed by hand). Every known series starts at 0.
+ */
+export function registerWarmScheduleMetrics(
+  registry: Registry,
+  source: WarmScheduleSource,
+  options: WarmScheduleMetricsOptions,
+): MetricsBridge {
+  const recreated = new Counter({
+    name: 'fiml_warm_schedule_recreated_total',
+    help: 'Warming Job Schedulers found missing in the queue Redis and re-created, by scheduler and by what found them missing (reconnect, periodic).',
+    labelNames: ['scheduler', 'trigger'],
+    registers: [registry],
+  });
+  const schedulers = new Set(options.schedulers);
+  const triggers = new Set(options.triggers);
+  for (const scheduler of schedulers) {
+    for (const trigger of triggers) recreated.inc({ scheduler, trigger }, 0);
+  }
+  const guard = listenerGuard(options.logger?.child({ component: 'warm-metrics' }));
+  const onRecreated = guard('recreated', (e: WarmScheduleRecreatedEventLike) => {
+    recreated.inc({
+      scheduler: schedulers.has(e.scheduler) ? e.scheduler : 'other',
+      trigger: triggers.has(e.trigger) ? e.trigger : 'other',
+    });
+  });
+  source.on('recreated', onRecreated);
+  return {
+    detach() {
+      source.off?.('recreated', onRecreated);
+    },
+  };
+}
