@@ -14,7 +14,14 @@ import {
 import type { Redis } from 'ioredis';
 import { cacheKeySpace } from '@fiml/cache';
 import type { Clock } from '@fiml/market';
-import type { Logger, ReadinessCheck, Registry } from '@fiml/observability';
+import {
+  HTTP_UNKNOWN_METHOD,
+  HTTP_UNMATCHED_ROUTE,
+  type HttpMetrics,
+  type Logger,
+  type ReadinessCheck,
+  type Registry,
+} from '@fiml/observability';
 import {
   QueueName,
   REFRESH_JOB_NAME,
@@ -22,13 +29,25 @@ import {
   refreshRequestSchema,
   warmCycleSchema,
 } from '@fiml/queue';
-import { registerAuth, type AuthOptions } from './auth.js';
-import { HttpError, registerErrorHandling } from './errors.js';
+import { clientOf, registerAuth, type AuthOptions } from './auth.js';
+import {
+  HttpError,
+  clientErrorHandler,
+  frameworkErrorHandler,
+  registerErrorHandling,
+} from './errors.js';
 import { registerQueueBoard } from './queue-board.js';
-import { dataRoutes, type AccessLog, type BudgetSpentMiss, type DataCache } from './routes/data.js';
+import {
+  dataRoutes,
+  type AccessLog,
+  type BudgetSpentMiss,
+  type DataCache,
+  type ReadGate,
+} from './routes/data.js';
 import { opsRoutes } from './routes/ops.js';
 import { refreshRoutes, type RefreshEnqueuer } from './routes/refresh.js';
 import { reportRoutes } from './routes/report.js';
+import { installRouteConventions } from './route-conventions.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -43,6 +62,8 @@ export interface AppDeps {
   readonly refreshMiss?: (miss: BudgetSpentMiss) => Promise<unknown>;
   /** Where reads are counted for the warmer. */
   readonly access?: AccessLog;
+  /** Per-client upstream shares (an UpstreamGate). Absent: no per-client bound. */
+  readonly gate?: ReadGate;
   /** The cache analytics report served at GET /v1/cache/report. */
   readonly report?: () => unknown;
   /** The warming runs and totals served at GET /v1/cache/warming. */
@@ -67,6 +88,8 @@ export interface AppDeps {
   };
   /** Largest request body accepted. @defaultValue 65536 */
   readonly bodyLimitBytes?: number;
+  /** Counts every response by route template (fiml_http_*); absent: not counted. */
+  readonly httpMetrics?: HttpMetrics;
 }
 
 /** Routes that must answer even when the process is overloaded or a client is over its limit. */
@@ -117,18 +140,40 @@ class OneLinePerRequest extends LogController {
 export function buildApp(deps: AppDeps) {
   // Typed as Fastify's base logger so plugins written against the default instance type fit.
   const loggerInstance: FastifyBaseLogger = deps.logger;
+  // Requests refused before routing (Node's parser, Fastify's URL checks) skip every hook:
+  // they are counted here, under the route label of requests no route matched.
+  const unmatched = deps.httpMetrics?.route(HTTP_UNMATCHED_ROUTE);
   const app = Fastify({
     loggerInstance,
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     logController: new OneLinePerRequest(deps.logger),
+    // Bad percent-encoding, a path segment over maxParamLength: our format, no URL echoed.
+    frameworkErrors: (error, request, reply) => {
+      frameworkErrorHandler(error, request, reply);
+      unmatched?.record(request.method, reply.statusCode, reply.elapsedTime / 1000);
+    },
+    // Too large headers (431), a malformed request line: our format, with a request id.
+    clientErrorHandler: clientErrorHandler(deps.logger, (status) =>
+      unmatched?.record(HTTP_UNKNOWN_METHOD, status, undefined),
+    ),
   }).withTypeProvider<ZodTypeProvider>();
+
+  // Before any route: every route is counted and documented the same way.
+  const conventions = installRouteConventions(app, {
+    ...(deps.httpMetrics ? { httpMetrics: deps.httpMetrics } : {}),
+    readsRequireKey: deps.auth.readsRequireKey,
+    rateLimited: (deps.rateLimit?.perMinute ?? 0) > 0,
+  });
 
   // JSON only: a text/plain body gets 415, not a confusing "expected object".
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app);
+  registerErrorHandling(
+    app,
+    conventions.unmatchedHook ? { onResponse: conventions.unmatchedHook } : {},
+  );
   registerAuth(app, deps.auth);
 
   if (deps.maxEventLoopDelayMs) {
@@ -155,8 +200,7 @@ export function buildApp(deps: AppDeps) {
       nameSpace: cacheKeySpace(deps.rateLimit.keyPrefix).limit,
       // A dead cache Redis must not take the API down with it.
       skipOnError: true,
-      keyGenerator: (request) =>
-        request.apiKeyName ? `key:${request.apiKeyName}` : `ip:${request.ip}`,
+      keyGenerator: clientOf,
       allowList: (request) => OPERATIONS_ROUTES.has(request.url.split('?')[0] ?? ''),
       errorResponseBuilder: (_request, context) =>
         new HttpError(
@@ -179,21 +223,30 @@ export function buildApp(deps: AppDeps) {
           'Market data through a two-level cache, and refresh requests for the batch-scheduler.',
       },
       components: {
-        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          bearerAuth: { type: 'http', scheme: 'bearer' },
+        },
       },
     },
     transform: jsonSchemaTransform,
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
 
-  void app.register(opsRoutes, { registry: deps.registry, readiness: deps.readiness });
-  void app.register(refreshRoutes, { refresh: deps.refresh });
+  void app.register(opsRoutes, {
+    registry: deps.registry,
+    readiness: deps.readiness,
+    // Decorated by under-pressure (registered above) by the time a request asks.
+    ...(deps.maxEventLoopDelayMs ? { overloaded: () => app.isUnderPressure() } : {}),
+  });
+  void app.register(refreshRoutes, { refresh: deps.refresh, clock: deps.clock });
   void app.register(dataRoutes, {
     cache: deps.cache,
     clock: deps.clock,
     privateResponses: deps.auth.readsRequireKey,
     ...(deps.access ? { access: deps.access } : {}),
     ...(deps.refreshMiss ? { refreshMiss: deps.refreshMiss } : {}),
+    ...(deps.gate ? { gate: deps.gate } : {}),
   });
   if (deps.report || deps.warming) {
     void app.register(reportRoutes, {

@@ -66,6 +66,14 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * Who a request counts against, for the request rate limit and the upstream
+ * shares: its API key's name, or its address without one.
+ */
+export function clientOf(request: FastifyRequest): string {
+  return request.apiKeyName ? `key:${request.apiKeyName}` : `ip:${request.ip}`;
+}
+
+/**
  * API-key authentication. Keys are compared in fixed-size slots with
  * `timingSafeEqual`, against every configured key without stopping early, so
  * neither the length nor the position of a match leaks through timing.

@@ -14,6 +14,8 @@ import {
 } from '@fiml/cache';
 import { ttlEnvOf, type ApiConfig } from '@fiml/config';
 import {
+  ASSET_TYPES,
+  DATA_TYPES,
   SeededRandom,
   TtlPolicy,
   randomSeed,
@@ -27,8 +29,11 @@ import {
   createMetricsRegistry,
   registerAccessMetrics,
   registerCacheMetrics,
+  registerHttpMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
+  registerReadinessMetrics,
+  registerUpstreamRefusalMetrics,
   type Logger,
   type Registry,
 } from '@fiml/observability';
@@ -44,6 +49,7 @@ import { buildApp, type App } from './app.js';
 import type { BudgetSpentMiss } from './routes/data.js';
 import { logCacheErrors } from './cache-error-log.js';
 import { registryLoaders } from './upstream.js';
+import { UpstreamGate } from './upstream-gate.js';
 
 /**
  * How long one stale key's refresh job deduplicates further stale reads of
@@ -281,6 +287,25 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     providers: providers.providers().map((p) => p.id),
   });
 
+  // One client never spends everyone's upstream budget; refusals by our own limiter are counted.
+  const gate = new UpstreamGate({
+    registry: providers,
+    redis: cacheRedis,
+    keyPrefix: config.CACHE_KEY_PREFIX,
+    share: config.API_CLIENT_UPSTREAM_SHARE,
+    clock,
+    logger,
+  });
+  registerUpstreamRefusalMetrics(registry, gate, {
+    series: ASSET_TYPES.flatMap((assetType) =>
+      DATA_TYPES.flatMap((dataType) => {
+        const provider = providers.route(assetType, dataType)[0]?.id;
+        return provider ? [{ provider, dataType }] : [];
+      }),
+    ),
+    logger,
+  });
+
   // The subscription waits for the cache Redis; reads work meanwhile, coherence starts when it is up.
   const started = cache.start();
   started.catch((error: unknown) =>
@@ -321,6 +346,13 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
   cache.on('hit', warmReads.onHit);
   resources.push({ name: 'warm read recorder', close: () => warmReads.close() });
 
+  // The api serves reads without either Redis role: their checks say `degraded`, not unready.
+  const readiness = {
+    queueRedis: redisReadiness(queueRedis),
+    cacheRedis: redisReadiness(cacheRedis),
+  };
+  registerReadinessMetrics(registry, readiness);
+
   const app = buildApp({
     logger,
     registry,
@@ -328,6 +360,7 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     refresh,
     refreshMiss: enqueueMissRefresh,
     cache,
+    gate,
     access,
     report: () => analytics.getComprehensiveReport(),
     warming: async (limit) => {
@@ -345,7 +378,7 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
         })),
       };
     },
-    readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
+    readiness,
     auth: {
       keys: config.API_KEYS,
       adminKey: config.API_ADMIN_KEY,
@@ -361,6 +394,7 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
       ? {}
       : { pressureSampleIntervalMs: overrides.pressureSampleIntervalMs }),
     queueBoard: { connection: queueRedis, prefix: config.QUEUE_PREFIX },
+    httpMetrics: registerHttpMetrics(registry),
   });
   resources.push({ name: 'http server', close: () => app.close() });
 

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@fiml/observability';
 import { QUEUE_NAMES, queuePrefix } from '@fiml/queue';
 import { z } from 'zod';
-import { HttpError } from './errors.js';
+import { HttpError, type ErrorBody } from './errors.js';
 
 export interface QueueBoardOptions {
   /** The queue Redis (a producer-role connection is fine: the board only reads and acts on demand). */
@@ -24,13 +24,60 @@ export interface QueueBoardOptions {
 }
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
+/** The board's data API (JSON), which reads the queue Redis on every call. */
+const BOARD_API_PATH = `${QUEUE_BOARD_PATH}/api/`;
+/** Redis server details (version, memory, clients): the admin key's only. */
+const REDIS_STATS_PATH = `${QUEUE_BOARD_PATH}/api/redis/stats`;
+/** Seconds a client waits before asking the board again while the queue Redis is down. */
+const QUEUE_RETRY_AFTER_SECONDS = 5;
+
+/** Our codes for the statuses bull-board answers with. */
+const BOARD_STATUS_CODES: Readonly<Record<number, string>> = {
+  400: 'FIML_BAD_REQUEST',
+  403: 'FIML_FORBIDDEN',
+  404: 'FIML_NOT_FOUND',
+  409: 'FIML_CONFLICT',
+  500: 'FIML_INTERNAL',
+};
+
+function queueUnavailable(cause: unknown): HttpError {
+  return new HttpError(
+    503,
+    'FIML_QUEUE_UNAVAILABLE',
+    'the queue Redis is unreachable; retry later',
+    { 'retry-after': String(QUEUE_RETRY_AFTER_SECONDS) },
+    { cause },
+  );
+}
+
+function isErrorBody(payload: unknown): payload is ErrorBody {
+  return (
+    typeof payload === 'object' &&
+    payload !== null &&
+    'requestId' in payload &&
+    typeof (payload as { error?: { code?: unknown } }).error?.code === 'string'
+  );
+}
+
+/**
+ * What a bull-board error body says, from its translation key
+ * (`ERRORS.QUEUE_NOT_FOUND` → "queue not found"); undefined when it has none.
+ * Its other fields (a message, the stack in development) are never shown.
+ */
+function boardErrorReason(payload: unknown): string | undefined {
+  const key = (payload as { error?: { key?: unknown } } | null)?.error?.key;
+  if (typeof key !== 'string' || !/^ERRORS\.[A-Z0-9_]{1,64}$/.test(key)) return undefined;
+  return key.slice('ERRORS.'.length).toLowerCase().replace(/_/g, ' ');
+}
 
 /**
  * bull-board at /admin/queues with every queue of the deployment: the ones
  * named in @fiml/queue, plus any other queue found under the prefix (found
  * by SCAN for BullMQ's `:meta` keys), so a new queue appears without a code
  * change to the api. Viewing needs an API key; actions (retry, clean, add,
- * pause) need the admin key.
+ * pause) and Redis server details need the admin key. Every error, bull-board's
+ * own included, is answered in the api's error format; while the queue Redis
+ * is down the data API answers 503 with Retry-After.
  */
 export function registerQueueBoard(
   app: FastifyInstance,
@@ -107,11 +154,27 @@ export function registerQueueBoard(
     await Promise.all([...queues.values()].map((q) => q.close()));
   });
 
+  // Errors of bull-board's handlers go to the api's error handler (bull-board's own answers with
+  // its internal message, and the stack in development): rethrown from the adapter's handler,
+  // Fastify hands them to the parent's. A Redis error while the queue Redis is down is a 503.
+  serverAdapter.setErrorHandler((error: Error) => {
+    if (options.connection.status !== 'ready') throw queueUnavailable(error);
+    throw error;
+  });
+
   void app.register(async (scope) => {
     scope.addHook('onRequest', async (request, reply) => {
       if (request.apiKeyName === undefined) {
         void reply.header('www-authenticate', 'Basic realm="fiml-cache admin"');
         throw new HttpError(401, 'FIML_UNAUTHORIZED', 'the queue dashboard needs an API key');
+      }
+      const path = request.url.split('?', 1)[0]!;
+      if (!request.isAdmin && (path === REDIS_STATS_PATH || path === `${REDIS_STATS_PATH}/`)) {
+        throw new HttpError(
+          403,
+          'FIML_FORBIDDEN',
+          'Redis server details are shown to the admin key only',
+        );
       }
       if (request.method !== 'GET' && request.method !== 'HEAD' && !request.isAdmin) {
         throw new HttpError(
@@ -120,6 +183,27 @@ export function registerQueueBoard(
           'the queue dashboard is read-only without the admin key',
         );
       }
+      // The data API needs the queue Redis; the page and its static files do not.
+      if (path.startsWith(BOARD_API_PATH) && options.connection.status !== 'ready') {
+        throw queueUnavailable(undefined);
+      }
+    });
+    // bull-board answers its own refusals (an unknown queue or job, a bad status) as
+    // `{ error: { key }, ...details }`: the same answers in the api's format, details left out.
+    scope.addHook('preSerialization', (request, reply, payload: unknown, done) => {
+      if (reply.statusCode < 400 || isErrorBody(payload)) {
+        done(null, payload);
+        return;
+      }
+      const reason = boardErrorReason(payload);
+      const body: ErrorBody = {
+        error: {
+          code: BOARD_STATUS_CODES[reply.statusCode] ?? 'FIML_BAD_REQUEST',
+          message: `the queue dashboard refused the request${reason ? `: ${reason}` : ''}`,
+        },
+        requestId: request.id,
+      };
+      done(null, body);
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: QUEUE_BOARD_PATH });
   });

@@ -142,6 +142,10 @@ describe('limits', () => {
     expect(res.headers['retry-after']).toBe('5');
     expect(res.json()).toMatchObject({ error: { code: 'FIML_OVERLOADED' } });
     expect((await h.app.inject('/healthz')).statusCode).toBe(200);
+    // Not ready while it cannot answer reads in time: a load balancer sends them elsewhere.
+    const readyz = await h.app.inject('/readyz');
+    expect(readyz.statusCode).toBe(503);
+    expect(readyz.json()).toMatchObject({ ok: false, status: 'overloaded' });
   });
 });
 

@@ -197,27 +197,46 @@ describe('operations routes', () => {
     });
   });
 
-  it('turns /readyz 503 when a Redis role dies and 200 again when it is back', async () => {
+  it('stays ready while a Redis role is down (reads still answer), says degraded, and ready again when it is back', async () => {
     const queueServer = await startRedisServer();
     open.push(() => queueServer.stop());
-    const api = (await realApi({ env: { REDIS_QUEUE_URL: queueServer.url } })).h.app;
-    const status = async () => (await api.inject('/readyz')).statusCode;
+    const { h } = await realApi({ env: { REDIS_QUEUE_URL: queueServer.url } });
+    const readyz = async () => {
+      const res = await h.app.inject('/readyz');
+      return {
+        code: res.statusCode,
+        ...res.json<{ status: string; checks: Record<string, { ok: boolean }> }>(),
+      };
+    };
+    const check = async (check: string) => {
+      const text = await h.registry.getSingleMetricAsString('fiml_readiness_check');
+      return new RegExp(`fiml_readiness_check\\{[^}]*check="${check}"[^}]*\\} (\\d)`).exec(
+        text,
+      )?.[1];
+    };
 
-    await waitFor(async () => (await status()) === 200, { description: '/readyz 200 at start' });
-    await queueServer.kill();
-    await waitFor(async () => (await status()) === 503, {
-      description: '/readyz 503 after the kill',
+    await waitFor(async () => (await readyz()).status === 'ready', {
+      description: 'ready at start',
     });
-    const report = (await api.inject('/readyz')).json<{
-      checks: Record<string, { ok: boolean }>;
-    }>();
+    expect(await check('queueRedis')).toBe('1');
+    await queueServer.kill();
+    await waitFor(async () => (await readyz()).status === 'degraded', {
+      description: 'degraded after the kill',
+    });
+    const report = await readyz();
+    expect(report.code).toBe(200);
     expect(report.checks.queueRedis?.ok).toBe(false);
     expect(report.checks.cacheRedis?.ok).toBe(true);
+    expect(await check('queueRedis')).toBe('0');
+    expect(await check('cacheRedis')).toBe('1');
+    // What ready means: reads are served.
+    expect((await h.app.inject('/v1/data/price/AAPL')).statusCode).toBe(200);
 
     await queueServer.start();
-    await waitFor(async () => (await status()) === 200, {
+    await waitFor(async () => (await readyz()).status === 'ready', {
       timeoutMs: 10_000,
-      description: '/readyz 200 after Redis is back',
+      description: 'ready after Redis is back',
     });
+    expect(await check('queueRedis')).toBe('1');
   });
 });

@@ -70,21 +70,25 @@ describe('the api process', () => {
     ]);
   });
 
-  it('starts without Redis, answers /readyz 503 meanwhile, and becomes ready when Redis comes up', async () => {
+  it('starts without Redis, ready but degraded meanwhile, and plainly ready when Redis comes up', async () => {
     const [apiPort, redisPort] = [await freePort(), await freePort()];
     const url = `redis://127.0.0.1:${redisPort}`;
     const api = startApi({ REDIS_QUEUE_URL: url, REDIS_CACHE_URL: url, API_PORT: String(apiPort) });
     await api.waitForLog((r) => r.msg === 'api ready');
     const base = `http://127.0.0.1:${apiPort}`;
+    const readiness = async () => {
+      const res = await fetch(`${base}/readyz`);
+      return { code: res.status, ...((await res.json()) as { status: string }) };
+    };
     expect(await status(`${base}/healthz`)).toBe(200);
-    expect(await status(`${base}/readyz`)).toBe(503);
+    expect(await readiness()).toMatchObject({ code: 200, status: 'degraded' });
     await api.waitForLog((r) => r.msg === 'redis connection lost; reconnecting with backoff');
 
     const redis = await startRedisServer({ port: redisPort });
     open.push(() => redis.stop());
-    await waitFor(async () => (await status(`${base}/readyz`)) === 200, {
+    await waitFor(async () => (await readiness()).status === 'ready', {
       timeoutMs: 15_000,
-      description: '/readyz 200 once Redis is up',
+      description: '/readyz ready once Redis is up',
     });
     expect(api.child.exitCode).toBeNull();
   });

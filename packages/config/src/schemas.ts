@@ -161,6 +161,12 @@ export const apiEnv = defineEnv('api', {
     expected: 'integer 0-10000000',
     default: '6000',
   }),
+  API_CLIENT_UPSTREAM_SHARE: envVar(decimal(0, 1), {
+    description:
+      'Upstream budget fairness: the share of each rate-limited provider window (of the part the api may spend, after the batch-scheduler’s reserve) that one client (API key, or address without one) may spend on its cache misses, counted in symbols (a call carries up to the provider’s batch size). Shared by every api instance through the cache Redis. Past it, a read answers 429 and a batch read `rate-limited` for the symbols it could not fetch. 1 lets one client spend the api’s whole share; 0 turns the per-client share off (refusals are still counted).',
+    expected: 'decimal 0-1',
+    default: '0.25',
+  }),
   API_MAX_EVENT_LOOP_DELAY_MS: envVar(integer(0, 60_000), {
     description:
       'Above this event-loop delay the api answers 503 with Retry-After instead of queueing more work it cannot serve in time; 0 turns the check off.',
@@ -309,6 +315,12 @@ export const warmerEnv = defineEnv('warmer', {
       'Time zone of CACHE_WARMING_SCHEDULE. The exchange’s zone keeps cycles aligned with the market clock across DST switches.',
     expected: 'IANA time zone name',
     default: 'America/New_York',
+  }),
+  CACHE_WARMING_SCHEDULE_CHECK_MS: envVar(integer(100, 3_600_000), {
+    description:
+      'How often the warmer checks that its Job Schedulers still exist in the queue Redis (it also checks whenever its connection comes back), and re-creates a missing one with a warning. A queue Redis restarted without its data loses them; until they are back, no warming runs and the warmer’s /readyz says so.',
+    expected: 'integer milliseconds 100-3600000',
+    default: '60000',
   }),
 });
 

@@ -6,10 +6,15 @@ import {
   cacheKey,
   type BatchReadResult,
   type CacheRead,
+  type ReadOptions,
 } from '@fiml/cache';
 import { ASSET_TYPES, DATA_TYPES, type AssetType, type Clock, type DataType } from '@fiml/market';
-import { symbolSchema } from '@fiml/queue';
+import { ProviderErrorCode } from '@fiml/providers';
 import { z } from 'zod';
+import { clientOf } from '../auth.js';
+import { errorResponse } from '../route-conventions.js';
+import { apiSymbol } from '../symbols.js';
+import { ClientShareSpentError } from '../upstream-gate.js';
 import {
   HttpError,
   UPSTREAM_BUDGET_SPENT,
@@ -18,13 +23,22 @@ import {
   retryAfterSeconds,
 } from '../errors.js';
 
+/** Refused by our limiter because the client's share of the provider's window is spent. */
+export const CLIENT_SHARE_SPENT = 'FIML_CLIENT_SHARE_SPENT';
+
 /** The part of the CacheManager the data routes use. */
 export interface DataCache {
-  read(dataType: DataType, assetType: AssetType, symbol: string): Promise<CacheRead>;
+  read(
+    dataType: DataType,
+    assetType: AssetType,
+    symbol: string,
+    options?: ReadOptions,
+  ): Promise<CacheRead>;
   readMany(
     dataType: DataType,
     assetType: AssetType,
     symbols: readonly string[],
+    options?: ReadOptions,
   ): Promise<BatchReadResult[]>;
   invalidate(keys: string | readonly string[]): Promise<void>;
 }
@@ -44,8 +58,18 @@ export interface BudgetSpentMiss {
   readonly retryAfterMs: number;
 }
 
+/** Who may cause how many upstream calls (an UpstreamGate). */
+export interface ReadGate {
+  /** The options charging `client` for a read's fetches on a route; undefined: nothing to charge. */
+  readOptions(client: string, dataType: DataType, assetType: AssetType): ReadOptions | undefined;
+  /** Counts symbols refused because the api's share of the provider's window is spent. */
+  budgetRefused(dataType: DataType, assetType: AssetType, symbols: number): void;
+}
+
 export interface DataRoutesOptions {
   readonly cache: DataCache;
+  /** Per-client upstream shares. Absent: any client may spend the api's whole share. */
+  readonly gate?: ReadGate;
   /**
    * Asks the batch-scheduler for a key the api did not fetch for budget (one
    * deduplicated urgent refresh per key), so the client's retry is a hit. A
@@ -57,6 +81,14 @@ export interface DataRoutesOptions {
   /** Responses are for one client only (reads need a key): `private` caching. */
   readonly privateResponses: boolean;
 }
+
+/** A single read's 429s: the request limit, or the client's share of the upstream budget. */
+const READ_429 = errorResponse(
+  'FIML_RATE_LIMITED (over the per-key request limit) or FIML_CLIENT_SHARE_SPENT (not cached, and this client’s share of the provider’s call budget is spent; not queued); see Retry-After',
+);
+const READ_503 = errorResponse(
+  'FIML_UPSTREAM_BUDGET_SPENT (not cached, the api’s share of the provider’s budget is spent; queued for the batch-scheduler, retry after Retry-After), FIML_UPSTREAM_UNAVAILABLE (the provider failed and nothing is cached) or FIML_OVERLOADED; see Retry-After',
+);
 
 /** Most symbols in one batch read. */
 export const MAX_BATCH_SYMBOLS = 200;
@@ -89,6 +121,17 @@ const batchItem = z.discriminatedUnion('status', [
     status: z.literal('error'),
     error: z.object({ code: z.string(), message: z.string() }),
   }),
+  /**
+   * Not cached and not fetched: this client's share of the provider's call
+   * budget is spent (one client never spends everyone's). Not queued.
+   */
+  z.object({
+    symbol: z.string(),
+    status: z.literal('rate-limited'),
+    /** When this symbol fits the client's share again. */
+    retryAfterSeconds: z.number().int(),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
   /** Not cached and not fetched: the call budget is spent; queued for the batch-scheduler. */
   z.object({
     symbol: z.string(),
@@ -109,7 +152,7 @@ const symbolList = z
   )
   .pipe(
     z
-      .array(symbolSchema)
+      .array(apiSymbol)
       .min(1, 'at least one symbol')
       .max(MAX_BATCH_SYMBOLS, `at most ${MAX_BATCH_SYMBOLS} symbols`),
   );
@@ -149,6 +192,38 @@ function wire(entry: CacheRead['entry']): Wire {
 /** Sends a body that is already JSON, past the route's typed serializer. */
 function sendSerialized(reply: FastifyReply, body: string): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(body);
+}
+
+/**
+ * What a client is told about an upstream failure: the kind of failure, in
+ * our words. Never the error's own text, which names internal URLs, sockets
+ * and whatever the upstream answered.
+ */
+export function upstreamFailure(error: unknown): string {
+  const cause: unknown = error instanceof FetchFailedError ? error.cause : error;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  switch (code) {
+    case ProviderErrorCode.TIMEOUT:
+      return 'the upstream provider did not answer in time; retry later';
+    case ProviderErrorCode.RATE_LIMITED:
+      return 'the upstream provider refused the call (its rate limit); retry later';
+    case ProviderErrorCode.NO_ROUTE:
+    case ProviderErrorCode.UNSUPPORTED:
+      return 'no upstream provider serves this symbol';
+    default:
+      return 'the upstream provider is unavailable and nothing is cached; retry later';
+  }
+}
+
+/** When a failed read was refused for the client's share: the ms until it fits again. */
+function clientShareRetryAfterMs(error: unknown): number | undefined {
+  const cause: unknown = error instanceof FetchFailedError ? error.cause : error;
+  return cause instanceof ClientShareSpentError ? cause.retryAfterMs : undefined;
+}
+
+/** The message of a read refused for the client's share. */
+function clientShareMessage(what: string, seconds: number): string {
+  return `${what} is not cached and this client's share of the provider's call budget is spent; retry in ${seconds} s`;
 }
 
 /** Maps a failed read to the answer a client can act on. */
@@ -231,9 +306,15 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
         summary: 'Read one symbol through the cache',
-        params: z.object({ dataType, symbol: symbolSchema }),
+        params: z.object({ dataType, symbol: apiSymbol }),
         querystring: z.object({ assetType }),
-        response: { 200: datum, 304: z.void().describe('Not modified: the ETag still matches') },
+        response: {
+          200: datum,
+          304: z.void().describe('Not modified: the ETag still matches'),
+          404: errorResponse('FIML_SYMBOL_NOT_FOUND: the provider does not know the symbol'),
+          429: READ_429,
+          503: READ_503,
+        },
       },
     },
     async (request, reply) => {
@@ -242,10 +323,27 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       const readAt = options.clock.now();
       let read: CacheRead;
       try {
-        read = await options.cache.read(dataType, assetType, symbol);
+        read = await options.cache.read(
+          dataType,
+          assetType,
+          symbol,
+          options.gate?.readOptions(clientOf(request), dataType, assetType),
+        );
       } catch (error) {
+        const shareMs = clientShareRetryAfterMs(error);
+        if (shareMs !== undefined) {
+          const seconds = retryAfterSeconds(shareMs);
+          throw new HttpError(
+            429,
+            CLIENT_SHARE_SPENT,
+            clientShareMessage(`${assetType} ${symbol}`, seconds),
+            { 'retry-after': String(seconds) },
+            { cause: error },
+          );
+        }
         const retryAfterMs = budgetSpentRetryAfterMs(error);
         if (retryAfterMs === undefined) throw readFailure(error, dataType, assetType);
+        options.gate?.budgetRefused(dataType, assetType, 1);
         await refreshMiss(request.log, { dataType, assetType, symbol, retryAfterMs });
         throw budgetSpentError(`${assetType} ${symbol}`, retryAfterMs, error);
       }
@@ -303,7 +401,12 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       const readAt = options.clock.now();
       let results: BatchReadResult[];
       try {
-        results = await options.cache.readMany(dataType, assetType, symbols);
+        results = await options.cache.readMany(
+          dataType,
+          assetType,
+          symbols,
+          options.gate?.readOptions(clientOf(request), dataType, assetType),
+        );
       } catch (error) {
         throw readFailure(error, dataType, assetType);
       }
@@ -311,6 +414,16 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       const misses: BudgetSpentMiss[] = [];
       const answers = results.map((r) => {
         if (r.status === 'error') {
+          const shareMs = clientShareRetryAfterMs(r.error);
+          if (shareMs !== undefined) {
+            const seconds = retryAfterSeconds(shareMs);
+            return {
+              symbol: r.symbol,
+              status: 'rate-limited' as const,
+              retryAfterSeconds: seconds,
+              error: { code: CLIENT_SHARE_SPENT, message: clientShareMessage('it', seconds) },
+            };
+          }
           const retryAfterMs = budgetSpentRetryAfterMs(r.error);
           if (retryAfterMs !== undefined) {
             misses.push({ dataType, assetType, symbol: r.symbol, retryAfterMs });
@@ -325,14 +438,11 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
               },
             };
           }
-          const failure = r.error instanceof FetchFailedError ? r.error.cause : r.error;
+          // The cause stays in our logs and metrics: its text names internal URLs and sockets.
           return {
             symbol: r.symbol,
             status: 'error' as const,
-            error: {
-              code: 'FIML_UPSTREAM_UNAVAILABLE',
-              message: failure instanceof Error ? failure.message : 'upstream unavailable',
-            },
+            error: { code: 'FIML_UPSTREAM_UNAVAILABLE', message: upstreamFailure(r.error) },
           };
         }
         if (!r.read.found) return { symbol: r.symbol, status: 'not-found' as const };
@@ -341,6 +451,7 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       });
       // One deduplicated refresh per key, as for single reads: a key refused here and in a
       // single read meanwhile is queued once.
+      options.gate?.budgetRefused(dataType, assetType, misses.length);
       await Promise.all(misses.map((miss) => refreshMiss(request.log, miss)));
       return { dataType, assetType, results: answers };
     },
@@ -352,8 +463,14 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       config: { access: 'write' },
       schema: {
         summary: 'Invalidate one symbol in every tier of every instance',
-        params: z.object({ dataType, symbol: symbolSchema }),
+        params: z.object({ dataType, symbol: apiSymbol }),
         querystring: z.object({ assetType }),
+        response: {
+          204: z.void().describe('Invalidated in L2 and announced to every instance'),
+          503: errorResponse(
+            'FIML_CACHE_UNAVAILABLE: the cache Redis did not take the delete or its invalidation; the value may still be cached, see Retry-After',
+          ),
+        },
       },
     },
     async (request, reply) => {

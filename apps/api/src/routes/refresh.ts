@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ASSET_TYPES, DATA_TYPES } from '@fiml/market';
+import { ASSET_TYPES, DATA_TYPES, type Clock } from '@fiml/market';
 import {
   MAX_SYMBOLS_PER_REQUEST,
   PRIORITIES,
-  symbolSchema,
   type EnqueuedRefresh,
   type RefreshRequestInput,
 } from '@fiml/queue';
 import { z } from 'zod';
+import { apiSymbol } from '../symbols.js';
 import { HttpError } from '../errors.js';
 
 /** The part of the refresh producer the route needs (a port, so tests can count calls). */
@@ -17,21 +17,28 @@ export interface RefreshEnqueuer {
 
 export interface RefreshRoutesOptions {
   readonly refresh: RefreshEnqueuer;
+  /** Whose now a deadline must not be before. */
+  readonly clock: Clock;
 }
 
 /** Seconds a client should wait before retrying when the queue Redis is unreachable. */
 const QUEUE_RETRY_AFTER_SECONDS = 5;
 
-const refreshBody = z.strictObject({
-  dataType: z.enum(DATA_TYPES, { error: `one of ${DATA_TYPES.join(', ')}` }),
-  assetType: z.enum(ASSET_TYPES, { error: `one of ${ASSET_TYPES.join(', ')}` }),
-  symbols: z
-    .array(symbolSchema)
-    .min(1, 'at least one symbol')
-    .max(MAX_SYMBOLS_PER_REQUEST, `at most ${MAX_SYMBOLS_PER_REQUEST} symbols`),
-  priority: z.enum(PRIORITIES, { error: `one of ${PRIORITIES.join(', ')}` }).default('normal'),
-  deadline: z.iso.datetime({ offset: true, error: 'an ISO 8601 instant with offset' }).optional(),
-});
+/** The body of POST /v1/refresh; a deadline before `clock.now()` is refused like any bad field. */
+const refreshBody = (clock: Clock) =>
+  z.strictObject({
+    dataType: z.enum(DATA_TYPES, { error: `one of ${DATA_TYPES.join(', ')}` }),
+    assetType: z.enum(ASSET_TYPES, { error: `one of ${ASSET_TYPES.join(', ')}` }),
+    symbols: z
+      .array(apiSymbol)
+      .min(1, 'at least one symbol')
+      .max(MAX_SYMBOLS_PER_REQUEST, `at most ${MAX_SYMBOLS_PER_REQUEST} symbols`),
+    priority: z.enum(PRIORITIES, { error: `one of ${PRIORITIES.join(', ')}` }).default('normal'),
+    deadline: z.iso
+      .datetime({ offset: true, error: 'an ISO 8601 instant with offset' })
+      .refine((deadline) => Date.parse(deadline) >= clock.now(), 'in the past')
+      .optional(),
+  });
 
 const accepted = z.object({
   /** Distinct symbols queued for refresh. */
@@ -50,7 +57,7 @@ export const refreshRoutes: FastifyPluginAsyncZod<RefreshRoutesOptions> = (app, 
       config: { access: 'write' },
       schema: {
         summary: 'Ask for fresh data: the batch-scheduler fetches it and writes the cache',
-        body: refreshBody,
+        body: refreshBody(options.clock),
         response: { 202: accepted },
       },
     },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { HttpError } from '../errors.js';
+import { errorResponse } from '../route-conventions.js';
 
 export interface ReportRoutesOptions {
   /** Builds the cache analytics report (hit rates, latency percentiles, pollution, recommendations). */
@@ -23,7 +24,16 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = (app, optio
       '/v1/cache/report',
       {
         config: { access: 'read' },
-        schema: { summary: 'Cache analytics report with recommendations' },
+        schema: {
+          summary: 'Cache analytics report with recommendations',
+          response: {
+            200: z
+              .record(z.string(), z.unknown())
+              .describe(
+                'Hit rates by data type and level, latency percentiles, pollution, evictions and recommendations (see @fiml/cache analytics)',
+              ),
+          },
+        },
       },
       () => report(),
     );
@@ -39,6 +49,23 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = (app, optio
           querystring: z.object({
             limit: z.coerce.number().int().min(1).max(MAX_WARMING_RUNS).optional(),
           }),
+          response: {
+            200: z.object({
+              totals: z
+                .record(z.string(), z.unknown())
+                .describe(
+                  'The warm ledger’s totals: keys warmed, read, precision (null before any)',
+                ),
+              runs: z
+                .array(z.record(z.string(), z.unknown()))
+                .describe(
+                  'The last warming runs, newest first, with their outcomes and top choices',
+                ),
+            }),
+            503: errorResponse(
+              'FIML_WARM_LEDGER_UNAVAILABLE: the cache Redis is unreachable; see Retry-After',
+            ),
+          },
         },
       },
       async (request) => {
