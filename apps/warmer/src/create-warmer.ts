@@ -8,6 +8,7 @@ import {
   createMetricsRegistry,
   registerQueueMetrics,
   registerWarmMetrics,
+  registerWarmScheduleMetrics,
   type Logger,
   type Registry,
 } from '@fiml/observability';
@@ -22,6 +23,7 @@ import {
   redisReadiness,
   type WorkerProcess,
 } from '@fiml/queue';
+import { SCHEDULE_CHECK_TRIGGERS } from './schedule-keeper.js';
 import { WarmCycle } from './warm-cycle.js';
 import { buildWarmer, type Warmer } from './warmer.js';
 
@@ -58,7 +60,10 @@ export interface WarmerApp extends WorkerProcess {
   /**
    * Registers the warming schedule (or removes it when disabled). While the
    * queue Redis is unreachable it retries with backoff; it resolves once
-   * registered, or when `close()` stops it.
+   * registered, or when `close()` stops it. From then on `warmer.schedule`
+   * re-creates a scheduler it finds missing (after a reconnect, and every
+   * CACHE_WARMING_SCHEDULE_CHECK_MS); `readiness.warmSchedule` fails until
+   * registered and while one is missing and cannot be re-created.
    */
   start(): Promise<void>;
 }
@@ -84,7 +89,7 @@ export function createWarmer(config: WarmerConfig, overrides: WarmerOverrides = 
     name: 'warmer',
     logger,
   });
-  closer.add('queue redis', () => queueRedis.quit());
+  closer.add('queue redis', () => closeRedis(queueRedis));
   const clock = overrides.clock ?? systemClock;
   const cacheRedis = createRedisConnection(config.REDIS_CACHE_URL, {
     role: 'cache',
@@ -142,11 +147,17 @@ export function createWarmer(config: WarmerConfig, overrides: WarmerOverrides = 
     refreshAheadSeconds: config.CACHE_WARMING_REFRESH_AHEAD_SECONDS,
     run: (mode) => cycle.run(mode),
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    scheduleCheckIntervalMs: config.CACHE_WARMING_SCHEDULE_CHECK_MS,
   });
   closer.add('warm worker', () => warmer.close());
   registerQueueMetrics(registry, {
     queues: [warmer.queue],
     workers: [warmer.worker.worker],
+    logger,
+  });
+  registerWarmScheduleMetrics(registry, warmer.schedule, {
+    schedulers: warmer.schedule.schedulers,
+    triggers: SCHEDULE_CHECK_TRIGGERS,
     logger,
   });
 
@@ -162,7 +173,12 @@ export function createWarmer(config: WarmerConfig, overrides: WarmerOverrides = 
     cycle,
     ledger,
     providers,
-    readiness: { queueRedis: redisReadiness(queueRedis), cacheRedis: redisReadiness(cacheRedis) },
+    readiness: {
+      queueRedis: redisReadiness(queueRedis),
+      cacheRedis: redisReadiness(cacheRedis),
+      // Registered, and no Job Scheduler missing for good (see ScheduleKeeper).
+      warmSchedule: warmer.schedule.readiness,
+    },
     summary: {
       queueRedis: redactUrl(config.REDIS_QUEUE_URL),
       cacheRedis: redactUrl(config.REDIS_CACHE_URL),

@@ -11,6 +11,7 @@ import {
   type JobWorker,
   type WarmCycleMode,
 } from '@fiml/queue';
+import { ScheduleKeeper } from './schedule-keeper.js';
 
 /** The id of the warmer's scheduled-run Job Scheduler in the warm queue. */
 export const WARM_SCHEDULER_ID = 'warm-cycle';
@@ -39,21 +40,37 @@ export interface WarmerDeps {
   readonly run: (mode: WarmCycleMode) => Promise<unknown>;
   /** @defaultValue 10000 */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * CACHE_WARMING_SCHEDULE_CHECK_MS: how often, once registered, the Job
+   * Schedulers are looked for and re-created when missing. @defaultValue 60000
+   */
+  readonly scheduleCheckIntervalMs?: number;
 }
 
 export interface Warmer {
   readonly queue: Queue;
   readonly worker: JobWorker;
-  /** Registers (or updates, or removes) the Job Schedulers. Idempotent. */
+  /**
+   * Keeps the Job Schedulers as configured once `start()` registered them:
+   * re-creates missing ones (a queue Redis restarted empty), removes ones
+   * that are off here; its `readiness` says whether they exist.
+   */
+  readonly schedule: ScheduleKeeper;
+  /**
+   * Registers (or updates, or removes) the Job Schedulers, then has
+   * `schedule` watch them. Idempotent.
+   */
   start(): Promise<void>;
   close(): Promise<void>;
 }
+
+type Repeat = { pattern: string; tz: string } | { every: number };
 
 interface SchedulerSpec {
   readonly id: string;
   readonly mode: WarmCycleMode;
   /** Undefined: this schedule is off. */
-  readonly repeat: { pattern: string; tz: string } | { every: number } | undefined;
+  readonly repeat: Repeat | undefined;
 }
 
 /**
@@ -83,9 +100,36 @@ export function buildWarmer(deps: WarmerDeps): Warmer {
   });
 
   const specs = schedulerSpecs(deps);
+  // The schedulers that must exist, by id: none when warming is disabled.
+  const active = new Map<string, { readonly mode: WarmCycleMode; readonly repeat: Repeat }>();
+  for (const { id, mode, repeat } of specs) {
+    if (deps.enabled !== false && repeat !== undefined) active.set(id, { mode, repeat });
+  }
+  const upsert = async (id: string) => {
+    const spec = active.get(id);
+    if (spec === undefined) throw new Error(`${id} is not an active warming schedule`);
+    await queue.upsertJobScheduler(id, spec.repeat, {
+      name: WARM_CYCLE_JOB_NAME,
+      data: { mode: spec.mode },
+      opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+    });
+  };
+  const schedule = new ScheduleKeeper({
+    queue,
+    connection: deps.connection,
+    schedulers: [...active.keys()],
+    retired: specs.filter((spec) => !active.has(spec.id)).map((spec) => spec.id),
+    upsert,
+    remove: (id) => queue.removeJobScheduler(id),
+    logger: deps.logger,
+    ...(deps.scheduleCheckIntervalMs === undefined
+      ? {}
+      : { intervalMs: deps.scheduleCheckIntervalMs }),
+  });
   return {
     queue,
     worker,
+    schedule,
     async start() {
       for (const spec of specs) {
         if (deps.enabled === false || spec.repeat === undefined) {
@@ -93,19 +137,17 @@ export function buildWarmer(deps: WarmerDeps): Warmer {
           if (removed) log.info({ scheduler: spec.id }, 'warming schedule removed');
           continue;
         }
-        await queue.upsertJobScheduler(spec.id, spec.repeat, {
-          name: WARM_CYCLE_JOB_NAME,
-          data: { mode: spec.mode },
-          opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
-        });
+        await upsert(spec.id);
         log.info(
           { scheduler: spec.id, mode: spec.mode, ...spec.repeat },
           'warming schedule registered',
         );
       }
       if (deps.enabled === false) log.info('warming disabled; schedules removed');
+      schedule.watch();
     },
     async close() {
+      schedule.stop();
       await worker.close();
       await queue.close();
     },

@@ -178,9 +178,18 @@ describe('the warmer process', () => {
     await service.waitForLog(
       (r) => r.msg === 'warming schedule registered' && r.pattern === '30 9 * * 1-5',
     );
-    expect((await fetch((ready.metrics as string).replace('/metrics', '/readyz'))).status).toBe(
-      200,
+    // Ready once every scheduler is registered (the pre-open and refresh-ahead ones follow).
+    const readyz = (ready.metrics as string).replace('/metrics', '/readyz');
+    const report = await waitFor(
+      async () => {
+        const response = await fetch(readyz);
+        return response.status === 200 ? await response.json() : undefined;
+      },
+      { timeoutMs: 10_000, description: '/readyz 200' },
     );
+    expect(report).toMatchObject({
+      checks: { queueRedis: { ok: true }, cacheRedis: { ok: true }, warmSchedule: { ok: true } },
+    });
     service.child.kill('SIGTERM');
     await expect(service.exited).resolves.toEqual({ code: 0, signal: null });
     const steps = service.logs.filter((r) => r.msg === 'closed').map((r) => r.step);
