@@ -161,7 +161,7 @@ export function createBatchScheduler(
     name: 'batch-scheduler',
     logger,
   });
-  closer.add('queue redis', () => queueRedis.quit());
+  closer.add('queue redis', () => closeRedis(queueRedis));
 
   // Job counts need a Queue handle on the worker's queue; it shares the worker's connection.
   const refreshQueue = new Queue(QueueName.REFRESH, {

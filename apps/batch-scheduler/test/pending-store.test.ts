@@ -14,8 +14,10 @@ function store(): PendingStore {
   return new PendingStore({ redis: redis('pending-store'), prefix: uniqueName('ps') });
 }
 
-const claimAll = (s: PendingStore, token: string, max = 100, includeLow = true) =>
+const claimWith = (s: PendingStore, token: string, max = 100, includeLow = true) =>
   s.claim(group, { max, includeLow, leaseUntil: NOW + 60_000, token, deadlineBefore: NOW });
+const claimAll = async (s: PendingStore, token: string, max = 100, includeLow = true) =>
+  (await claimWith(s, token, max, includeLow)).claimed;
 
 describe('PendingStore', () => {
   it('queues new keys, merges repeats (within one call too) and counts what a batch could take', async () => {
@@ -52,9 +54,13 @@ describe('PendingStore', () => {
     await s.add(group, [{ symbol: 'N2', priority: normal }], NOW - 2_000);
     await s.add(group, [{ symbol: 'U', priority: urgent }], NOW - 1_000);
     await s.add(group, [{ symbol: 'D', priority: low, deadline: NOW - 10 }], NOW);
-    const claimed = await claimAll(s, 't1', 3);
+    const { claimed, after } = await claimWith(s, 't1', 3);
     expect(claimed.map((k) => k.symbol)).toEqual(['D', 'U', 'N1']);
     expect(claimed[0]).toMatchObject({ priority: low, deadline: NOW - 10, attempts: 0 });
+    // The claim reports the group as it left it: what the flusher decides on next.
+    expect(after).toEqual(await s.snapshot(group));
+    expect(after).toMatchObject({ urgent: 0, normal: 1, low: 1, oldestNormalAt: NOW - 2_000 });
+    expect(after.earliestDeadline).toBeUndefined();
     // Low keys only when the policy lets them go.
     expect((await claimAll(s, 't2', 10, false)).map((k) => k.symbol)).toEqual(['N2']);
     expect((await claimAll(s, 't3', 10, true)).map((k) => k.symbol)).toEqual(['L']);

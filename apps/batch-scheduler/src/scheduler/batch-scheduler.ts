@@ -111,6 +111,8 @@ const WAIT_FOR_BUDGET: ReadonlySet<string> = new Set([
   ProviderErrorCode.RATE_LIMITED,
   ProviderErrorCode.ABORTED,
 ]);
+/** A batch that runs this long reports progress on its job (dashboard). */
+const LONG_BATCH_MS = 1_000;
 const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
   'waiting',
   'active',
@@ -178,7 +180,9 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
   async close(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#ticking;
+    // A tick stuck on a queue Redis that is down would hold the shutdown until Redis is back
+    // (the connection queues its commands); what it claimed is leased, so the sweeper returns it.
+    if (this.#deps.queueRedis.status === 'ready') await this.#ticking;
     await Promise.all([...this.#workers.values()].map((w) => w.close()));
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
   }
@@ -336,9 +340,13 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     if (!provider) return;
     const id = PendingStore.groupId(group);
     const settings = this.#flushSettings(provider, now);
-    for (;;) {
-      const snapshot = await this.store.snapshot(group);
-      const budget = await this.#budget(provider);
+    // One read of each per look; after a claim, the claim's own snapshot of the
+    // group, and the budget less the calls of the batches queued meanwhile
+    // (they spend it when they run, so a re-read would not see them anyway).
+    let snapshot = await this.store.snapshot(group);
+    const read = await this.#budget(provider);
+    let budget = read;
+    for (let queued = 1; ; queued += 1) {
       const decision = decideFlush(snapshot, budget, settings, now);
       if (!decision.flush) {
         const waitingForBudget = decision.reason === 'budget' || decision.reason === 'blocked';
@@ -350,7 +358,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       }
       this.#budgetWaiting.delete(id);
       const token = randomUUID();
-      const claimed = await this.store.claim(group, {
+      const { claimed, after } = await this.store.claim(group, {
         max: settings.maxBatchSize,
         includeLow: decision.includeLow,
         leaseUntil: now + this.#leaseMs,
@@ -361,6 +369,8 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       await this.#enqueueBatch(group, token, claimed);
       // More may be due at once (1,000 keys are several batches): look again.
       if (claimed.length < settings.maxBatchSize) return;
+      snapshot = after;
+      budget = { ...read, remaining: read.remaining - queued };
     }
   }
 
@@ -572,6 +582,8 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       );
       outcome.upstreamCalls = calls.length;
       const now = clock.now();
+      // Fetched, now writing: shown on the dashboard when the fetch was slow.
+      if (job && now - started >= LONG_BATCH_MS) await job.updateProgress(50);
       const entries: [string, CacheEntry][] = [];
       const settlements: Settlement[] = [];
       const requeue: string[] = [];
@@ -653,7 +665,9 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
           waitedMs: keys.map((k) => Math.max(0, started - k.firstAt)),
         });
       }
-      await job?.updateProgress(100);
+      // Progress only for a batch long enough for someone to watch it (one
+      // Redis round trip more; a fast batch's completion says it all).
+      if (job && clock.now() - started >= LONG_BATCH_MS) await job.updateProgress(100);
       if (requeue.length > 0) this.poke();
       const { failed, ...counts } = outcome;
       this.#log[failed.length > 0 ? 'warn' : 'info'](

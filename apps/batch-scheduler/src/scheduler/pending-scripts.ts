@@ -123,6 +123,18 @@ out[#out + 1] = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
 return out
 `;
 
+/** The group's snapshot (see GroupSnapshot): counts of urgent, normal, low; oldest of each and earliest deadline ('' for none). */
+const SNAPSHOT = `
+local function snapshot()
+  local out = {}
+  for s = 1, 3 do out[s] = redis.call('ZCARD', KEYS[s]) end
+  for s, key in ipairs({ KEYS[1], KEYS[2], KEYS[3], KEYS[5] }) do
+    out[3 + s] = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2] or ''
+  end
+  return out
+end
+`;
+
 /**
  * Claims up to ARGV[1] keys of a group for one batch: keys due by a deadline
  * first, then urgent, normal and (ARGV[2] = '1') low, oldest first. They move
@@ -131,9 +143,10 @@ return out
  * dropped rather than left to block the head of its set.
  * KEYS: urgent, normal, low, meta, deadlines, inflight, owner (and fresh, unused here).
  * ARGV: max, includeLow, leaseUntil, token, deadlineBefore.
- * Returns symbol, meta pairs.
+ * Returns { symbol, meta pairs; the group's snapshot after the claim }, so
+ * the flusher decides about the next batch without another round trip.
  */
-export const CLAIM = `${HELPERS}
+export const CLAIM = `${HELPERS}${SNAPSHOT}
 local max = tonumber(ARGV[1])
 local sets = { KEYS[1], KEYS[2], KEYS[3] }
 local out, taken, seen = {}, {}, {}
@@ -184,7 +197,7 @@ if #taken > 0 then
   write('ZADD', KEYS[6], lease)
   write('HSET', KEYS[7], owner)
 end
-return out
+return { out, snapshot() }
 `;
 
 /**

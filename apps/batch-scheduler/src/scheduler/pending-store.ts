@@ -178,7 +178,10 @@ export class PendingStore {
     };
   }
 
-  /** Claims up to `max` keys for one batch under `token`; see CLAIM. */
+  /**
+   * Claims up to `max` keys for one batch under `token` (see CLAIM); resolves
+   * them and the group's snapshot after the claim.
+   */
   async claim(
     group: GroupKey,
     options: {
@@ -188,19 +191,32 @@ export class PendingStore {
       readonly token: string;
       readonly deadlineBefore: number;
     },
-  ): Promise<ClaimedKey[]> {
+  ): Promise<{ claimed: ClaimedKey[]; after: GroupSnapshot }> {
     const k = this.#keys(group);
-    const flat = (await this.#call('schedClaim')(
+    const [flat, counts] = (await this.#call('schedClaim')(
       ...this.#groupKeys(k),
       options.max,
       options.includeLow ? '1' : '0',
       Math.floor(options.leaseUntil),
       options.token,
       Math.floor(options.deadlineBefore),
-    )) as string[];
+    )) as [string[], (number | string)[]];
     const claimed: ClaimedKey[] = [];
     for (let i = 0; i < flat.length; i += 2) claimed.push(parseMeta(flat[i]!, flat[i + 1]!));
-    return claimed;
+    const at = (v: number | string | undefined): number | undefined =>
+      v === undefined || v === '' ? undefined : Number(v);
+    return {
+      claimed,
+      after: {
+        urgent: Number(counts[0]),
+        normal: Number(counts[1]),
+        low: Number(counts[2]),
+        oldestUrgentAt: at(counts[3]),
+        oldestNormalAt: at(counts[4]),
+        oldestLowAt: at(counts[5]),
+        earliestDeadline: at(counts[6]),
+      },
+    };
   }
 
   /** The keys `token` still owns, their lease renewed to `leaseUntil`. */
