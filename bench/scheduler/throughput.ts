@@ -33,8 +33,11 @@ import { cacheKey } from '@fiml/cache';
 import { batchSchedulerEnv, loadConfig } from '@fiml/config';
 import {
   SIMULATED_PROFILES,
+  SimulatedMarket,
   SimulatedProvider,
   startSimulatedProviderServer,
+  type AssetRef,
+  type PriceQuote,
   type SimulatedProfile,
 } from '@fiml/providers';
 import {
@@ -70,6 +73,11 @@ const BULK = 1_000;
 const SYMBOLS_PER_WIDE_REQUEST = 10;
 /** Longest one candidate may take before the run gives up on it. */
 const CANDIDATE_TIMEOUT_MS = Number(process.env.CANDIDATE_TIMEOUT_MS ?? 600_000);
+/**
+ * ONLY=ten (or raw,ten, ...): a development run of those candidates, one round
+ * after the warm-up, printed and not saved (for profiling with --cpu-prof).
+ */
+const ONLY = process.env.ONLY?.split(',').filter(Boolean);
 
 const TARGETS = { oneSymbol: 0.5, tenSymbols: 3, callsPerSymbol: 1.05 / BATCH_SIZE } as const;
 
@@ -106,6 +114,40 @@ const sim = await startSimulatedProviderServer({
   profiles: [equities, 'crypto-batch', 'reference-single'],
 });
 const universe = sim.market.universe.equity;
+
+/**
+ * The in-process rows' upstream: the simulator's market with every quote the
+ * run asks for computed before any clock starts, so the zero-latency provider
+ * also costs no CPU and rows 1 and 2 measure the scheduler alone (the price
+ * model's work, about 12 µs a quote, would be the upstream's, on its own
+ * machine). Row 2b keeps the whole simulator behind its HTTP server.
+ */
+class PrecomputedMarket extends SimulatedMarket {
+  readonly #quotes = new Map<string, PriceQuote>();
+
+  prepare(symbols: readonly string[], at: number, provider: string): void {
+    for (const symbol of symbols) {
+      const quote = super.quote({ symbol, assetType: 'equity' }, at, provider);
+      if (quote) this.#quotes.set(symbol, quote);
+    }
+  }
+
+  override quote(asset: AssetRef, now: number, provider: string): PriceQuote | undefined {
+    return (
+      (asset.assetType === 'equity' ? this.#quotes.get(asset.symbol) : undefined) ??
+      super.quote(asset, now, provider)
+    );
+  }
+}
+const precomputed = new PrecomputedMarket({
+  seed: 'bench-scheduler',
+  universe: { equity: universe, crypto: sim.market.universe.crypto },
+});
+precomputed.prepare(
+  universe.slice(0, SYMBOLS_PER_WIDE_REQUEST * Math.max(REQUESTS, WARMUP_REQUESTS)),
+  performance.timeOrigin + performance.now(),
+  equities.id,
+);
 const admin = new Redis(redisServer.url, connectionOptionsFor('worker'));
 
 /** The refresh requests of one candidate: `perRequest` distinct symbols each, none shared. */
@@ -251,7 +293,7 @@ function schedulerApp(transport: Transport): { app: BatchSchedulerApp; prefix: s
   });
   const upstream =
     transport === 'in-process'
-      ? [new SimulatedProvider({ profile: equities, market: sim.market, failureRate: 0 })]
+      ? [new SimulatedProvider({ profile: equities, market: precomputed, failureRate: 0 })]
       : undefined;
   return {
     app: createBatchScheduler(config, upstream ? { upstream } : {}),
@@ -402,8 +444,12 @@ async function costOf<T>(run: () => Promise<T>): Promise<{ result: T; cost: Cost
   };
 }
 
-async function round(index: number, count: number): Promise<Round> {
-  const order = CANDIDATES.map((_, k) => CANDIDATES[(k + index) % CANDIDATES.length]!);
+async function round(
+  index: number,
+  count: number,
+  candidates: readonly Candidate[] = CANDIDATES,
+): Promise<Round> {
+  const order = candidates.map((_, k) => candidates[(k + index) % candidates.length]!);
   const narrow = requests(count, 1);
   const wide = requests(count, SYMBOLS_PER_WIDE_REQUEST);
   let raw: RawRun | undefined;
@@ -435,6 +481,28 @@ async function round(index: number, count: number): Promise<Round> {
 
 const range = (values: readonly number[], digits: number, unit = ''): string =>
   `${fixed(Math.min(...values), digits)}${unit}–${fixed(Math.max(...values), digits)}${unit}`;
+
+if (ONLY) {
+  const only = ONLY.filter((c): c is Candidate => (CANDIDATES as readonly string[]).includes(c));
+  await round(0, WARMUP_REQUESTS, only);
+  const r = await round(0, REQUESTS, only);
+  for (const c of only) {
+    const run = r[c];
+    const rate = 'jobsPerSecond' in run ? run.jobsPerSecond : run.symbolsPerSecond;
+    const cost = r.costs[c];
+    console.log(
+      `${c}: ${fixed(rate, 0)}/s, node CPU ${fixed(cost.nodeCpuMs / 1_000, 1)} s, ` +
+        `redis CPU ${fixed(cost.redisCpuMs / 1_000, 1)} s; ` +
+        cost.redisCommands
+          .map((x) => `${x.command} ${x.calls}x${fixed(x.usecPerCall, 1)}µs`)
+          .join(', '),
+    );
+  }
+  await admin.quit();
+  await sim.close();
+  await redisServer.stop();
+  process.exit(0);
+}
 
 try {
   console.error(`warm-up round (${WARMUP_REQUESTS} requests per candidate)…`);
@@ -542,9 +610,11 @@ try {
       (source.dirty.length > 0
         ? `, with uncommitted changes in ${source.dirty.join(', ')} (tsx runs the working tree).`
         : ', clean.') +
-      " The simulator's work (a price walk per quote; for row 2b also its HTTP server, the JSON both " +
-      'ways and the adapter validating every quote) runs in this process and is charged to the ' +
-      'scheduler rows; the raw rows never call it.',
+      ' Rows 1 and 2: the in-process provider answers from quotes the simulated market computed ' +
+      'before any clock started (a zero-latency upstream costs the scheduler nothing; the price ' +
+      "model's walk would run on the upstream's machine). Row 2b: the whole simulator (price walk, " +
+      'HTTP server, JSON both ways, the adapter validating every quote) runs in this process and is ' +
+      'charged to that row; the raw rows never call it.',
     '',
     `${REQUESTS.toLocaleString('en-US')} requests per candidate: one symbol each over ` +
       `${REQUESTS.toLocaleString('en-US')} distinct symbols, or ten each over ` +
