@@ -26,6 +26,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import { Queue, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBatchScheduler, type BatchSchedulerApp } from '@fiml/batch-scheduler';
@@ -75,9 +78,12 @@ const SYMBOLS_PER_WIDE_REQUEST = 10;
 const CANDIDATE_TIMEOUT_MS = Number(process.env.CANDIDATE_TIMEOUT_MS ?? 600_000);
 /**
  * ONLY=ten (or raw,ten, ...): a development run of those candidates, one round
- * after the warm-up, printed and not saved (for profiling with --cpu-prof).
+ * after the warm-up, printed and not saved. With CPU_PROF_DIR=<dir> as well,
+ * each measured candidate's run (and only it: no set-up, no warm-up) is
+ * profiled to <dir>/<candidate>.cpuprofile.
  */
 const ONLY = process.env.ONLY?.split(',').filter(Boolean);
+const CPU_PROF_DIR = ONLY ? process.env.CPU_PROF_DIR : undefined;
 
 const TARGETS = { oneSymbol: 0.5, tenSymbols: 3, callsPerSymbol: 1.05 / BATCH_SIZE } as const;
 
@@ -415,11 +421,31 @@ async function redisCpuMs(): Promise<number> {
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1_000;
 }
 
-async function costOf<T>(run: () => Promise<T>): Promise<{ result: T; cost: Cost }> {
+/** Runs `run` under the CPU profiler, saving the profile to `file`. */
+async function profiled<T>(file: string, run: () => Promise<T>): Promise<T> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    const result = await run();
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(profile));
+    return result;
+  } finally {
+    session.disconnect();
+  }
+}
+
+async function costOf<T>(
+  run: () => Promise<T>,
+  profileTo?: string,
+): Promise<{ result: T; cost: Cost }> {
   await admin.config('RESETSTAT');
   const redisBefore = await redisCpuMs();
   const nodeBefore = process.cpuUsage();
-  const result = await run();
+  const result = profileTo === undefined ? await run() : await profiled(profileTo, run);
   const node = process.cpuUsage(nodeBefore);
   const redisAfter = await redisCpuMs();
   const stats = await admin.info('commandstats');
@@ -448,7 +474,10 @@ async function round(
   index: number,
   count: number,
   candidates: readonly Candidate[] = CANDIDATES,
+  profileDir?: string,
 ): Promise<Round> {
+  const prof = (c: Candidate): string | undefined =>
+    profileDir === undefined ? undefined : path.join(profileDir, `${c}.cpuprofile`);
   const order = candidates.map((_, k) => candidates[(k + index) % candidates.length]!);
   const narrow = requests(count, 1);
   const wide = requests(count, SYMBOLS_PER_WIDE_REQUEST);
@@ -461,13 +490,22 @@ async function round(
     // Each candidate starts on an empty Redis: no queue, pending set or cache entry of another.
     await admin.flushall();
     if (candidate === 'raw')
-      ({ result: raw, cost: costs.raw } = await costOf(() => runRaw(narrow)));
+      ({ result: raw, cost: costs.raw } = await costOf(() => runRaw(narrow), prof(candidate)));
     else if (candidate === 'one')
-      ({ result: one, cost: costs.one } = await costOf(() => runScheduler(narrow, 'in-process')));
+      ({ result: one, cost: costs.one } = await costOf(
+        () => runScheduler(narrow, 'in-process'),
+        prof(candidate),
+      ));
     else if (candidate === 'ten')
-      ({ result: ten, cost: costs.ten } = await costOf(() => runScheduler(wide, 'in-process')));
+      ({ result: ten, cost: costs.ten } = await costOf(
+        () => runScheduler(wide, 'in-process'),
+        prof(candidate),
+      ));
     else
-      ({ result: tenHttp, cost: costs.tenHttp } = await costOf(() => runScheduler(wide, 'http')));
+      ({ result: tenHttp, cost: costs.tenHttp } = await costOf(
+        () => runScheduler(wide, 'http'),
+        prof(candidate),
+      ));
   }
   return {
     order,
@@ -485,13 +523,17 @@ const range = (values: readonly number[], digits: number, unit = ''): string =>
 if (ONLY) {
   const only = ONLY.filter((c): c is Candidate => (CANDIDATES as readonly string[]).includes(c));
   await round(0, WARMUP_REQUESTS, only);
-  const r = await round(0, REQUESTS, only);
+  const r = await round(0, REQUESTS, only, CPU_PROF_DIR);
   for (const c of only) {
     const run = r[c];
     const rate = 'jobsPerSecond' in run ? run.jobsPerSecond : run.symbolsPerSecond;
     const cost = r.costs[c];
+    const times =
+      'intakeMs' in run
+        ? ` (intake done ${fixed(run.intakeMs / 1_000, 2)} s, all in L2 ${fixed(run.ms / 1_000, 2)} s)`
+        : '';
     console.log(
-      `${c}: ${fixed(rate, 0)}/s, node CPU ${fixed(cost.nodeCpuMs / 1_000, 1)} s, ` +
+      `${c}: ${fixed(rate, 0)}/s${times}, node CPU ${fixed(cost.nodeCpuMs / 1_000, 1)} s, ` +
         `redis CPU ${fixed(cost.redisCpuMs / 1_000, 1)} s; ` +
         cost.redisCommands
           .map((x) => `${x.command} ${x.calls}x${fixed(x.usecPerCall, 1)}µs`)
