@@ -22,7 +22,11 @@ function capture() {
   return { logger, lines };
 }
 
-const l2Get = { component: 'l2', operation: 'get', error: new Error('ECONNREFUSED') } as const;
+const l2Get = {
+  component: 'l2',
+  operation: 'get',
+  error: new Error('WRONGTYPE Operation against a key holding the wrong kind of value'),
+} as const;
 
 describe('logCacheErrors', () => {
   it('writes one line per (component, operation) per interval, then says how many it held back', () => {
@@ -40,7 +44,7 @@ describe('logCacheErrors', () => {
     expect(lines[0]).toMatchObject({
       level: 'warn',
       cacheComponent: 'l2',
-      err: { message: 'ECONNREFUSED' },
+      err: { message: expect.stringMatching(/^WRONGTYPE/) },
     });
     expect(lines[1]).toMatchObject({ key: 'k' });
 
@@ -51,6 +55,22 @@ describe('logCacheErrors', () => {
     cache.emit('error', l2Get);
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatchObject({ operation: 'get', suppressed: 100 });
+  });
+
+  it('leaves errors that only say Redis is unreachable to the connection and the breaker', () => {
+    const cache = new EventEmitter();
+    const { logger, lines } = capture();
+    logCacheErrors(cache, { logger, clock: new ManualClock(0) });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), {
+      code: 'ECONNREFUSED',
+    });
+    cache.emit('error', { component: 'l2', operation: 'get', error: refused });
+    cache.emit('error', {
+      component: 'l2',
+      operation: 'set',
+      error: new Error('Connection is closed.'),
+    });
+    expect(lines).toEqual([]);
   });
 
   it('logs every breaker change, and stops listening when asked', () => {

@@ -1,6 +1,7 @@
 import type { CacheEventSource, CacheErrorEvent, CacheCircuitEvent } from '@fiml/cache';
 import type { Clock } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
+import { isConnectionError } from '@fiml/queue';
 
 export interface CacheErrorLogOptions {
   readonly logger: Logger;
@@ -15,7 +16,10 @@ export interface CacheErrorLogOptions {
  * every read can fail the same way, and one line per read would drown the log
  * (the error counter on /metrics has every one). The first error of a kind is
  * logged at once; the next one after the interval carries how many were
- * suppressed in between. Breaker changes are rare and each is logged.
+ * suppressed in between. Errors that only say Redis cannot be reached go to
+ * debug: the connection logs its outage once (lost, restored) and the breaker
+ * says what the cache does meanwhile. Breaker changes are rare and each is
+ * logged.
  *
  * Returns a function that unsubscribes.
  */
@@ -26,6 +30,10 @@ export function logCacheErrors(cache: CacheEventSource, options: CacheErrorLogOp
   const kinds = new Map<string, { loggedAt: number; suppressed: number }>();
 
   const onError = (event: CacheErrorEvent): void => {
+    if (isConnectionError(event.error)) {
+      log.debug({ err: event.error, operation: event.operation }, 'cache Redis unreachable');
+      return;
+    }
     const kind = `${event.component}:${event.operation}`;
     const now = options.clock.now();
     const seen = kinds.get(kind);
