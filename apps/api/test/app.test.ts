@@ -175,6 +175,15 @@ describe('POST /v1/refresh', () => {
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
     expect(res.json()).toMatchObject({ error: { code: 'FIML_QUEUE_UNAVAILABLE' } });
+
+    // The queue dashboard's data API says the same, in the same format, without a stack trace.
+    const board = await h.app.inject({ url: '/admin/queues/api/queues', headers: asClient });
+    expect(board.statusCode).toBe(503);
+    expect(board.headers['retry-after']).toBeDefined();
+    expect(board.json()).toEqual({
+      error: { code: 'FIML_QUEUE_UNAVAILABLE', message: expect.any(String) },
+      requestId: expect.any(String),
+    });
   });
 });
 
