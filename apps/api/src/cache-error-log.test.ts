@@ -57,7 +57,7 @@ describe('logCacheErrors', () => {
     expect(lines[2]).toMatchObject({ operation: 'get', suppressed: 100 });
   });
 
-  it('leaves errors that only say Redis is unreachable to the connection and the breaker', () => {
+  it('leaves errors that only say the cache Redis is unreachable to the connection and the breaker', () => {
     const cache = new EventEmitter();
     const { logger, lines } = capture();
     logCacheErrors(cache, { logger, clock: new ManualClock(0) });
@@ -71,6 +71,9 @@ describe('logCacheErrors', () => {
       error: new Error('Connection is closed.'),
     });
     expect(lines).toEqual([]);
+    // A refresh request the queue Redis did not take is refreshed in-process: that is logged.
+    cache.emit('error', { component: 'revalidate', operation: 'enqueue', error: refused });
+    expect(lines).toMatchObject([{ msg: 'cache error', cacheComponent: 'revalidate' }]);
   });
 
   it('logs every breaker change, and stops listening when asked', () => {

@@ -16,9 +16,11 @@ export interface CacheErrorLogOptions {
  * every read can fail the same way, and one line per read would drown the log
  * (the error counter on /metrics has every one). The first error of a kind is
  * logged at once; the next one after the interval carries how many were
- * suppressed in between. Errors that only say Redis cannot be reached go to
- * debug: the connection logs its outage once (lost, restored) and the breaker
- * says what the cache does meanwhile. Breaker changes are rare and each is
+ * suppressed in between. Errors of the cache Redis that only say it cannot be
+ * reached go to debug: the connection logs its outage once (lost, restored)
+ * and the breaker says what the cache does meanwhile. A refresh request that
+ * cannot reach the queue Redis is still logged: the key is then refreshed
+ * in-process, which is worth knowing. Breaker changes are rare and each is
  * logged.
  *
  * Returns a function that unsubscribes.
@@ -30,7 +32,9 @@ export function logCacheErrors(cache: CacheEventSource, options: CacheErrorLogOp
   const kinds = new Map<string, { loggedAt: number; suppressed: number }>();
 
   const onError = (event: CacheErrorEvent): void => {
-    if (isConnectionError(event.error)) {
+    // A refresh request that could not be enqueued is refreshed in-process instead: worth a line
+    // (once per interval) even when the queue Redis is only unreachable.
+    if (event.component !== 'revalidate' && isConnectionError(event.error)) {
       log.debug({ err: event.error, operation: event.operation }, 'cache Redis unreachable');
       return;
     }
