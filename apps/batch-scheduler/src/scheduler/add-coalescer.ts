@@ -61,6 +61,8 @@ export class AddCoalescer {
       const keys = parts.length === 1 ? parts[0]!.keys : parts.flatMap((p) => p.keys);
       this.#store.add(group, keys, now).then(
         ({ outcomes, nonLowPending }) => {
+          // Every part's job completes now: one socket write for all their completions.
+          if (parts.length > 1) this.#store.holdWrites();
           let offset = 0;
           for (const part of parts) {
             part.resolve({

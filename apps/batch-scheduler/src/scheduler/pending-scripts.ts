@@ -17,6 +17,7 @@
 const HELPERS = `
 local CHUNK = 4000
 local function call_chunked(cmd, key, list)
+  if #list <= CHUNK then return redis.call(cmd, key, unpack(list)) end
   local out = {}
   for i = 1, #list, CHUNK do
     local reply = redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
@@ -28,6 +29,8 @@ local function call_chunked(cmd, key, list)
 end
 -- Like call_chunked, for replies that hold nils (HMGET, ZMSCORE): indexed, not appended.
 local function lookup(cmd, key, list)
+  -- One chunk (nearly always): the reply as it is, nils read as false.
+  if #list <= CHUNK then return redis.call(cmd, key, unpack(list)) end
   local out = {}
   for i = 1, #list, CHUNK do
     local last = math.min(i + CHUNK - 1, #list)
@@ -57,7 +60,8 @@ end
  * A symbol given twice merges with itself. A key stays the warmer's only
  * while every request for it is a warming one.
  * KEYS: groups, urgent, normal, low, meta, deadlines, inflight, fresh.
- * ARGV: groupId, now, then per key: symbol, priority, deadline, warm (0 or 1).
+ * ARGV: groupId, now, then runs of keys asked for alike (a request's keys):
+ * count, priority, deadline, warm (0 or 1), then count symbols.
  * Returns per key: 0 queued, 1 merged, 2 in flight, 3 fresh; then the group's
  * urgent and normal keys pending (whether a full batch is waiting).
  */
@@ -65,8 +69,17 @@ export const ADD_PENDING = `${HELPERS}
 redis.call('SADD', KEYS[1], ARGV[1])
 local now = ARGV[2]
 local sets = { KEYS[2], KEYS[3], KEYS[4] }
-local syms = {}
-for i = 3, #ARGV, 4 do syms[#syms + 1] = ARGV[i] end
+local syms, runOf = {}, {}
+local i = 3
+while i <= #ARGV do
+  local count = tonumber(ARGV[i])
+  local run = { tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 3] }
+  for j = i + 4, i + 3 + count do
+    syms[#syms + 1] = ARGV[j]
+    runOf[#syms] = run
+  end
+  i = i + 4 + count
+end
 local inflight = lookup('ZMSCORE', KEYS[7], syms)
 local fresh = lookup('ZMSCORE', KEYS[8], syms)
 local metas = lookup('HMGET', KEYS[5], syms)
@@ -75,8 +88,8 @@ local out = {}
 local rec = {}
 local order = {}
 for k, sym in ipairs(syms) do
-  local base = 4 * k - 1
-  local prio, dl, warm = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), ARGV[base + 3]
+  local run = runOf[k]
+  local prio, dl, warm = run[1], run[2], run[3]
   local r = rec[sym]
   if r then
     out[k] = 1
@@ -188,7 +201,7 @@ for s = 1, last do
   take(batch)
 end
 if #taken > 0 then
-  write('ZREM', KEYS[5], taken)
+  if redis.call('EXISTS', KEYS[5]) == 1 then write('ZREM', KEYS[5], taken) end
   local lease, owner = {}, {}
   for _, sym in ipairs(taken) do
     lease[#lease + 1] = ARGV[3]; lease[#lease + 1] = sym

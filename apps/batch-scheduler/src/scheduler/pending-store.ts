@@ -39,6 +39,19 @@ export interface ClaimedKey {
 
 export type AddOutcome = 'queued' | 'merged' | 'in-flight' | 'fresh';
 
+export interface ClaimOptions {
+  /** Most keys to claim. */
+  readonly max: number;
+  /** Whether low-priority keys may go. */
+  readonly includeLow: boolean;
+  /** Epoch ms the claimed keys' lease ends. */
+  readonly leaseUntil: number;
+  /** The batch's token (its job id). */
+  readonly token: string;
+  /** Keys whose deadline is before this go first. */
+  readonly deadlineBefore: number;
+}
+
 /** What becomes of a claimed key when its batch settles. */
 export type Settlement =
   /** `freshUntil`: a non-urgent request for the key is skipped until then. */
@@ -81,6 +94,7 @@ const ADD_OUTCOMES: readonly AddOutcome[] = ['queued', 'merged', 'in-flight', 'f
 export class PendingStore {
   readonly #redis: Redis;
   readonly #base: string;
+  #holding = false;
 
   constructor(options: { redis: Redis; prefix: string }) {
     this.#redis = options.redis;
@@ -94,6 +108,25 @@ export class PendingStore {
     })) {
       this.#redis.defineCommand(name, { lua });
     }
+  }
+
+  /**
+   * Holds this connection's writes until the event loop's check phase, so the
+   * commands issued meanwhile leave in one socket write. The adds of a turn
+   * resolve several intake jobs at once, and each job's completion is a
+   * command of its own (BullMQ's, on this connection); written one by one,
+   * the system calls cost more than the commands. Order and replies are
+   * unchanged: only when the bytes leave moves, by less than a loop turn.
+   */
+  holdWrites(): void {
+    const stream = this.#redis.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    if (this.#holding || this.#redis.status !== 'ready' || !stream?.cork || !stream.uncork) return;
+    this.#holding = true;
+    stream.cork();
+    setImmediate(() => {
+      this.#holding = false;
+      stream.uncork!();
+    });
   }
 
   static groupId(group: GroupKey): string {
@@ -115,8 +148,23 @@ export class PendingStore {
     if (keys.length === 0) return { outcomes: [], nonLowPending: 0 };
     const k = this.#keys(group);
     const args: (string | number)[] = [PendingStore.groupId(group), Math.floor(now)];
+    // Runs of keys asked for alike (a request's keys share priority, deadline
+    // and warm): each run's fields go once, then its symbols.
+    let countAt = -1;
+    let last: PendingKey | undefined;
     for (const key of keys) {
-      args.push(key.symbol, key.priority, Math.floor(key.deadline ?? 0), key.warm ? 1 : 0);
+      if (
+        !last ||
+        key.priority !== last.priority ||
+        key.deadline !== last.deadline ||
+        key.warm !== last.warm
+      ) {
+        countAt = args.length;
+        args.push(0, key.priority, Math.floor(key.deadline ?? 0), key.warm ? 1 : 0);
+        last = key;
+      }
+      args.push(key.symbol);
+      args[countAt] = (args[countAt] as number) + 1;
     }
     const replies = (await this.#call('schedAdd')(
       8,
@@ -184,14 +232,21 @@ export class PendingStore {
    */
   async claim(
     group: GroupKey,
-    options: {
-      readonly max: number;
-      readonly includeLow: boolean;
-      readonly leaseUntil: number;
-      readonly token: string;
-      readonly deadlineBefore: number;
-    },
+    options: ClaimOptions,
   ): Promise<{ claimed: ClaimedKey[]; after: GroupSnapshot }> {
+    const { symbols, metas, after } = await this.claimEncoded(group, options);
+    return { claimed: symbols.map((symbol, i) => parseMeta(symbol, metas[i]!)), after };
+  }
+
+  /**
+   * {@link claim}, with each key as its symbol and its meta as stored
+   * (`parseMeta` reads one): what a batch job carries, so the flusher neither
+   * builds an object per key nor has BullMQ encode one.
+   */
+  async claimEncoded(
+    group: GroupKey,
+    options: ClaimOptions,
+  ): Promise<{ symbols: string[]; metas: string[]; after: GroupSnapshot }> {
     const k = this.#keys(group);
     const [flat, counts] = (await this.#call('schedClaim')(
       ...this.#groupKeys(k),
@@ -201,12 +256,17 @@ export class PendingStore {
       options.token,
       Math.floor(options.deadlineBefore),
     )) as [string[], (number | string)[]];
-    const claimed: ClaimedKey[] = [];
-    for (let i = 0; i < flat.length; i += 2) claimed.push(parseMeta(flat[i]!, flat[i + 1]!));
+    const symbols: string[] = [];
+    const metas: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      symbols.push(flat[i]!);
+      metas.push(flat[i + 1]!);
+    }
     const at = (v: number | string | undefined): number | undefined =>
       v === undefined || v === '' ? undefined : Number(v);
     return {
-      claimed,
+      symbols,
+      metas,
       after: {
         urgent: Number(counts[0]),
         normal: Number(counts[1]),
@@ -325,7 +385,8 @@ export class PendingStore {
   }
 }
 
-function parseMeta(symbol: string, meta: string): ClaimedKey {
+/** A claimed key from its symbol and stored meta ("priority|firstAt|deadline|attempts|warm"). */
+export function parseMeta(symbol: string, meta: string): ClaimedKey {
   const [p, at, d, a, w] = meta.split('|').map(Number);
   return {
     symbol,
