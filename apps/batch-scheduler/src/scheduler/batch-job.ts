@@ -1,30 +1,63 @@
 import { ASSET_TYPES, DATA_TYPES } from '@fiml/market';
 import { z } from 'zod';
 
-/**
- * A batch job: keys of one group claimed together under one token (the job
- * id). Produced and consumed by the batch-scheduler only; validated on
- * receipt like every job.
- */
-export const batchJobSchema = z.object({
+/** A key's meta as the pending store keeps it: "priority|firstAt|deadline|attempts|warm". */
+const META = /^[0-2]\|\d+\|\d+\|\d+(\|[01])?$/;
+
+const group = {
   provider: z.string().min(1),
   assetType: z.enum(ASSET_TYPES),
   dataType: z.enum(DATA_TYPES),
   token: z.string().min(1),
-  keys: z
-    .array(
-      z.object({
-        symbol: z.string().min(1),
-        priority: z.union([z.literal(0), z.literal(1), z.literal(2)]),
-        firstAt: z.number(),
-        deadline: z.number().optional(),
-        attempts: z.number().int().min(0),
-        /** Only the warmer asked: the entry is written as the warmer's. */
-        warm: z.boolean().default(false),
-      }),
-    )
-    .min(1),
-});
+};
+
+/**
+ * A batch job: keys of one group claimed together under one token (the job
+ * id), each as its symbol and its meta as the claim read them (`parseMeta`
+ * in pending-store.ts turns one into a ClaimedKey). Two arrays of strings
+ * rather than an object per key: BullMQ encodes and decodes the payload and
+ * the worker validates it, so per-key objects cost more than the batch's
+ * upstream call saves. Produced and consumed by the batch-scheduler only;
+ * validated on receipt like every job.
+ */
+const encodedBatchJob = z
+  .object({
+    ...group,
+    symbols: z.array(z.string().min(1)).min(1),
+    metas: z.array(z.string().regex(META, 'not a pending key meta')),
+  })
+  .refine((job) => job.metas.length === job.symbols.length, {
+    message: 'one meta per symbol',
+    path: ['metas'],
+  });
+
+/** The payload of batch jobs added before the keys were encoded (one object per key). */
+const keyedBatchJob = z
+  .object({
+    ...group,
+    keys: z
+      .array(
+        z.object({
+          symbol: z.string().min(1),
+          priority: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+          firstAt: z.number(),
+          deadline: z.number().optional(),
+          attempts: z.number().int().min(0),
+          warm: z.boolean().default(false),
+        }),
+      )
+      .min(1),
+  })
+  .transform(({ keys, ...rest }) => ({
+    ...rest,
+    symbols: keys.map((k) => k.symbol),
+    metas: keys.map(
+      (k) =>
+        `${k.priority}|${Math.floor(k.firstAt)}|${Math.floor(k.deadline ?? 0)}|${k.attempts}|${k.warm ? 1 : 0}`,
+    ),
+  }));
+
+export const batchJobSchema = z.union([encodedBatchJob, keyedBatchJob]);
 export type BatchJob = z.output<typeof batchJobSchema>;
 
 /** A batch job's result, shown on the queue dashboard. */

@@ -38,6 +38,7 @@ import {
   PRIORITY_RANK,
   PendingStore,
   type AddOutcome,
+  parseMeta,
   type ClaimedKey,
   type GroupKey,
   type PendingKey,
@@ -358,17 +359,17 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       }
       this.#budgetWaiting.delete(id);
       const token = randomUUID();
-      const { claimed, after } = await this.store.claim(group, {
+      const { symbols, metas, after } = await this.store.claimEncoded(group, {
         max: settings.maxBatchSize,
         includeLow: decision.includeLow,
         leaseUntil: now + this.#leaseMs,
         token,
         deadlineBefore: now + settings.deadlineLeadMs,
       });
-      if (claimed.length === 0) return;
-      await this.#enqueueBatch(group, token, claimed);
+      if (symbols.length === 0) return;
+      await this.#enqueueBatch({ ...group, token, symbols, metas });
       // More may be due at once (1,000 keys are several batches): look again.
-      if (claimed.length < settings.maxBatchSize) return;
+      if (symbols.length < settings.maxBatchSize) return;
       snapshot = after;
       budget = { ...read, remaining: read.remaining - queued };
     }
@@ -408,10 +409,10 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     };
   }
 
-  async #enqueueBatch(group: GroupKey, token: string, keys: readonly ClaimedKey[]): Promise<void> {
-    const job: BatchJob = { ...group, token, keys: [...keys] };
+  async #enqueueBatch(job: BatchJob): Promise<void> {
+    const { token } = job;
     try {
-      await this.#queueFor(group.provider).add('batch', job, {
+      await this.#queueFor(job.provider).add('batch', job, {
         jobId: token,
         attempts: 1,
         removeOnComplete: { age: 3_600, count: 1_000 },
@@ -419,11 +420,8 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       });
     } catch (error) {
       // The keys must not sit claimed by a batch that does not exist.
-      await this.store.requeue(
-        group,
-        token,
-        keys.map((k) => k.symbol),
-      );
+      const { provider, assetType, dataType } = job;
+      await this.store.requeue({ provider, assetType, dataType }, token, job.symbols);
       throw error;
     }
   }
@@ -524,14 +522,27 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     const started = clock.now();
     // Keys written recently enough since they were asked for (by another batch, the
     // api, the warmer) need no call, unless a reader is waiting on them.
-    const cached = await writer.peek(batch.keys.map((k) => keyOf(batch, k.symbol)));
-    const fresh = batch.keys.filter(
-      (k, i) =>
-        k.priority !== PRIORITY_RANK.urgent && cached[i] && this.#freshEnough(cached[i], started),
-    );
-    const freshSymbols = new Set(fresh.map((k) => k.symbol));
-    const keys = batch.keys.filter((k) => !freshSymbols.has(k.symbol));
-    const owned = new Set(keys.map((k) => k.symbol));
+    // Per key, one pass each (a batch is the scheduler's hot path): the claimed
+    // keys, their cache keys, and which of them go upstream.
+    const claimed = batch.symbols.map((symbol, i) => parseMeta(symbol, batch.metas[i]!));
+    const cacheKeys = batch.symbols.map((symbol) => keyOf(batch, symbol));
+    const cached = await writer.peek(cacheKeys);
+    const keys: ClaimedKey[] = [];
+    const keyNames: string[] = [];
+    const symbols: string[] = [];
+    const fresh: Settlement[] = [];
+    const low = new Set<string>();
+    claimed.forEach((k, i) => {
+      const entry = cached[i];
+      if (k.priority !== PRIORITY_RANK.urgent && entry && this.#freshEnough(entry, started)) {
+        fresh.push({ symbol: k.symbol, action: 'done', freshUntil: this.#freshUntil(entry) });
+        return;
+      }
+      keys.push(k);
+      keyNames.push(cacheKeys[i]!);
+      symbols.push(k.symbol);
+      if (k.priority === PRIORITY_RANK.low) low.add(k.symbol);
+    });
     const outcome: BatchOutcome = {
       keys: keys.length,
       upstreamCalls: 0,
@@ -543,54 +554,38 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       waitingForBudget: 0,
       failed: [],
     };
-    if (fresh.length > 0) {
-      await this.store.settle(
-        group,
-        batch.token,
-        fresh.map((k) => ({
-          symbol: k.symbol,
-          action: 'done',
-          freshUntil: this.#freshUntil(cached[batch.keys.indexOf(k)]!),
-        })),
-        started,
-      );
-    }
+    if (fresh.length > 0) await this.store.settle(group, batch.token, fresh, started);
     if (keys.length === 0) return outcome;
 
     const renewal = setInterval(
       () => {
         void this.store
-          .renew(group, batch.token, [...owned], clock.now() + this.#leaseMs)
+          .renew(group, batch.token, symbols, clock.now() + this.#leaseMs)
           .catch(() => undefined);
       },
       Math.max(1_000, this.#leaseMs / 3),
     );
     renewal.unref();
     try {
-      const low = new Set(
-        keys.filter((k) => k.priority === PRIORITY_RANK.low).map((k) => k.symbol),
-      );
-      const { results, calls } = await providers.fetch(
-        batch.dataType,
-        batch.assetType,
-        keys.map((k) => k.symbol),
-        {
-          signal: AbortSignal.timeout(settings.fetchTimeoutMs),
-          // A warming guess never spends a fallback provider's budget.
-          fallback: (symbol) => !low.has(symbol),
-        },
-      );
+      const { results, calls } = await providers.fetch(batch.dataType, batch.assetType, symbols, {
+        signal: AbortSignal.timeout(settings.fetchTimeoutMs),
+        // A warming guess never spends a fallback provider's budget.
+        fallback: (symbol) => !low.has(symbol),
+      });
       outcome.upstreamCalls = calls.length;
       const now = clock.now();
       // Fetched, now writing: shown on the dashboard when the fetch was slow.
       if (job && now - started >= LONG_BATCH_MS) await job.updateProgress(50);
       const entries: [string, CacheEntry][] = [];
+      /** The key of each entry, by index. */
+      const entryKeys: ClaimedKey[] = [];
       const settlements: Settlement[] = [];
       const requeue: string[] = [];
       let rateLimitedFor = 0;
-      for (const key of keys) {
+      keys.forEach((key, i) => {
         const result = results.get(key.symbol);
-        const keyName = keyOf(batch, key.symbol);
+        const keyName = keyNames[i]!;
+        if (result?.status === 'ok' || result?.status === 'not-found') entryKeys.push(key);
         if (result?.status === 'ok') {
           const source = providerOfValue(result.value) ?? batch.provider;
           entries.push([
@@ -626,21 +621,21 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
             );
           }
         }
-      }
+      });
       const writes = await writer.write(entries);
       if (writes.length > 0) this.emit('write', { writer: 'scheduler', outcomes: writes });
-      const byKey = new Map(keys.map((k) => [keyOf(batch, k.symbol), k]));
+      // Outcomes come in the order of the entries.
       writes.forEach((write, i) => {
-        const symbol = byKey.get(write.key)!;
+        const key = entryKeys[i]!;
         if (write.status === 'failed') {
           settlements.push(
-            this.#retryOrFail(symbol, 'FIML_CACHE_WRITE_FAILED', write.error.message, now, outcome),
+            this.#retryOrFail(key, 'FIML_CACHE_WRITE_FAILED', write.error.message, now, outcome),
           );
           return;
         }
         // Written, or a newer entry is there: either way it is fresh for a while.
         settlements.push({
-          symbol: symbol.symbol,
+          symbol: key.symbol,
           action: 'done',
           freshUntil: this.#freshUntil(entries[i]![1]),
         });
