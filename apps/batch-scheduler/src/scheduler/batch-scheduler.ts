@@ -157,6 +157,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
   #again = false;
   #stopped = true;
   #lastSweep = Number.NEGATIVE_INFINITY;
+  #lowLoadMinute: { minute: number; value: boolean } | undefined;
 
   constructor(deps: BatchSchedulerDeps) {
     super();
@@ -226,21 +227,15 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
             request.symbols.map((s) => cacheKey(request.dataType, request.assetType, s)),
           );
     const deadline = request.deadline === undefined ? undefined : Date.parse(request.deadline);
+    const priority = PRIORITY_RANK[request.priority];
+    const warm = request.reason === 'warm';
     let fresh = 0;
-    const keys = request.symbols.flatMap((symbol, i) => {
+    const keys: PendingKey[] = [];
+    request.symbols.forEach((symbol, i) => {
       const entry = cached[i];
-      if (entry && this.#youngEnough(entry, request, now, urgent)) {
-        fresh += 1;
-        return [];
-      }
-      return [
-        {
-          symbol,
-          priority: PRIORITY_RANK[request.priority],
-          ...(deadline === undefined ? {} : { deadline }),
-          ...(request.reason === 'warm' ? { warm: true } : {}),
-        },
-      ];
+      if (entry && this.#youngEnough(entry, request, now, urgent)) fresh += 1;
+      else if (deadline === undefined && !warm) keys.push({ symbol, priority });
+      else keys.push({ symbol, priority, ...(deadline === undefined ? {} : { deadline }), warm });
     });
     let { outcomes: added, nonLowPending } = await this.#adds.add(group, keys, now);
     if (added.includes('fresh')) {
@@ -257,14 +252,21 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     // would cost three Redis round trips each under a burst of requests).
     const maxBatch = Math.min(primary.maxBatchSize, this.#deps.settings.batchSize);
     if (urgent || deadline !== undefined || nonLowPending >= maxBatch) this.poke();
-    return {
+    const outcome = {
       group: PendingStore.groupId(group),
-      queued: added.filter((a) => a === 'queued').length,
-      merged: added.filter((a) => a === 'merged').length,
-      inFlight: added.filter((a) => a === 'in-flight').length,
-      fresh: fresh + added.filter((a) => a === 'fresh').length,
+      queued: 0,
+      merged: 0,
+      inFlight: 0,
+      fresh,
       noRoute: 0,
     };
+    for (const a of added) {
+      if (a === 'queued') outcome.queued += 1;
+      else if (a === 'merged') outcome.merged += 1;
+      else if (a === 'in-flight') outcome.inFlight += 1;
+      else outcome.fresh += 1;
+    }
+    return outcome;
   }
 
   /**
@@ -381,8 +383,22 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       maxBatchSize: Math.max(1, Math.min(provider.maxBatchSize, settings.batchSize)),
       intervalMs: settings.intervalMs,
       deadlineLeadMs: this.#deadlineLeadMs,
-      lowLoadHour: inLowLoadHour(now, settings.lowLoadHours, settings.timeZone),
+      lowLoadHour: this.#lowLoadHour(now),
     };
+  }
+
+  /**
+   * inLowLoadHour, once per minute: a time-zone conversion per look at a group
+   * showed in profiles of a busy flusher. Every zone's hours start on a whole
+   * minute, so the answer cannot change within one.
+   */
+  #lowLoadHour(now: number): boolean {
+    const minute = Math.floor(now / 60_000);
+    if (this.#lowLoadMinute?.minute !== minute) {
+      const { lowLoadHours, timeZone } = this.#deps.settings;
+      this.#lowLoadMinute = { minute, value: inLowLoadHour(now, lowLoadHours, timeZone) };
+    }
+    return this.#lowLoadMinute.value;
   }
 
   /** The provider's tightest window (fewest calls left) as the policy reads it. */

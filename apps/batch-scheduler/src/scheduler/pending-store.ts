@@ -156,8 +156,8 @@ export class PendingStore {
       if (
         !last ||
         key.priority !== last.priority ||
-        key.deadline !== last.deadline ||
-        key.warm !== last.warm
+        (key.deadline ?? 0) !== (last.deadline ?? 0) ||
+        !key.warm !== !last.warm
       ) {
         countAt = args.length;
         args.push(0, key.priority, Math.floor(key.deadline ?? 0), key.warm ? 1 : 0);
