@@ -438,16 +438,53 @@ async function profiled<T>(file: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * SLOWLOG=1 (with ONLY): every Redis command of the run through the slow log,
+ * summed per command and script (a script named by its first key's last
+ * segment), so Redis time splits by script as commandstats cannot.
+ */
+const SLOWLOG = ONLY !== undefined && process.env.SLOWLOG === '1';
+
+async function printSlowlog(): Promise<void> {
+  await admin.config('SET', 'slowlog-log-slower-than', '10000');
+  const entries = (await admin.slowlog('GET', '-1')) as [number, number, number, string[]][];
+  const by = new Map<string, { calls: number; usec: number }>();
+  for (const [, , usec, args] of entries) {
+    const command = args[0]?.toLowerCase() ?? '?';
+    const name = command.startsWith('eval')
+      ? `${command} ${args[1]?.slice(0, 8)} ${(args[3] ?? '').split(':').slice(-1)[0]}`
+      : command;
+    const row = by.get(name) ?? { calls: 0, usec: 0 };
+    row.calls += 1;
+    row.usec += usec;
+    by.set(name, row);
+  }
+  for (const [name, { calls, usec }] of [...by]
+    .sort((a, b) => b[1].usec - a[1].usec)
+    .slice(0, 25)) {
+    console.log(
+      `  ${name}: ${calls} calls, ${(usec / 1e3).toFixed(0)} ms, ${(usec / calls).toFixed(1)} µs each`,
+    );
+  }
+  await admin.slowlog('RESET');
+}
+
 async function costOf<T>(
   run: () => Promise<T>,
   profileTo?: string,
 ): Promise<{ result: T; cost: Cost }> {
   await admin.config('RESETSTAT');
+  if (SLOWLOG) {
+    await admin.config('SET', 'slowlog-log-slower-than', '0');
+    await admin.config('SET', 'slowlog-max-len', '2000000');
+    await admin.slowlog('RESET');
+  }
   const redisBefore = await redisCpuMs();
   const nodeBefore = process.cpuUsage();
   const result = profileTo === undefined ? await run() : await profiled(profileTo, run);
   const node = process.cpuUsage(nodeBefore);
   const redisAfter = await redisCpuMs();
+  if (SLOWLOG) await printSlowlog();
   const stats = await admin.info('commandstats');
   const redisCommands = [
     ...stats.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/g),
@@ -459,7 +496,7 @@ async function costOf<T>(
       usecPerCall: Number(m[4]),
     }))
     .sort((a, b) => b.usec - a.usec)
-    .slice(0, 8);
+    .slice(0, ONLY ? 40 : 8);
   return {
     result,
     cost: {
