@@ -80,6 +80,7 @@ export type {
   FreshnessPolicy,
   LoadResult,
   ReadOptions,
+  RefreshAheadRequest,
   RevalidateRequest,
   SetOptions,
 } from './manager/types.js';

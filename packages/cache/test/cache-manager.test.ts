@@ -292,6 +292,68 @@ describe('stale data', () => {
     expect(fetch.calls()).toBe(1);
   });
 
+  it('asks the app to refresh ahead, once per entry, when reads reach the last share of its freshness', async () => {
+    const clock = new ManualClock(T0);
+    const asked: { symbol: string; freshUntil: number }[] = [];
+    const { loader: l } = loader();
+    const m = await manager({
+      clock,
+      loaderFor: () => l,
+      refreshAheadFraction: 0.25,
+      onRefreshAhead: (r) => {
+        asked.push({ symbol: r.asset.symbol, freshUntil: r.freshUntil });
+      },
+    });
+    const first = await m.read('price', 'equity', 'AAPL');
+    const { softExpiresAt, ttlMs } = first.entry;
+    // Market hours on a Tuesday: a price is fresh for 5 minutes.
+    expect(ttlMs).toBe(5 * 60_000);
+
+    // Before the last quarter of its freshness: no request, from L1 or from a batch read.
+    clock.set(softExpiresAt - ttlMs * 0.25 - 1);
+    await m.read('price', 'equity', 'AAPL');
+    await m.readMany('price', 'equity', ['AAPL', 'MSFT']);
+    expect(asked).toEqual([]);
+
+    // In it: one request however many reads, single or batch, saying when the entry goes stale.
+    clock.set(softExpiresAt - ttlMs * 0.25);
+    await Promise.all(Array.from({ length: 5 }, () => m.read('price', 'equity', 'AAPL')));
+    await m.readMany('price', 'equity', ['AAPL', 'MSFT']);
+    expect(asked).toEqual([
+      { symbol: 'AAPL', freshUntil: softExpiresAt },
+      // MSFT, fetched by the batch read above, is far from its expiry yet.
+    ]);
+
+    // Stale reads take the stale path (onStale, in-process here), never the ahead one.
+    clock.set(softExpiresAt + 1);
+    expect(await m.read('price', 'equity', 'AAPL')).toMatchObject({ stale: true });
+    expect(asked).toHaveLength(1);
+  });
+
+  it('reports a refresh-ahead request that fails, and never fetches for it in-process', async () => {
+    const clock = new ManualClock(T0);
+    const { loader: l, calls } = loader();
+    const m = await manager({
+      clock,
+      loaderFor: () => l,
+      refreshAheadFraction: 0.5,
+      onRefreshAhead: () => Promise.reject(new Error('queue Redis down')),
+    });
+    const errors = recorder(m, 'error');
+    const { entry } = await m.read('price', 'equity', 'AAPL');
+    clock.set(entry.softExpiresAt - 1);
+    expect(await m.read('price', 'equity', 'AAPL')).toMatchObject({ stale: false, from: 'l1' });
+    await waitFor(() => errors.length > 0, { timeoutMs: 5_000, description: 'the error event' });
+    expect(errors).toEqual([
+      expect.objectContaining({
+        component: 'revalidate',
+        operation: 'enqueue',
+        key: 'price:equity:AAPL',
+      }),
+    ]);
+    expect(calls).toHaveLength(1);
+  });
+
   it('serves a stale value when the fetch fails (stale-if-error), and fails without one', async () => {
     const clock = new ManualClock(T0);
     const m = await manager({ clock, staleIfErrorMs: 3_600_000 });

@@ -2,7 +2,13 @@ import type { Cluster, Redis } from 'ioredis';
 import type { AssetType, Clock, DataType } from '@fiml/market';
 import type { L1Cache } from '../l1/l1-cache.js';
 import type { L1Value } from './tier-store.js';
-import type { BatchLoader, CacheLogger, FreshnessPolicy, RevalidateRequest } from './types.js';
+import type {
+  BatchLoader,
+  CacheLogger,
+  FreshnessPolicy,
+  RefreshAheadRequest,
+  RevalidateRequest,
+} from './types.js';
 
 export interface CacheManagerOptions {
   /** Freshness TTL per write; `new TtlPolicy()` from @fiml/market is the market-aware one. */
@@ -27,6 +33,16 @@ export interface CacheManagerOptions {
   readonly onStale?: (request: RevalidateRequest) => void | Promise<unknown>;
   /** How long one key's refresh request stands before another is made, ms. @defaultValue 5000 */
   readonly revalidateWindowMs?: number;
+  /**
+   * Called once per entry when a read finds it fresh but in the last
+   * `refreshAheadFraction` of its freshness (the api enqueues a refresh due
+   * by `freshUntil`, which the batch-scheduler batches with others). Best
+   * effort: nothing is fetched in-process for it, and a failure is reported
+   * as an `error` event. Without it, nothing is asked ahead.
+   */
+  readonly onRefreshAhead?: (request: RefreshAheadRequest) => void | Promise<unknown>;
+  /** The last share of freshness (0-1) in which reads call `onRefreshAhead`. @defaultValue 0 (off) */
+  readonly refreshAheadFraction?: number;
   /** Revalidation window past freshness, as a multiple of the TTL. @defaultValue 1 */
   readonly staleWhileRevalidateFactor?: number;
   /** How long past freshness an entry may stand in for a failed fetch. @defaultValue 3600000 */

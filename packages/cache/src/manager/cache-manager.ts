@@ -114,6 +114,7 @@ export class CacheManager {
     const hit = this.#path.fromL1(key, this.#clock.now(), started);
     if (hit && hit.phase !== 'stale-if-error') {
       if (hit.phase === 'revalidate') this.#refresh(key, () => this.#routeRefresh(key));
+      else this.#ahead(key, hit.read);
       return hit.read as CacheRead<V>;
     }
     const [answer] = await this.#lookup([key], started);
@@ -311,12 +312,14 @@ export class CacheManager {
     const l1 = this.#path.fromL1(key, now, started);
     if (l1 && l1.phase !== 'stale-if-error') {
       if (l1.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
+      else this.#ahead(key, l1.read);
       return l1.read;
     }
     const { reads, since } = await this.#tiers.readL2([key]);
     const l2 = this.#path.fromL2(key, reads[0], since, now, started);
     if (l2 && l2.phase !== 'stale-if-error') {
       if (l2.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
+      else this.#ahead(key, l2.read);
       return l2.read;
     }
     if (admitFetch && !this.#flights.has(key)) {
@@ -401,9 +404,11 @@ export class CacheManager {
         if (l2 || !answers[i]) answers[i] = l2;
       });
     }
-    // Stale answers served inside their window ask for a refresh, once per key per window.
+    // Stale answers served inside their window ask for a refresh, once per key per window;
+    // fresh ones near their expiry for a refresh ahead, once per entry.
     answers.forEach((answer, i) => {
       if (answer?.phase === 'revalidate') this.#refresh(keys[i]!, () => inProcess(i));
+      else if (answer?.phase === 'fresh') this.#ahead(keys[i]!, answer.read);
     });
     return answers;
   }
@@ -424,6 +429,21 @@ export class CacheManager {
   #refresh(key: string, inProcess: () => Promise<unknown>): void {
     const { dataType, assetType, symbol } = parseCacheKey(key)!;
     this.#revalidator.request({ key, dataType, asset: { symbol, assetType } }, inProcess);
+  }
+
+  /** A fresh read near its expiry asks the app for a refresh ahead (once per entry). */
+  #ahead(key: string, read: CacheRead): void {
+    if (!this.#revalidator.refreshesAhead) return;
+    if (!this.#freshness.refreshAheadDue(read.entry, this.#clock.now())) return;
+    const parsed = parseCacheKey(key);
+    if (!parsed) return;
+    const { dataType, assetType, symbol } = parsed;
+    this.#revalidator.ahead({
+      key,
+      dataType,
+      asset: { symbol, assetType },
+      freshUntil: read.entry.softExpiresAt,
+    });
   }
 
   /** Refreshes a key in-process through its route's loader; nothing when no loader serves it. */

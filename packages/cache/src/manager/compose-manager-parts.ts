@@ -144,6 +144,7 @@ export function composeManagerParts(
       clock,
       events,
       onStale: options.onStale,
+      onRefreshAhead: options.onRefreshAhead,
       requestWindowMs: nonNegative(options.revalidateWindowMs ?? 5_000, 'revalidateWindowMs'),
     }),
   };

@@ -24,6 +24,12 @@ export interface FreshnessOptions {
   readonly staleIfErrorMs?: number;
   /** Freshness of a cached "not found". @defaultValue 60000 */
   readonly negativeTtlMs?: number;
+  /**
+   * The last share of an entry's freshness (0-1) in which a read asks for
+   * its refresh ahead of expiry (see `refreshAheadDue`); 0 turns it off.
+   * @defaultValue 0
+   */
+  readonly refreshAheadFraction?: number;
 }
 
 /**
@@ -36,6 +42,7 @@ export class Freshness {
   readonly #swrFactor: number;
   readonly #staleIfErrorMs: number;
   readonly #negativeTtlMs: number;
+  readonly #aheadFraction: number;
 
   constructor(options: FreshnessOptions) {
     if (!options || typeof options.ttlPolicy?.ttl !== 'function') {
@@ -48,6 +55,26 @@ export class Freshness {
     );
     this.#staleIfErrorMs = nonNegative(options.staleIfErrorMs ?? 3_600_000, 'staleIfErrorMs');
     this.#negativeTtlMs = positive(options.negativeTtlMs ?? 60_000, 'negativeTtlMs');
+    const ahead = options.refreshAheadFraction ?? 0;
+    if (!(ahead >= 0 && ahead <= 1)) {
+      throw new RangeError(`refreshAheadFraction must be between 0 and 1, got ${String(ahead)}`);
+    }
+    this.#aheadFraction = ahead;
+  }
+
+  /**
+   * Whether a fresh value is in the last `refreshAheadFraction` of its
+   * freshness: read now, it will likely be read again after it goes stale,
+   * so a refresh requested now (due by `softExpiresAt`) turns that later read
+   * into a fresh hit instead of a stale one. Never for a cached "not found".
+   */
+  refreshAheadDue(entry: CacheEntry, now: number): boolean {
+    return (
+      this.#aheadFraction > 0 &&
+      entry.kind === 'value' &&
+      now < entry.softExpiresAt &&
+      now >= entry.softExpiresAt - entry.ttlMs * this.#aheadFraction
+    );
   }
 
   phase(entry: CacheEntry, now: number): Phase {

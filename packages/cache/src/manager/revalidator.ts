@@ -1,6 +1,6 @@
 import type { Clock } from '@fiml/market';
 import type { CacheEmitter } from './cache-emitter.js';
-import type { RevalidateRequest } from './types.js';
+import type { RefreshAheadRequest, RevalidateRequest } from './types.js';
 
 const MAX_REMEMBERED_KEYS = 10_000;
 
@@ -11,6 +11,8 @@ export interface RevalidatorOptions {
   readonly onStale: ((request: RevalidateRequest) => void | Promise<unknown>) | undefined;
   /** How long one key's refresh request stands before another may be made, ms. */
   readonly requestWindowMs: number;
+  /** The app's refresh-ahead request (the api enqueues a refresh due by `freshUntil`). */
+  readonly onRefreshAhead?: ((request: RefreshAheadRequest) => void | Promise<unknown>) | undefined;
 }
 
 /**
@@ -23,6 +25,8 @@ export interface RevalidatorOptions {
 export class Revalidator {
   readonly #o: RevalidatorOptions;
   readonly #requested = new Map<string, number>();
+  /** Per key, the `freshUntil` of the entry last asked ahead for: once per entry. */
+  readonly #askedAhead = new Map<string, number>();
 
   constructor(options: RevalidatorOptions) {
     this.#o = options;
@@ -51,6 +55,36 @@ export class Revalidator {
     }
   }
 
+  /** Whether refresh-ahead requests go anywhere (else reads need not check for them). */
+  get refreshesAhead(): boolean {
+    return this.#o.onRefreshAhead !== undefined;
+  }
+
+  /**
+   * Asks the app, once per entry, to refresh a fresh entry that reads reach
+   * near its expiry. Nothing is fetched here: ahead of expiry nothing is
+   * stale yet, and a refresh of one key in-process would spend a whole
+   * upstream call where the batch-scheduler shares one among many.
+   */
+  ahead(request: RefreshAheadRequest): void {
+    const onAhead = this.#o.onRefreshAhead;
+    if (!onAhead || this.#askedAhead.get(request.key) === request.freshUntil) return;
+    remember(this.#askedAhead, request.key, request.freshUntil);
+    const failed = (error: unknown) =>
+      this.#o.events.emit('error', {
+        component: 'revalidate',
+        operation: 'enqueue',
+        error: error instanceof Error ? error : new Error(String(error)),
+        key: request.key,
+      });
+    try {
+      const asked = onAhead(request);
+      if (asked && typeof asked.then === 'function') asked.then(undefined, failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
   #fallBack(key: string, error: unknown, inProcess: (() => Promise<unknown>) | undefined): void {
     this.#o.events.emit('error', {
       component: 'revalidate',
@@ -73,11 +107,16 @@ export class Revalidator {
   }
 
   #remember(key: string, until: number): void {
-    this.#requested.delete(key);
-    if (this.#requested.size >= MAX_REMEMBERED_KEYS) {
-      const oldest = this.#requested.keys().next().value;
-      if (oldest !== undefined) this.#requested.delete(oldest);
-    }
-    this.#requested.set(key, until);
+    remember(this.#requested, key, until);
   }
+}
+
+/** Sets `key` as the newest entry of a map bounded to MAX_REMEMBERED_KEYS (the oldest goes). */
+function remember(map: Map<string, number>, key: string, value: number): void {
+  map.delete(key);
+  if (map.size >= MAX_REMEMBERED_KEYS) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+  map.set(key, value);
 }

@@ -96,6 +96,12 @@ export interface RevalidateRequest {
   readonly asset: AssetKey;
 }
 
+/** A fresh entry read near its expiry: refreshing it by `freshUntil` keeps the next reads fresh. */
+export interface RefreshAheadRequest extends RevalidateRequest {
+  /** When the entry read goes stale (its `softExpiresAt`, epoch ms). */
+  readonly freshUntil: number;
+}
+
 /** Where a write came from and what it holds. */
 export interface SetOptions {
   readonly dataType: DataType;
