@@ -10,6 +10,7 @@ import {
   CacheManager,
   L1Cache,
   type L1Value,
+  type RefreshAheadRequest,
   type RevalidateRequest,
 } from '@fiml/cache';
 import { ttlEnvOf, type ApiConfig } from '@fiml/config';
@@ -227,6 +228,35 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
   };
 
   /**
+   * A fresh entry read near its expiry (CACHE_REFRESH_AHEAD_FRACTION): one
+   * normal-priority refresh due when it goes stale, deduplicated across
+   * instances, which the batch-scheduler batches with the others of its
+   * provider. Not for a provider that takes one symbol per call: there is
+   * no call to share, and its budget is better left to misses.
+   */
+  const enqueueAheadRefresh = (request: RefreshAheadRequest): Promise<unknown> | undefined => {
+    const { dataType, asset, freshUntil } = request;
+    const primary = providers.route(asset.assetType, dataType)[0];
+    if (!primary || primary.maxBatchSize <= 1) return undefined;
+    return refresh.enqueueRefresh(
+      {
+        symbols: [asset.symbol],
+        assetType: asset.assetType,
+        dataType,
+        priority: 'normal',
+        reason: 'ahead',
+        deadline: new Date(freshUntil).toISOString(),
+        source: 'api:ahead',
+      },
+      {
+        deduplicationId: `ahead:${dataType}:${asset.assetType}:${asset.symbol}`,
+        // Until the entry goes stale: the next entry's request is a new one.
+        deduplicationTtlMs: Math.max(1, freshUntil - clock.now()),
+      },
+    );
+  };
+
+  /**
    * A miss the api did not fetch because the provider's budget left to it is
    * spent: one urgent refresh per key across every instance, which the
    * batch-scheduler merges into its next call, so the client's retry is a hit.
@@ -273,6 +303,8 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     lockTtlMs: config.CACHE_LOCK_TTL_MS,
     logger: logger.child({ component: 'cache' }),
     onStale: enqueueStaleRefresh,
+    refreshAheadFraction: config.CACHE_REFRESH_AHEAD_FRACTION,
+    ...(config.CACHE_REFRESH_AHEAD_FRACTION > 0 ? { onRefreshAhead: enqueueAheadRefresh } : {}),
   });
   logCacheErrors(cache, { logger, clock });
   // Analytics and Prometheus listen to the cache's events; the cache knows neither.

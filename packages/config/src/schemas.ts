@@ -191,6 +191,12 @@ export const apiEnv = defineEnv('api', {
     expected: 'integer milliseconds 0-1000',
     default: '5',
   }),
+  CACHE_REFRESH_AHEAD_FRACTION: envVar(decimal(0, 1), {
+    description:
+      'Refresh ahead: a read that finds a value fresh but in this last share of its freshness (0.25: the last 75 s of a 5-minute price) asks the batch-scheduler, once per entry, to refresh it by the time it goes stale, so later reads stay fresh hits and the refreshes of many keys share one upstream call. Only for routes whose provider takes several symbols per call; 0 turns it off.',
+    expected: 'decimal 0-1',
+    default: '0.25',
+  }),
   CACHE_LOCK_TTL_MS: envVar(integer(100, 600_000), {
     description:
       'Lease of the cross-instance fetch lock that lets one api instance fetch a missed key while the others wait for its answer; renewed while the fetch runs, so it only bounds the wait when the holder dies.',

@@ -24,7 +24,7 @@ export const PRIORITIES = ['urgent', 'normal', 'low'] as const;
  * reader was told to retry). Optional in the payload: a v1 request without it
  * is a `request`.
  */
-export const REFRESH_REASONS = ['request', 'stale', 'warm', 'miss'] as const;
+export const REFRESH_REASONS = ['request', 'stale', 'warm', 'miss', 'ahead'] as const;
 export type RefreshReason = (typeof REFRESH_REASONS)[number];
 export type RefreshPriority = (typeof PRIORITIES)[number];
 
