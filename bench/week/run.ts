@@ -538,7 +538,7 @@ function main(): void {
       'Latency figures are over successful requests (a batch read waits for its slowest key); failed requests are counted apart.',
     '',
     'Configurations: **baseline** = L1 LRU 10,000, L2 with the market-hours TTL always (no calendar, no stale grace), plain read-through (one upstream call per missed key, no single flight, no coalescing, no client-side rate limit), no warming, no batching. ' +
-      "**optimized** = the documented defaults (docs/CONFIGURATION.md): adaptive L1 10,000, market-aware TTL with jitter 0.1, stale-while-revalidate (one TTL) and stale-if-error (1 h), single flight and 5 ms coalescing, the api's reserve of half of each provider window for the batch-scheduler, stale and budget-refused keys sent to the batch-scheduler as urgent refreshes, CACHE_BATCH_SIZE 100, CACHE_BATCH_INTERVAL 5 s, low-load hours 0-6, REFRESH_MIN_AGE_FRACTION 0.5, warming every 5 minutes plus pre-open (30 min) and refresh-ahead (60 s) runs, 100 keys per run.",
+      "**optimized** = the documented defaults (docs/CONFIGURATION.md): adaptive L1 10,000, market-aware TTL with jitter 0.1, stale-while-revalidate (one TTL) and stale-if-error (1 h), single flight and 5 ms coalescing, the api's reserve of half of each provider window for the batch-scheduler, stale and budget-refused keys sent to the batch-scheduler as urgent refreshes, fresh reads in the last quarter of freshness asking for a refresh due at expiry (CACHE_REFRESH_AHEAD_FRACTION 0.25, batch providers only), CACHE_BATCH_SIZE 100, CACHE_BATCH_INTERVAL 5 s, low-load hours 0-6, REFRESH_MIN_AGE_FRACTION 0.5, warming every 5 minutes plus pre-open (30 min) and refresh-ahead (60 s) runs, 100 keys per run.",
     '',
   ];
   for (const run of runs) {

@@ -100,6 +100,8 @@ export const OPTIMIZED_DEFAULTS = Object.freeze({
   softFetchTimeoutMs: 2_000,
   /** The revalidator's window per key (CacheManager default). */
   revalidateWindowMs: 5_000,
+  /** CACHE_REFRESH_AHEAD_FRACTION: fresh reads in this last share of freshness ask for a refresh ahead. */
+  refreshAheadFraction: 0.25,
   /** CACHE_BATCH_SIZE, CACHE_BATCH_INTERVAL (s), CACHE_LOW_LOAD_HOURS, REFRESH_MIN_AGE_FRACTION, REFRESH_MAX_ATTEMPTS */
   batchSize: 100,
   batchIntervalMs: 5_000,
@@ -276,6 +278,8 @@ class Simulation {
   readonly #flights = new Map<string, Flight>();
   readonly #coalescers = new Map<string, BatchCoalescer<Flight, undefined>>();
   readonly #revalidated = new Map<string, number>();
+  /** Per key, the soft expiry of the entry last asked ahead for. */
+  readonly #askedAhead = new Map<string, number>();
   readonly #groups = new Map<string, Group>();
   readonly #warmRecords = new Map<CacheEntry, WarmRecord>();
   readonly #warmRuns: Record<WarmMode, number> = {
@@ -308,6 +312,7 @@ class Simulation {
         ttlPolicy: this.#ttl,
         staleIfErrorMs: OPTIMIZED_DEFAULTS.staleIfErrorMs,
         negativeTtlMs: OPTIMIZED_DEFAULTS.negativeTtlMs,
+        refreshAheadFraction: OPTIMIZED_DEFAULTS.refreshAheadFraction,
       });
     } else {
       this.#ttl = marketHoursTtl;
@@ -461,6 +466,7 @@ class Simulation {
             now + l1Time,
           );
           if (phase === 'revalidate') this.#revalidate(key, asset, request.dataType);
+          else this.#ahead(key, held, asset, request.dataType);
           continue;
         }
         if (phase === 'expired') this.#l1.delete(key);
@@ -489,6 +495,7 @@ class Simulation {
             now + extraMs,
           );
           if (phase === 'revalidate') this.#revalidate(key, asset, request.dataType);
+          else this.#ahead(key, entry, asset, request.dataType);
           continue;
         }
         if (phase === 'expired') this.#l2.delete(key);
@@ -743,6 +750,20 @@ class Simulation {
     if (until !== undefined && until > now) return;
     this.#revalidated.set(key, now + OPTIMIZED_DEFAULTS.revalidateWindowMs);
     this.#enqueue(asset, dataType, 0, undefined, false);
+  }
+
+  /**
+   * The api's refresh ahead (CacheManager + the api's onRefreshAhead): a fresh read in the last
+   * share of its entry's freshness asks once per entry for a normal refresh due when it goes
+   * stale, for providers that take several symbols per call.
+   */
+  #ahead(key: string, entry: CacheEntry, asset: WorkloadAsset, dataType: DataType): void {
+    if (!this.#optimized) return;
+    if (!this.#freshness.refreshAheadDue(entry, this.#clock.now())) return;
+    if (maxBatchOf(providerFor(asset.assetType, dataType)) <= 1) return;
+    if (this.#askedAhead.get(key) === entry.softExpiresAt) return;
+    this.#askedAhead.set(key, entry.softExpiresAt);
+    this.#enqueue(asset, dataType, 1, entry.softExpiresAt, false);
   }
 
   /** Runs `fn` with setTimeout/clearTimeout on the virtual clock (for the real BatchCoalescer). */
