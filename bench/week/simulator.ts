@@ -101,7 +101,7 @@ export const OPTIMIZED_DEFAULTS = Object.freeze({
   /** The revalidator's window per key (CacheManager default). */
   revalidateWindowMs: 5_000,
   /** CACHE_REFRESH_AHEAD_FRACTION: fresh reads in this last share of freshness ask for a refresh ahead. */
-  refreshAheadFraction: 0.25,
+  refreshAheadFraction: 0.5,
   /** CACHE_BATCH_SIZE, CACHE_BATCH_INTERVAL (s), CACHE_LOW_LOAD_HOURS, REFRESH_MIN_AGE_FRACTION, REFRESH_MAX_ATTEMPTS */
   batchSize: 100,
   batchIntervalMs: 5_000,

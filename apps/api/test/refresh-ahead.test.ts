@@ -28,19 +28,19 @@ async function queued(h: Harness) {
 }
 
 describe('refresh ahead (CACHE_REFRESH_AHEAD_FRACTION)', () => {
-  it('a read in the last quarter of freshness asks once for a refresh due at expiry, and later reads stay fresh', async () => {
+  it('a read in the last half of freshness asks once for a refresh due at expiry, and later reads stay fresh', async () => {
     const h = await harness();
-    expect(h.config.CACHE_REFRESH_AHEAD_FRACTION).toBe(0.25);
+    expect(h.config.CACHE_REFRESH_AHEAD_FRACTION).toBe(0.5);
     const first = await read(h, '/v1/data/price/AAPL');
     expect(first.cache).toBe('miss');
     const freshUntil = Date.parse(first.expiresAt);
 
-    // Three quarters through: not yet.
-    h.clock.advance(PRICE_TTL_MS * 0.75 - 1);
+    // Halfway through: not yet.
+    h.clock.advance(PRICE_TTL_MS * 0.5 - 1);
     expect((await read(h, '/v1/data/price/AAPL')).cache).toBe('l1');
     expect(await queued(h)).toHaveLength(0);
 
-    // The last quarter: single and batch reads, one request between them.
+    // The last half: single and batch reads, one request between them.
     h.clock.advance(1);
     expect((await read(h, '/v1/data/price/AAPL')).cache).toBe('l1');
     await h.app.inject('/v1/data/price?symbols=AAPL');

@@ -193,9 +193,9 @@ export const apiEnv = defineEnv('api', {
   }),
   CACHE_REFRESH_AHEAD_FRACTION: envVar(decimal(0, 1), {
     description:
-      'Refresh ahead: a read that finds a value fresh but in this last share of its freshness (0.25: the last 75 s of a 5-minute price) asks the batch-scheduler, once per entry, to refresh it by the time it goes stale, so later reads stay fresh hits and the refreshes of many keys share one upstream call. Only for routes whose provider takes several symbols per call; 0 turns it off.',
+      'Refresh ahead: a read that finds a value fresh but in this last share of its freshness (0.5: the last 2.5 minutes of a 5-minute price) asks the batch-scheduler, once per entry, to refresh it by the time it goes stale, so a key read at least that often stays a fresh hit and the renewals of many keys share one upstream call. Keep it at most 1 − REFRESH_MIN_AGE_FRACTION: the batch-scheduler skips a non-urgent refresh of a younger entry. Only for routes whose provider takes several symbols per call; 0 turns it off.',
     expected: 'decimal 0-1',
-    default: '0.25',
+    default: '0.5',
   }),
   CACHE_LOCK_TTL_MS: envVar(integer(100, 600_000), {
     description:
