@@ -38,6 +38,7 @@ import { StackSampler, type StackSample } from './sampler.js';
 import type { SimCounters } from './session.js';
 import { sourceLine, sourceState } from './source.js';
 import { acrossRunsTable, recordRun, runsLine } from './runs.js';
+import { seedAccessHistory, type HistorySeeded } from './history.js';
 import { summarizeHeapSnapshot, type HeapSummary } from './heap-summary.js';
 import { getText, startStack, type ShutdownReport, type Stack } from './stack.js';
 
@@ -61,6 +62,7 @@ const SAMPLE_SECONDS = intEnv('SAMPLE_SECONDS', 5, 1);
 const LEAD_SECONDS = intEnv('LEAD_SECONDS', 30, 5);
 const SETTLE_SECONDS = intEnv('SETTLE_SECONDS', 60, 0);
 const HEAP_SNAPSHOTS = env('HEAP_SNAPSHOTS', 'off') === 'on';
+const HISTORY = env('HISTORY', 'on') !== 'off';
 const KEEP_HEAP_SNAPSHOTS = env('KEEP_HEAP_SNAPSHOTS', 'off') === 'on';
 const RESULT_NAME = env('RESULT_NAME', SOAK_MINUTES > 0 ? 'stress-soak' : 'stress');
 if (!/(?:Z|[+-]\d{2}:?\d{2})$/.test(SLICE_FROM) || !Number.isFinite(Date.parse(SLICE_FROM))) {
@@ -250,16 +252,26 @@ async function heapSnapshot(stack: Stack, phase: string): Promise<HeapSnapshotTa
   return { phase, heapUsedAfterGc, ...(KEEP_HEAP_SNAPSHOTS ? { file } : {}), summary };
 }
 
-const clockOffsetMs = from - LEAD_SECONDS * 1000 - Date.now();
 console.error('starting redis x2, sim-provider, api, batch-scheduler, warmer (optimized)…');
 const stack = await startStack({
   configuration: CONFIGURATIONS.optimized,
   seed: SEED,
-  clockOffsetMs,
+  // Taken when the processes launch, after the access history is written.
+  clockOffsetMs: () => from - LEAD_SECONDS * 1000 - Date.now(),
+  ...(HISTORY
+    ? {
+        prepareCache: (url: string) => {
+          console.error('writing the access history into the cache Redis…');
+          return seedAccessHistory(url, { week, seed: SEED, until: from });
+        },
+      }
+    : {}),
   ...(HEAP_SNAPSHOTS
     ? { nodeOptions: { api: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}` } }
     : {}),
 });
+const { clockOffsetMs } = stack;
+const history = stack.prepared as HistorySeeded | undefined;
 const snapshots: HeapSnapshotTaken[] = [];
 const sampler = new StackSampler(stack, SAMPLE_SECONDS * 1000);
 sampler.start();
@@ -495,7 +507,12 @@ const markdown = [
     `(${warmupRequests.length} requests${warm ? `, hit rate ${(100 * hitRate(warm.reads)).toFixed(2)} %` : ''}), ` +
     `then the stress requests take the paths of the ${paths.length} requests that follow, in order ` +
     `(single reads and 10–50-symbol batches; price, news, fundamentals). The load generator runs in ` +
-    `this process on the same two cores as everything else.`,
+    `this process on the same two cores as everything else. ` +
+    (history
+      ? `Before the apps start, the cache Redis receives the access history a running deployment has ` +
+        `(${history.reads.toLocaleString('en-US')} reads of ${history.keys} keys: the previous week and ` +
+        `this day until the warm-up, through the api's own recorder; see e2e.md), so the warmer works as in production.`
+      : 'No access history (HISTORY=off): the warmer plans from the warm-up alone.'),
   '',
   `## Across runs (${runs.length} with these parameters)`,
   '',
@@ -636,6 +653,7 @@ saveResults(RESULT_NAME, markdown, {
     configuration: CONFIGURATIONS.optimized,
     workload: week.parameters,
   },
+  history,
   warmup: warm,
   burst: burstResult!,
   sustained: sustainedResult!,
