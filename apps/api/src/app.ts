@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
@@ -36,6 +36,7 @@ import {
   frameworkErrorHandler,
   registerErrorHandling,
 } from './errors.js';
+import { LeasedRateLimit } from './leased-rate-limit.js';
 import { registerQueueBoard } from './queue-board.js';
 import {
   dataRoutes,
@@ -191,13 +192,30 @@ export function buildApp(deps: AppDeps) {
     });
   }
   if (deps.rateLimit && deps.rateLimit.perMinute > 0) {
+    const { perMinute, redis, keyPrefix } = deps.rateLimit;
+    // Shared through Redis by leases of requests, not a round trip per request (see LeasedRateLimit).
+    const shared =
+      redis &&
+      new LeasedRateLimit({
+        redis,
+        // The `limit` key space: a pattern delete of cache entries never touches the counters.
+        keyPrefix: cacheKeySpace(keyPrefix).limit,
+        clock: deps.clock,
+        max: perMinute,
+        windowMs: 60_000,
+      });
     void app.register(rateLimit, {
       global: true,
-      max: deps.rateLimit.perMinute,
+      max: perMinute,
       timeWindow: 60_000,
-      ...(deps.rateLimit.redis ? { redis: deps.rateLimit.redis } : {}),
-      // The `limit` key space: a pattern delete of cache entries never touches the counters.
-      nameSpace: cacheKeySpace(deps.rateLimit.keyPrefix).limit,
+      // The plugin constructs its store with `new`; a constructor returning an object yields it.
+      ...(shared
+        ? {
+            store: function store() {
+              return shared;
+            } as unknown as FastifyRateLimitStoreCtor,
+          }
+        : {}),
       // A dead cache Redis must not take the API down with it.
       skipOnError: true,
       keyGenerator: clientOf,

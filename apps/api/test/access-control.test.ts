@@ -121,7 +121,9 @@ describe('limits', () => {
       200,
     );
     const keys = await h.cacheRedis.keys(`${h.prefix}:*`);
-    expect(keys).toContain(`${h.prefix}:v2:limit:key:client`);
+    // One counter per client and minute (numbered from the epoch on the api's clock).
+    const minute = Math.floor(h.clock.now() / 60_000);
+    expect(keys).toContain(`${h.prefix}:v2:limit:${minute}:key:client`);
     expect(keys.filter((k) => !/^[^:]+:v2:(e|limit|access|lock):/.test(k))).toEqual([]);
   });
 
