@@ -61,7 +61,7 @@ const SOAK_MINUTES = intEnv('SOAK_MINUTES', 0, 0);
 const SAMPLE_SECONDS = intEnv('SAMPLE_SECONDS', 5, 1);
 const LEAD_SECONDS = intEnv('LEAD_SECONDS', 30, 5);
 const SETTLE_SECONDS = intEnv('SETTLE_SECONDS', 60, 0);
-const HEAP_SNAPSHOTS = env('HEAP_SNAPSHOTS', 'off') === 'on';
+const HEAP_SNAPSHOTS = env('HEAP_SNAPSHOTS', 'on') !== 'off';
 const HISTORY = env('HISTORY', 'on') !== 'off';
 const KEEP_HEAP_SNAPSHOTS = env('KEEP_HEAP_SNAPSHOTS', 'off') === 'on';
 const RESULT_NAME = env('RESULT_NAME', SOAK_MINUTES > 0 ? 'stress-soak' : 'stress');
@@ -621,11 +621,10 @@ const markdown = [
   '',
   memoryTable,
   '',
-  ...heapSection,
-  '',
   "RSS from /proc (VmRSS); heap is V8 heap in use from each app's /metrics (nodejs_heap_size_used_bytes), " +
     'or used_memory for the redis-servers; the simulator has no metrics. Every sample is in the JSON.',
   '',
+  ...heapSection,
   '## Shutdown',
   '',
   shutdown
