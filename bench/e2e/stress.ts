@@ -17,7 +17,7 @@
  * Throughout, every process's resident memory, V8 heap (apps), Redis used_memory and CPU are
  * sampled every SAMPLE_SECONDS and saved with the results.
  *
- * HEAP_SNAPSHOTS=on starts the api with --heapsnapshot-signal and takes a heap snapshot after the
+ * HEAP_SNAPSHOTS (on unless =off) starts the api with --heapsnapshot-signal and takes a heap snapshot after the
  * warm-up, after the sustained phase (and the soak) and after the settle: a snapshot follows a full
  * GC, so its size is what the api really holds, and its largest groups say what holds it
  * (heap-summary.ts). The snapshots go to a temporary directory and are deleted unless
