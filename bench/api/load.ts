@@ -7,7 +7,7 @@
 // source); autocannon drives them from this one. Everything is on 127.0.0.1.
 //
 //   pnpm --filter @fiml/bench bench:api     (ROUNDS=3 SECONDS=8 by default; API_LOG_LEVEL=info)
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,13 @@ async function cannon(options: autocannon.Options): Promise<Run> {
 }
 
 const info = runInfo('bench:api');
+// The api is measured as it is deployed: its build (and its packages'), not tsx from source.
+const build = spawnSync(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'build', '--filter=@fiml/api...', '--output-logs=errors-only'],
+  { cwd: root, stdio: 'inherit' },
+);
+if (build.status !== 0) throw new Error(`building the api failed (exit ${String(build.status)})`);
 let pinned = pin(process.pid, 0);
 const redis = await startRedisServer();
 pinned = pin(redis.pid, 0) && pinned;
@@ -116,7 +123,8 @@ servers.push(sim);
 os.setPriority(process.pid, 10);
 try {
   const api = await startServer(
-    ['--conditions=@fiml/source', '--import', 'tsx', 'apps/api/src/main.ts'],
+    // The built api, as deployed (tsx from source adds its own per-call costs).
+    ['apps/api/dist/main.js'],
     {
       NODE_ENV: 'production',
       // Request logs at info cost a JSON line per request; API_LOG_LEVEL=info measures them.
@@ -255,7 +263,7 @@ try {
     `Upstream calls during this part: ${callsDuring}, for ${cold.length} cold symbols first read in it`,
     '(misses coalesce into calls of up to 100 symbols; a fetched symbol is then cached).',
     '',
-    `The api runs its real composition root in its default configuration at LOG_LEVEL=${LOG_LEVEL}:`,
+    `The api runs its build (apps/api/dist, as deployed) in its default configuration at LOG_LEVEL=${LOG_LEVEL}:`,
     'the shared per-key request limit on (API_RATE_LIMIT_PER_MINUTE=10,000,000, so it never refuses',
     "the benchmark's one key; leased from Redis in blocks) and the overload check on at its default;",
     'cold keys are fetched from the simulated provider over HTTP (no modeled latency). autocannon',
