@@ -69,7 +69,12 @@ const PROVOKED_BY_TRAFFIC = [
   'FimlProviderBudgetExhausted',
   'FimlWarmingPrecisionLow',
 ];
-const PROVOKED_BY_FAILURES = ['FimlCacheRedisErrors', 'FimlCacheCircuitOpen', 'FimlProcessDown'];
+const PROVOKED_BY_FAILURES = [
+  'FimlCacheRedisErrors',
+  'FimlCacheCircuitOpen',
+  'FimlApiDegraded',
+  'FimlProcessDown',
+];
 /** Alerts this test cannot provoke, and why (their promtool unit tests cover them). */
 const NOT_PROVOKED: Record<string, string> = {
   FimlServiceMissing:
