@@ -49,7 +49,7 @@ describe('refresh request contract', () => {
     const v1 = parseRefreshRequest(base);
     expect(v1).not.toHaveProperty('reason');
     expect(issuesOf({ ...base, reason: 'because' })).toEqual({
-      reason: 'one of request, stale, warm, miss',
+      reason: 'one of request, stale, warm, miss, ahead',
     });
   });
 
