@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@fiml/observability';
-import { QUEUE_NAMES, queuePrefix } from '@fiml/queue';
+import { QUEUE_NAMES, isConnectionError, queuePrefix } from '@fiml/queue';
 import { z } from 'zod';
 import { HttpError, type ErrorBody } from './errors.js';
 
@@ -157,8 +157,11 @@ export function registerQueueBoard(
   // Errors of bull-board's handlers go to the api's error handler (bull-board's own answers with
   // its internal message, and the stack in development): rethrown from the adapter's handler,
   // Fastify hands them to the parent's. A Redis error while the queue Redis is down is a 503.
+  // Right after Redis went away the connection may not know yet: the error itself says so.
   serverAdapter.setErrorHandler((error: Error) => {
-    if (options.connection.status !== 'ready') throw queueUnavailable(error);
+    if (options.connection.status !== 'ready' || isConnectionError(error)) {
+      throw queueUnavailable(error);
+    }
     throw error;
   });
 
@@ -193,6 +196,16 @@ export function registerQueueBoard(
     scope.addHook('preSerialization', (request, reply, payload: unknown, done) => {
       if (reply.statusCode < 400 || isErrorBody(payload)) {
         done(null, payload);
+        return;
+      }
+      // bull-board answered a failure of its own (500) while the queue Redis is gone.
+      if (reply.statusCode >= 500 && options.connection.status !== 'ready') {
+        const unavailable = queueUnavailable(undefined);
+        void reply.code(unavailable.statusCode).headers(unavailable.headers);
+        done(null, {
+          error: { code: unavailable.code, message: unavailable.message },
+          requestId: request.id,
+        } satisfies ErrorBody);
         return;
       }
       const reason = boardErrorReason(payload);
