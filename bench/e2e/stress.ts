@@ -342,6 +342,7 @@ try {
 } finally {
   await sampler.stop();
   shutdown = await stack.stop();
+  if (HEAP_SNAPSHOTS && !KEEP_HEAP_SNAPSHOTS) rmSync(snapshotDir, { recursive: true, force: true });
 }
 const samples: StackSample[] = sampler.samples;
 
