@@ -1,4 +1,6 @@
+import { DelayedError } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { systemClock } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
 import {
   QueueName,
@@ -7,7 +9,7 @@ import {
   type JobWorker,
   type RefreshRequest,
 } from '@fiml/queue';
-import type { RefreshOutcome } from './refresh-consumer.js';
+import { RefreshRateLimitedError, type RefreshOutcome } from './refresh-consumer.js';
 import type { IntakeOutcome } from './scheduler/batch-job.js';
 
 export interface WorkerDeps {
@@ -56,7 +58,17 @@ export function buildWorker(deps: WorkerDeps): JobWorker {
         },
         'refresh request received',
       );
-      const outcome = await deps.refresh(request);
+      let outcome: RefreshOutcome | IntakeOutcome;
+      try {
+        outcome = await deps.refresh(request);
+      } catch (error) {
+        if (!(error instanceof RefreshRateLimitedError)) throw error;
+        // Refused for rate (batching off): back to the queue until the budget returns, no attempt
+        // spent. BullMQ's delays run on real time, whatever clock the app's decisions use.
+        await job.moveToDelayed(systemClock.now() + error.retryAfterMs, job.token);
+        log.info({ jobId: job.id, retryAfterMs: error.retryAfterMs }, 'refresh waits for budget');
+        throw new DelayedError();
+      }
       if ('failures' in outcome) {
         const { failures, ...counts } = outcome;
         log[failures.length > 0 ? 'warn' : 'info'](
