@@ -7,7 +7,7 @@ import {
   type WriteOutcome,
 } from '@fiml/cache';
 import type { CacheWriteEventLike } from '@fiml/observability';
-import { ProviderErrorCode, providerOfValue, type ProviderRegistry } from '@fiml/providers';
+import { providerOfValue, type ProviderRegistry } from '@fiml/providers';
 import type { RefreshRequest } from '@fiml/queue';
 
 /** A symbol the job could not refresh, and why (upstream, or the cache Redis). */
@@ -58,28 +58,6 @@ export class RefreshFailedError extends Error {
   }
 }
 
-/**
- * A refresh that fetched nothing because every symbol was refused for rate
- * (the provider's 429, or our shared limiter's spent budget): not a failure,
- * a wait. The worker puts the job back, delayed by `retryAfterMs`, without
- * spending an attempt, as the batching path waits for budget.
- */
-export class RefreshRateLimitedError extends Error {
-  readonly code = 'FIML_REFRESH_RATE_LIMITED';
-  constructor(readonly retryAfterMs: number) {
-    super(`every symbol was refused for rate; retry in ${retryAfterMs} ms`);
-    this.name = 'RefreshRateLimitedError';
-  }
-}
-
-/** Codes that mean "not now" rather than "failed". */
-const WAIT_CODES: ReadonlySet<string> = new Set([
-  ProviderErrorCode.RATE_LIMITED,
-  ProviderErrorCode.BUDGET_EXHAUSTED,
-]);
-/** When a refusal for rate says nothing of when to come back. */
-const DEFAULT_RATE_WAIT_MS = 1_000;
-
 export interface RefreshConsumerOptions {
   /** Fetches through each (asset type, data type) route, with fallback and shared rate limits. */
   readonly providers: Pick<ProviderRegistry, 'fetch' | 'route'>;
@@ -129,14 +107,6 @@ export class RefreshConsumer extends EventEmitter<RefreshConsumerEvents> {
     const failures: RefreshFailure[] = [];
     const batch: { symbol: string; notFound: boolean; entry: [string, CacheEntry] }[] = [];
     let cause: unknown;
-    // Every symbol refused for rate: wait for the budget (the longest Retry-After) instead of failing.
-    const refusals = [...results.values()].map((r) =>
-      r.status === 'error' && WAIT_CODES.has(r.error.code) ? r.error : undefined,
-    );
-    if (refusals.length > 0 && refusals.every((r) => r !== undefined)) {
-      const waits = refusals.map((r) => r.retryAfterMs ?? DEFAULT_RATE_WAIT_MS);
-      throw new RefreshRateLimitedError(Math.max(DEFAULT_RATE_WAIT_MS, ...waits));
-    }
     for (const [symbol, result] of results) {
       if (result.status === 'error') {
         failures.push({

@@ -1,6 +1,4 @@
-import { DelayedError } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { systemClock } from '@fiml/market';
 import type { Logger } from '@fiml/observability';
 import {
   QueueName,
@@ -9,7 +7,7 @@ import {
   type JobWorker,
   type RefreshRequest,
 } from '@fiml/queue';
-import { RefreshRateLimitedError, type RefreshOutcome } from './refresh-consumer.js';
+import type { RefreshOutcome } from './refresh-consumer.js';
 import type { IntakeOutcome } from './scheduler/batch-job.js';
 
 export interface WorkerDeps {
@@ -58,17 +56,7 @@ export function buildWorker(deps: WorkerDeps): JobWorker {
         },
         'refresh request received',
       );
-      let outcome: RefreshOutcome | IntakeOutcome;
-      try {
-        outcome = await deps.refresh(request);
-      } catch (error) {
-        if (!(error instanceof RefreshRateLimitedError)) throw error;
-        // Refused for rate (batching off): back to the queue until the budget returns, no attempt
-        // spent. BullMQ's delays run on real time, whatever clock the app's decisions use.
-        await job.moveToDelayed(systemClock.now() + error.retryAfterMs, job.token);
-        log.info({ jobId: job.id, retryAfterMs: error.retryAfterMs }, 'refresh waits for budget');
-        throw new DelayedError();
-      }
+      const outcome = await deps.refresh(request);
       if ('failures' in outcome) {
         const { failures, ...counts } = outcome;
         log[failures.length > 0 ? 'warn' : 'info'](

@@ -1,14 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
 import { CacheWriter, cacheKey, cacheKeySpace } from '@fiml/cache';
-import {
-  ManualClock,
-  SeededRandom,
-  TtlPolicy,
-  systemClock,
-  type AssetType,
-  type DataType,
-} from '@fiml/market';
+import { ManualClock, SeededRandom, TtlPolicy, type AssetType, type DataType } from '@fiml/market';
 import { readSample } from '@fiml/observability/promtool';
 import {
   ProviderError,
@@ -214,62 +207,6 @@ describe('the refresh consumer, built by createBatchScheduler', () => {
       { symbol: 'AAPL', stage: 'fetch', code: 'FIML_PROVIDER_ABORTED' },
     ]);
     expect(job.failedReason).toMatch(/refresh wrote nothing/);
-  });
-});
-
-describe('the refresh consumer when the provider budget is spent (batching off)', () => {
-  it('puts a refused job back until the budget returns, without spending an attempt or failing it', async () => {
-    const clock = new ManualClock(T1);
-    const sim = await simServer(clock);
-    const { app, producer } = scheduler(
-      {
-        SIM_PROVIDER_URL: sim.url,
-        CACHE_BATCH_ENABLED: 'false',
-        PROVIDER_RATE_LIMITS: 'sim-equities=2/min',
-      },
-      clock,
-    );
-    const worker = app.worker.worker;
-    const failed: Job[] = [];
-    worker.on('failed', (job) => failed.push(job!));
-    const twoDone = waitFor(() => completed >= 2, { timeoutMs: 15_000, description: 'two jobs' });
-    let completed = 0;
-    worker.on('completed', () => (completed += 1));
-    const third = await (async () => {
-      for (const symbol of ['AAPL', 'MSFT']) {
-        await producer.enqueueRefresh({
-          symbols: [symbol],
-          assetType: 'equity',
-          dataType: 'price',
-          source: 'test',
-        });
-      }
-      await twoDone;
-      return producer.enqueueRefresh({
-        symbols: ['NVDA'],
-        assetType: 'equity',
-        dataType: 'price',
-        source: 'test',
-      });
-    })();
-
-    // The third finds the two-a-minute budget spent: delayed, not failed, no attempt spent.
-    const delayed = await waitFor(
-      async () => {
-        const job = await producer.queue.getJob(third.jobId);
-        return job && (await job.getState()) === 'delayed' ? job : undefined;
-      },
-      { timeoutMs: 15_000, description: 'the refused job delayed' },
-    );
-    expect(delayed.attemptsMade).toBe(0);
-    // Until the window lets a call go again: within the minute, not at once. (A delayed job's
-    // score is its due time in ms times 0x1000, plus a counter.)
-    const score = Number(await redis('test-z').zscore(producer.queue.keys.delayed!, delayed.id!));
-    const waitMs = Math.floor(score / 0x1000) - systemClock.now();
-    expect(waitMs).toBeGreaterThan(0);
-    expect(waitMs).toBeLessThanOrEqual(60_000);
-    expect(failed).toEqual([]);
-    expect(completed).toBe(2);
   });
 });
 
