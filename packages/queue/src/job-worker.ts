@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@fiml/observability';
 import type { z } from 'zod';
@@ -20,11 +20,7 @@ export interface JobWorkerOptions<S extends z.ZodType, R> {
   readonly connection: Redis;
   /** The payload contract; a job that does not match fails without retries. */
   readonly schema: S;
-  /**
-   * Handles one validated job. Throw to fail the attempt (it is retried per the
-   * job's options); to put it back for later without spending an attempt,
-   * `await job.moveToDelayed(until, job.token)` and throw BullMQ's DelayedError.
-   */
+  /** Handles one validated job. Throw to fail the attempt (it is retried per the job's options). */
   readonly process: (payload: z.output<S>, job: Job) => Promise<R>;
   readonly logger: Logger;
   /** Jobs worked on at once. @defaultValue 1 */
@@ -94,14 +90,7 @@ export function createJobWorker<S extends z.ZodType, R>(
         );
         throw new UnrecoverableError(error.message);
       }
-      try {
-        return await options.process(parsed.data, job);
-      } catch (error) {
-        // A job the processor put back (`job.moveToDelayed`, then DelayedError) is no longer
-        // this worker's: BullMQ emits neither completed nor failed for it.
-        if (error instanceof DelayedError) settle(job);
-        throw error;
-      }
+      return options.process(parsed.data, job);
     },
     {
       connection: options.connection,
