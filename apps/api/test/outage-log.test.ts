@@ -1,33 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
-import { createLogger } from '@fiml/observability';
+import { capturingLogger, type LogLine } from '@fiml/observability/testing';
 import { startRedisServer, waitFor } from '@fiml/testing';
 import { asClient, startHarness, type Harness } from './harness.js';
-
-type Line = Record<string, unknown> & { level: string; msg: string };
 
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
 });
-
-/** A logger at info whose lines the test reads. */
-function capturingLogger() {
-  const lines: Line[] = [];
-  const logger = createLogger({
-    service: 'api',
-    level: 'info',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          lines.push(JSON.parse(line) as Line);
-        }
-        done();
-      },
-    }),
-  });
-  return { logger, lines };
-}
 
 /** Single, news and batch reads: every path that touches the cache Redis (L2, locks, limits, shares). */
 async function reads(h: Harness, round: number): Promise<void> {
@@ -38,12 +17,12 @@ async function reads(h: Harness, round: number): Promise<void> {
   }
 }
 
-const problems = (lines: readonly Line[]) =>
+const problems = (lines: readonly LogLine[]) =>
   lines.filter((l) => ['warn', 'error', 'fatal'].includes(l.level));
 
 describe('the api during a cache Redis outage', () => {
   it('says so in a few lines, each once however many reads fail, and says when it is over', async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger({ level: 'info', service: 'api' });
     const server = await startRedisServer();
     open.push(() => server.stop());
     const h = await startHarness({ env: { REDIS_CACHE_URL: server.url }, logger });

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, warmerEnv } from '@fiml/config';
-import { createLogger, startOpsServer, type ReadinessReport } from '@fiml/observability';
+import { startOpsServer, type ReadinessReport } from '@fiml/observability';
 import { readSample } from '@fiml/observability/promtool';
+import { capturingLogger } from '@fiml/observability/testing';
 import {
   startRedisServer,
   testRedisUrl,
@@ -21,8 +21,6 @@ import type {
 } from '../src/schedule-keeper.js';
 import { PRE_OPEN_SCHEDULER_ID, WARM_SCHEDULER_ID } from '../src/warmer.js';
 
-type Line = Record<string, unknown> & { level: string; msg: string };
-
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
@@ -32,22 +30,6 @@ const RECREATED = 'warming schedule was missing; re-created';
 const NOT_RECREATED =
   'warming schedule is missing and could not be re-created; retrying on the next check';
 
-/** A logger whose lines (warn and above) the test reads. */
-function capturingLogger() {
-  const lines: Line[] = [];
-  const logger = createLogger({
-    service: 'test',
-    level: 'warn',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(JSON.parse(chunk.toString()) as Line);
-        callback();
-      },
-    }),
-  });
-  return { logger, lines };
-}
-
 async function privateServer(): Promise<RedisServer> {
   const server = await startRedisServer();
   open.push(() => server.stop());
@@ -56,7 +38,7 @@ async function privateServer(): Promise<RedisServer> {
 
 /** A warmer built as the process builds it (createWarmer) on this queue Redis, closed after the test. */
 function warmer(queueUrl: string, env: Record<string, string>) {
-  const { logger, lines } = capturingLogger();
+  const { logger, lines } = capturingLogger({ level: 'warn' });
   const config = loadConfig(warmerEnv, {
     env: {
       REDIS_QUEUE_URL: queueUrl,

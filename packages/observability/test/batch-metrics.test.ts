@@ -58,7 +58,7 @@ function setup(options: { pendingTimeoutMs?: number } = {}) {
   const source = new SchedulerEvents();
   const { logger, lines } = capturingLogger();
   const bridge = registerBatchMetrics(registry, source, { providers, logger, ...options });
-  const warnings = () => lines.filter((l) => l.level === 'warn' || l.level === 40);
+  const warnings = () => lines.filter((l) => l.level === 'warn');
   return { registry, source, bridge, lines, warnings };
 }
 

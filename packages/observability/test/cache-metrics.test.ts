@@ -336,7 +336,7 @@ describe('cache errors and the circuit breaker', () => {
     expect(() => bus.emit('fetch', bad as never)).not.toThrow();
     bus.emit('fetch', { ...bad, keys: 4, outcome: 'ok' } as never);
     expect(await sample(registry, 'fiml_batch_size_count', { provider: 'equity:price' })).toBe(1);
-    const warnings = lines.filter((l) => l.level === 'warn' || l.level === 40);
+    const warnings = lines.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ event: 'fetch', component: 'cache-metrics' });
   });

@@ -1,8 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
 import type { CacheEventName, CacheEventSource, CacheEvents } from '@fiml/cache';
 import type { Registry } from 'prom-client';
-import { createLogger, type Logger } from '../src/index.js';
 
 /**
  * A real event source of the cache's port: a typed emitter carrying the
@@ -51,20 +49,4 @@ export async function families(registry: Registry): Promise<string[]> {
   return (await registry.getMetricsAsJSON()).map((f) => f.name).sort();
 }
 
-/** A logger whose JSON lines the test can read. */
-export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    service: 'test',
-    level: 'debug',
-    destination: new Writable({
-      write(chunk: Buffer, _e, cb) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        cb();
-      },
-    }),
-  });
-  return { logger, lines };
-}
+export { capturingLogger } from '../src/testing.js';

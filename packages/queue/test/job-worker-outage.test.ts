@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { createLogger } from '@fiml/observability';
+import { capturingLogger } from '@fiml/observability/testing';
 import {
   startRedisServer,
   uniqueName,
@@ -19,24 +18,6 @@ import {
   refreshRequestSchema,
 } from '../src/index.js';
 
-type Line = Record<string, unknown> & { level: string; msg: string };
-
-/** A logger whose lines the test reads. */
-function capturingLogger() {
-  const lines: Line[] = [];
-  const logger = createLogger({
-    service: 'test',
-    level: 'info',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(JSON.parse(chunk.toString()) as Line);
-        callback();
-      },
-    }),
-  });
-  return { logger, lines };
-}
-
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
@@ -49,7 +30,7 @@ async function privateServer(): Promise<RedisServer> {
 }
 
 function setup(server: RedisServer, options: { shutdownTimeoutMs?: number } = {}) {
-  const { logger, lines } = capturingLogger();
+  const { logger, lines } = capturingLogger({ level: 'info' });
   const connection = createRedisConnection(server.url, { role: 'worker', name: 'w', logger });
   open.push(() => Promise.resolve(connection.disconnect()));
   const prefix = uniqueName('outage');
