@@ -111,10 +111,11 @@ export class CacheManager {
     assertEntryKey(key);
     const started = performance.now();
     // Hot path: an L1 hit answers without the batch machinery of getMany.
-    const hit = this.#path.fromL1(key, this.#clock.now(), started);
+    const now = this.#clock.now();
+    const hit = this.#path.fromL1(key, now, started);
     if (hit && hit.phase !== 'stale-if-error') {
       if (hit.phase === 'revalidate') this.#refresh(key, () => this.#routeRefresh(key));
-      else this.#ahead(key, hit.read);
+      else this.#ahead(key, hit.read, now);
       return hit.read as CacheRead<V>;
     }
     const [answer] = await this.#lookup([key], started);
@@ -312,14 +313,14 @@ export class CacheManager {
     const l1 = this.#path.fromL1(key, now, started);
     if (l1 && l1.phase !== 'stale-if-error') {
       if (l1.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
-      else this.#ahead(key, l1.read);
+      else this.#ahead(key, l1.read, now);
       return l1.read;
     }
     const { reads, since } = await this.#tiers.readL2([key]);
     const l2 = this.#path.fromL2(key, reads[0], since, now, started);
     if (l2 && l2.phase !== 'stale-if-error') {
       if (l2.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
-      else this.#ahead(key, l2.read);
+      else this.#ahead(key, l2.read, now);
       return l2.read;
     }
     if (admitFetch && !this.#flights.has(key)) {
@@ -408,7 +409,7 @@ export class CacheManager {
     // fresh ones near their expiry for a refresh ahead, once per entry.
     answers.forEach((answer, i) => {
       if (answer?.phase === 'revalidate') this.#refresh(keys[i]!, () => inProcess(i));
-      else if (answer?.phase === 'fresh') this.#ahead(keys[i]!, answer.read);
+      else if (answer?.phase === 'fresh') this.#ahead(keys[i]!, answer.read, now);
     });
     return answers;
   }
@@ -431,10 +432,10 @@ export class CacheManager {
     this.#revalidator.request({ key, dataType, asset: { symbol, assetType } }, inProcess);
   }
 
-  /** A fresh read near its expiry asks the app for a refresh ahead (once per entry). */
-  #ahead(key: string, read: CacheRead): void {
+  /** A fresh read near its expiry asks the app for a refresh ahead (once per entry); `now`: the read's instant. */
+  #ahead(key: string, read: CacheRead, now: number): void {
     if (!this.#revalidator.refreshesAhead) return;
-    if (!this.#freshness.refreshAheadDue(read.entry, this.#clock.now())) return;
+    if (!this.#freshness.refreshAheadDue(read.entry, now)) return;
     const parsed = parseCacheKey(key);
     if (!parsed) return;
     const { dataType, assetType, symbol } = parsed;

@@ -70,13 +70,7 @@ export class Revalidator {
     const onAhead = this.#o.onRefreshAhead;
     if (!onAhead || this.#askedAhead.get(request.key) === request.freshUntil) return;
     remember(this.#askedAhead, request.key, request.freshUntil);
-    const failed = (error: unknown) =>
-      this.#o.events.emit('error', {
-        component: 'revalidate',
-        operation: 'enqueue',
-        error: error instanceof Error ? error : new Error(String(error)),
-        key: request.key,
-      });
+    const failed = (error: unknown) => this.#enqueueFailed(request.key, error);
     try {
       const asked = onAhead(request);
       if (asked && typeof asked.then === 'function') asked.then(undefined, failed);
@@ -86,13 +80,18 @@ export class Revalidator {
   }
 
   #fallBack(key: string, error: unknown, inProcess: (() => Promise<unknown>) | undefined): void {
+    this.#enqueueFailed(key, error);
+    this.#run(key, inProcess);
+  }
+
+  /** The app's refresh request for `key` threw or rejected. */
+  #enqueueFailed(key: string, error: unknown): void {
     this.#o.events.emit('error', {
       component: 'revalidate',
       operation: 'enqueue',
       error: error instanceof Error ? error : new Error(String(error)),
       key,
     });
-    this.#run(key, inProcess);
   }
 
   #run(key: string, inProcess: (() => Promise<unknown>) | undefined): void {
