@@ -43,19 +43,7 @@ import {
 import { acrossRunsTable, recordRun, runsLine } from './runs.js';
 import { runSession, type SessionResult } from './session.js';
 import { sourceLine, sourceState } from './source.js';
-
-const env = (name: string, fallback: string): string => {
-  const value = process.env[name]?.trim();
-  return value ? value : fallback;
-};
-function intEnv(name: string, fallback: number, min: number): number {
-  const value = Number(env(name, String(fallback)));
-  if (!Number.isInteger(value) || value < min) {
-    console.error(`${name} must be an integer >= ${min}, got ${process.env[name]}`);
-    process.exit(2);
-  }
-  return value;
-}
+import { env, intEnv } from '../lib/env.js';
 
 const SEED = intEnv('SEED', 1, 0);
 const SLICE_FROM = env('SLICE_FROM', '2026-11-23T09:30:00-05:00');

@@ -41,16 +41,7 @@ import { acrossRunsTable, recordRun, runsLine } from './runs.js';
 import { seedAccessHistory, type HistorySeeded } from './history.js';
 import { summarizeHeapSnapshot, type HeapSummary } from './heap-summary.js';
 import { getText, startStack, type ShutdownReport, type Stack } from './stack.js';
-
-const env = (name: string, fallback: string): string => process.env[name]?.trim() || fallback;
-function intEnv(name: string, fallback: number, min: number): number {
-  const value = Number(env(name, String(fallback)));
-  if (!Number.isInteger(value) || value < min) {
-    console.error(`${name} must be an integer >= ${min}, got ${process.env[name]}`);
-    process.exit(2);
-  }
-  return value;
-}
+import { env, intEnv } from '../lib/env.js';
 
 const SEED = intEnv('SEED', 1, 0);
 const SLICE_FROM = env('SLICE_FROM', '2026-11-23T09:35:00-05:00');
