@@ -48,11 +48,11 @@ import {
   QueueName,
   REFRESH_JOB_NAME,
   REFRESH_JOB_OPTIONS,
-  connectionOptionsFor,
   parseRefreshRequest,
   queuePrefix,
   type RefreshRequest,
 } from '@fiml/queue';
+import { connectionOptionsFor } from '@fiml/runtime';
 import { startRedisServer } from '@fiml/testing';
 import {
   fixed,

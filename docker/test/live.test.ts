@@ -20,13 +20,8 @@ import {
   startSimulatedProviderServer,
   type SimulatedProviderServer,
 } from '@fiml/providers';
-import {
-  QueueName,
-  REFRESH_JOB_NAME,
-  WARM_CYCLE_JOB_NAME,
-  connectionOptionsFor,
-  queuePrefix,
-} from '@fiml/queue';
+import { QueueName, REFRESH_JOB_NAME, WARM_CYCLE_JOB_NAME, queuePrefix } from '@fiml/queue';
+import { connectionOptionsFor } from '@fiml/runtime';
 import {
   freePort,
   startRedisServer,

@@ -14,14 +14,8 @@ import {
 import type { Redis } from 'ioredis';
 import { cacheKeySpace } from '@fiml/cache';
 import type { Clock } from '@fiml/market';
-import {
-  HTTP_UNKNOWN_METHOD,
-  HTTP_UNMATCHED_ROUTE,
-  type HttpMetrics,
-  type Logger,
-  type ReadinessCheck,
-  type Registry,
-} from '@fiml/observability';
+import { HTTP_UNKNOWN_METHOD, HTTP_UNMATCHED_ROUTE, type HttpMetrics } from '@fiml/observability';
+import { type Logger, type ReadinessCheck, type Registry } from '@fiml/runtime';
 import {
   QueueName,
   REFRESH_JOB_NAME,

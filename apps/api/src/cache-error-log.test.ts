@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@fiml/market';
-import { createLogger } from '@fiml/observability';
+import { createLogger } from '@fiml/runtime';
 import { logCacheErrors } from './cache-error-log.js';
 
 function capture() {

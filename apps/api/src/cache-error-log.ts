@@ -1,7 +1,6 @@
 import type { CacheEventSource, CacheErrorEvent, CacheCircuitEvent } from '@fiml/cache';
 import type { Clock } from '@fiml/market';
-import type { Logger } from '@fiml/observability';
-import { isConnectionError } from '@fiml/queue';
+import { isConnectionError, type Logger } from '@fiml/runtime';
 
 export interface CacheErrorLogOptions {
   readonly logger: Logger;

@@ -26,26 +26,25 @@ import {
   type Random,
 } from '@fiml/market';
 import {
-  createLogger,
-  createMetricsRegistry,
   registerAccessMetrics,
   registerCacheMetrics,
   registerHttpMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
-  registerReadinessMetrics,
   registerUpstreamRefusalMetrics,
-  type Logger,
-  type Registry,
 } from '@fiml/observability';
-import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
 import {
-  RefreshProducer,
   closeRedis,
+  createLogger,
+  createMetricsRegistry,
   createRedisConnection,
+  type Logger,
   redisReadiness,
-  type EnqueuedRefresh,
-} from '@fiml/queue';
+  registerReadinessMetrics,
+  type Registry,
+} from '@fiml/runtime';
+import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
+import { RefreshProducer, type EnqueuedRefresh } from '@fiml/queue';
 import { buildApp, type App } from './app.js';
 import type { BudgetSpentMiss } from './routes/data.js';
 import { logCacheErrors } from './cache-error-log.js';

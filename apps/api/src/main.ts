@@ -2,7 +2,7 @@
 // api through createApi (the wiring the tests run too), listens, and closes
 // everything in reverse on SIGTERM.
 import { apiEnv, loadConfigOrExit, redactUrl } from '@fiml/config';
-import { createProcessContext } from '@fiml/queue';
+import { createProcessContext } from '@fiml/runtime';
 import { createApi, type Api } from './create-api.js';
 
 const config = loadConfigOrExit(apiEnv);

@@ -4,8 +4,8 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Logger } from '@fiml/observability';
-import { QUEUE_NAMES, isConnectionError, queuePrefix } from '@fiml/queue';
+import { isConnectionError, type Logger } from '@fiml/runtime';
+import { QUEUE_NAMES, queuePrefix } from '@fiml/queue';
 import { z } from 'zod';
 import { HttpError, type ErrorBody } from './errors.js';
 

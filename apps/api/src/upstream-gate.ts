@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { cacheKeySpace, type FetchAdmission, type ReadOptions } from '@fiml/cache';
 import type { AssetType, Clock, DataType } from '@fiml/market';
-import type { Logger, UpstreamRefusalEventLike } from '@fiml/observability';
+import type { UpstreamRefusalEventLike } from '@fiml/observability';
+import type { Logger } from '@fiml/runtime';
 import type { ProviderRegistry } from '@fiml/providers';
 import { apiKeep } from './upstream.js';
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
-import { createRedisConnection, queuePrefix } from '@fiml/queue';
+import { queuePrefix } from '@fiml/queue';
+import { createRedisConnection } from '@fiml/runtime';
 import { testRedisUrl, uniqueName } from '@fiml/testing';
 import { ADMIN_KEY, CLIENT_KEY, asClient, logger, startHarness, type Harness } from './harness.js';
 

@@ -5,7 +5,7 @@ import {
 } from '@fiml/batch-scheduler';
 import { apiEnv, batchSchedulerEnv, type ApiConfig } from '@fiml/config';
 import { ManualClock } from '@fiml/market';
-import { createLogger, type Logger, type Registry } from '@fiml/observability';
+import { createLogger, type Logger, type Registry } from '@fiml/runtime';
 import { startSimulatedProviderServer, type ProviderCallEvent } from '@fiml/providers';
 import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
 import { createApi, type Api } from '../src/create-api.js';

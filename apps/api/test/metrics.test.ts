@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { createMetricsRegistry } from '@fiml/observability';
+import { createMetricsRegistry } from '@fiml/runtime';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
 import { startSimulatedProviderServer } from '@fiml/providers';
 import { freePort, startServiceProcess, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';

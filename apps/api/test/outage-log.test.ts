@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { capturingLogger, type LogLine } from '@fiml/observability/testing';
+import { capturingLogger, type LogLine } from '@fiml/runtime/testing';
 import { startRedisServer, waitFor } from '@fiml/testing';
 import { asClient, startHarness, type Harness } from './harness.js';
 

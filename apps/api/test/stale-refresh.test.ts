@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { createLogger } from '@fiml/observability';
+import { createLogger } from '@fiml/runtime';
 import { startRedisServer, waitFor } from '@fiml/testing';
 import { STALE_REFRESH_DEDUP_TTL_MS } from '../src/create-api.js';
 import { startHarness, startSchedulerFor, type Harness } from './harness.js';

@@ -13,31 +13,29 @@ import {
   type Random,
 } from '@fiml/market';
 import {
-  createLogger,
-  createMetricsRegistry,
   registerBatchMetrics,
   registerCacheErrorMetrics,
   registerCacheWriteMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
-  type Logger,
-  type Registry,
 } from '@fiml/observability';
+import {
+  closeRedis,
+  createCloser,
+  createLogger,
+  createMetricsRegistry,
+  createRedisConnection,
+  type Logger,
+  redisReadiness,
+  type Registry,
+  type WorkerProcess,
+} from '@fiml/runtime';
 import {
   buildProviderRegistry,
   type MarketDataProvider,
   type ProviderRegistry,
 } from '@fiml/providers';
-import {
-  QueueName,
-  createCloser,
-  closeRedis,
-  createRedisConnection,
-  queuePrefix,
-  redisReadiness,
-  type JobWorker,
-  type WorkerProcess,
-} from '@fiml/queue';
+import { QueueName, queuePrefix, type JobWorker } from '@fiml/queue';
 import { RefreshConsumer } from './refresh-consumer.js';
 import { BatchScheduler, type SchedulerSettings } from './scheduler/batch-scheduler.js';
 import { buildWorker } from './worker.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '@fiml/observability';
+import type { Logger } from '@fiml/runtime';
 import {
   QueueName,
   createJobWorker,

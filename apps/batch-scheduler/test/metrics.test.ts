@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { ManualClock } from '@fiml/market';
-import { createLogger } from '@fiml/observability';
+import { createLogger, createRedisConnection } from '@fiml/runtime';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
 import { startSimulatedProviderServer } from '@fiml/providers';
-import { RefreshProducer, createRedisConnection } from '@fiml/queue';
+import { RefreshProducer } from '@fiml/queue';
 import {
   startServiceProcess,
   testRedisUrl,

@@ -10,7 +10,8 @@ import {
   type AssetResult,
   type ProviderRegistry,
 } from '@fiml/providers';
-import { createRedisConnection, type RefreshRequest } from '@fiml/queue';
+import { type RefreshRequest } from '@fiml/queue';
+import { createRedisConnection } from '@fiml/runtime';
 import { freePort, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
 import {
   RefreshConsumer,

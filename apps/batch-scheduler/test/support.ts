@@ -5,13 +5,13 @@ import { afterEach } from '@jest/globals';
 import { CacheWriter, cacheKey, type CacheEntry } from '@fiml/cache';
 import { batchSchedulerEnv, loadConfig, type BatchSchedulerConfig } from '@fiml/config';
 import { SeededRandom, TtlPolicy, type ManualClock } from '@fiml/market';
-import { createLogger, type Logger } from '@fiml/observability';
+import { createLogger, createRedisConnection, type Logger } from '@fiml/runtime';
 import {
   startSimulatedProviderServer,
   type SimulatedProviderServer,
   type SimulatedProviderServerOptions,
 } from '@fiml/providers';
-import { RefreshProducer, createRedisConnection } from '@fiml/queue';
+import { RefreshProducer } from '@fiml/queue';
 import { testRedisUrl, uniqueName } from '@fiml/testing';
 import {
   createBatchScheduler,

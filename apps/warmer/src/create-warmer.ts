@@ -4,25 +4,24 @@ import { AccessHistory, CacheWriter, DEFAULT_HALF_LIFE_MS, WarmLedger } from '@f
 import { redactUrl, ttlEnvOf, type WarmerConfig } from '@fiml/config';
 import { TtlPolicy, systemClock, ttlSettingsFromEnv, type Clock } from '@fiml/market';
 import {
-  createLogger,
-  createMetricsRegistry,
   registerQueueMetrics,
   registerWarmMetrics,
   registerWarmScheduleMetrics,
-  type Logger,
-  type Registry,
 } from '@fiml/observability';
-import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
 import {
-  RefreshProducer,
-  WARM_MODES,
-  createCloser,
   closeRedis,
+  createCloser,
+  createLogger,
+  createMetricsRegistry,
   createRedisConnection,
+  type Logger,
   reconnectDelay,
   redisReadiness,
+  type Registry,
   type WorkerProcess,
-} from '@fiml/queue';
+} from '@fiml/runtime';
+import { buildProviderRegistry, type ProviderRegistry } from '@fiml/providers';
+import { RefreshProducer, WARM_MODES } from '@fiml/queue';
 import { SCHEDULE_CHECK_TRIGGERS } from './schedule-keeper.js';
 import { WarmCycle } from './warm-cycle.js';
 import { buildWarmer, type Warmer } from './warmer.js';

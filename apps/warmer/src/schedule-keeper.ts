@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CheckResult, Logger } from '@fiml/observability';
-import { isConnectionError } from '@fiml/queue';
+import { type CheckResult, isConnectionError, type Logger } from '@fiml/runtime';
 
 /** What made the keeper look: the queue connection came back, or its timer. */
 export type ScheduleCheckTrigger = 'reconnect' | 'periodic';

@@ -8,7 +8,7 @@ import {
   type WarmOutcomes,
 } from '@fiml/cache';
 import type { AssetType, Clock, DataType, NyseCalendar, TimeRange, TtlPolicy } from '@fiml/market';
-import type { Logger } from '@fiml/observability';
+import type { Logger } from '@fiml/runtime';
 import { reservedCalls, type EarningsEvent, type ProviderRegistry } from '@fiml/providers';
 import {
   MAX_SYMBOLS_PER_REQUEST,

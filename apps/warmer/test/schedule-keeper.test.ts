@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, warmerEnv } from '@fiml/config';
-import { startOpsServer, type ReadinessReport } from '@fiml/observability';
+import { startOpsServer, type ReadinessReport } from '@fiml/runtime';
 import { readSample } from '@fiml/observability/promtool';
-import { capturingLogger } from '@fiml/observability/testing';
+import { capturingLogger } from '@fiml/runtime/testing';
 import {
   startRedisServer,
   testRedisUrl,

@@ -7,15 +7,9 @@ import { Redis } from 'ioredis';
 import { AccessRecorder, cacheKey } from '@fiml/cache';
 import { loadConfig, warmerEnv } from '@fiml/config';
 import { ManualClock } from '@fiml/market';
-import { createLogger } from '@fiml/observability';
+import { connectionOptionsFor, createLogger } from '@fiml/runtime';
 import { startSimulatedProviderServer } from '@fiml/providers';
-import {
-  QueueName,
-  connectionOptionsFor,
-  parseRefreshRequest,
-  queuePrefix,
-  type RefreshRequest,
-} from '@fiml/queue';
+import { QueueName, parseRefreshRequest, queuePrefix, type RefreshRequest } from '@fiml/queue';
 import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
 import { createWarmer, type WarmerApp } from '../src/create-warmer.js';
 

@@ -11,7 +11,8 @@ import { AccessHistory, CacheWriter, WarmLedger, cacheKey, type CacheEntry } fro
 import { TtlPolicy } from '@fiml/market';
 import { readSample } from '@fiml/observability/promtool';
 import { startSimulatedProviderServer } from '@fiml/providers';
-import { QueueName, WARM_CYCLE_JOB_NAME, connectionOptionsFor, queuePrefix } from '@fiml/queue';
+import { QueueName, WARM_CYCLE_JOB_NAME, queuePrefix } from '@fiml/queue';
+import { connectionOptionsFor } from '@fiml/runtime';
 import {
   freePort,
   startServiceProcess,

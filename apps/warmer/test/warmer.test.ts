@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import { loadConfig, warmerEnv, type WarmerConfig } from '@fiml/config';
-import { createLogger } from '@fiml/observability';
+import { createLogger } from '@fiml/runtime';
 import {
   freePort,
   startServiceProcess,

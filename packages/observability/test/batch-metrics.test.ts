@@ -2,15 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
 import {
-  createMetricsRegistry,
   registerBatchMetrics,
   type BatchBudgetWaitEventLike,
   type BatchFlushEventLike,
   type BatchPendingGroupLike,
   type BatchRateLimitedEventLike,
   type BatchSchedulerSource,
-  type Registry,
 } from '../src/index.js';
+import { createMetricsRegistry, type Registry } from '@fiml/runtime';
 import { capturingLogger, sample } from './metrics-helpers.js';
 
 /**

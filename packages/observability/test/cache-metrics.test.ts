@@ -2,7 +2,6 @@ import { describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
 import {
-  createMetricsRegistry,
   registerCacheErrorMetrics,
   registerCacheMetrics,
   registerCacheWriteMetrics,
@@ -10,6 +9,7 @@ import {
   type CacheWriteEventLike,
   type ProviderCallEventLike,
 } from '../src/index.js';
+import { createMetricsRegistry } from '@fiml/runtime';
 import { CacheEventBus, capturingLogger, families, sample } from './metrics-helpers.js';
 
 const key = 'v1:price:equity:AAPL';

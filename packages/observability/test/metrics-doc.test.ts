@@ -18,7 +18,6 @@ import type {
 import { findPromtool } from '@fiml/observability/promtool';
 import type { AccessDropEvent } from '@fiml/cache';
 import {
-  createMetricsRegistry,
   registerAccessMetrics,
   registerBatchMetrics,
   registerCacheMetrics,
@@ -28,9 +27,9 @@ import {
   registerWarmMetrics,
   registerWarmScheduleMetrics,
   registerHttpMetrics,
-  registerReadinessMetrics,
   registerUpstreamRefusalMetrics,
 } from '../src/index.js';
+import { createMetricsRegistry, registerReadinessMetrics } from '@fiml/runtime';
 import { CacheEventBus } from './metrics-helpers.js';
 
 /** docs/METRICS.md must describe exactly the families the bridges register, as they are. */

@@ -49,4 +49,4 @@ export async function families(registry: Registry): Promise<string[]> {
   return (await registry.getMetricsAsJSON()).map((f) => f.name).sort();
 }
 
-export { capturingLogger } from '../src/testing.js';
+export { capturingLogger } from '@fiml/runtime/testing';

@@ -10,7 +10,8 @@ import {
   withDeadline,
   type RedisServer,
 } from '@fiml/testing';
-import { createMetricsRegistry, registerQueueMetrics, type TimedWorker } from '../src/index.js';
+import { registerQueueMetrics, type TimedWorker } from '../src/index.js';
+import { createMetricsRegistry } from '@fiml/runtime';
 import { capturingLogger, families, sample } from './metrics-helpers.js';
 
 const open: (() => Promise<unknown>)[] = [];

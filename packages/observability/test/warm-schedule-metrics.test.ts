@@ -1,10 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
-import {
-  createMetricsRegistry,
-  registerWarmScheduleMetrics,
-  type WarmScheduleRecreatedEventLike,
-} from '../src/index.js';
+import { registerWarmScheduleMetrics, type WarmScheduleRecreatedEventLike } from '../src/index.js';
+import { createMetricsRegistry } from '@fiml/runtime';
 import { sample } from './metrics-helpers.js';
 
 const NAME = 'fiml_warm_schedule_recreated_total';

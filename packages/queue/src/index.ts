@@ -21,21 +21,6 @@ export {
 } from './contracts/warm-cycle.js';
 export { InvalidJobPayloadError, fieldIssues, type FieldIssue } from './errors.js';
 export { createJobWorker, type JobWorker, type JobWorkerOptions } from './job-worker.js';
-export {
-  createCloser,
-  createProcessContext,
-  createShutdown,
-  runWorkerProcess,
-  startWorkerOps,
-  type Closer,
-  type ProcessContext,
-  type ProcessContextOptions,
-  type Shutdown,
-  type ShutdownOptions,
-  type WorkerOpsOptions,
-  type WorkerProcess,
-  type WorkerProcessOptions,
-} from './lifecycle.js';
 export { QUEUE_NAMES, QueueName, queuePrefix } from './queue-names.js';
 export {
   RefreshProducer,
@@ -45,13 +30,3 @@ export {
   type EnqueuedRefresh,
   type RefreshProducerOptions,
 } from './refresh-producer.js';
-export {
-  connectionOptionsFor,
-  closeRedis,
-  createRedisConnection,
-  isConnectionError,
-  reconnectDelay,
-  type RedisConnectionOptions,
-  type RedisRole,
-} from './redis-connection.js';
-export { redisReadiness } from './redis-readiness.js';

@@ -1,11 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '@fiml/observability';
+import { isConnectionError, type Logger } from '@fiml/runtime';
 import type { z } from 'zod';
 import { InvalidJobPayloadError, fieldIssues } from './errors.js';
 import { queuePrefix, type QueueName } from './queue-names.js';
-import { isConnectionError } from './redis-connection.js';
 
 export interface JobWorkerOptions<S extends z.ZodType, R> {
   /** A queue of QueueName, or a per-provider queue (`refresh-batch-<provider>`). */

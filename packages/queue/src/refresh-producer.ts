@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createLogger, type Logger } from '@fiml/observability';
+import { createLogger, createRedisConnection, type Logger } from '@fiml/runtime';
 import {
   BULLMQ_PRIORITY,
   REFRESH_JOB_NAME,
@@ -11,7 +11,6 @@ import {
 } from './contracts/refresh-request.js';
 import { InvalidJobPayloadError, fieldIssues } from './errors.js';
 import { QueueName, queuePrefix } from './queue-names.js';
-import { createRedisConnection } from './redis-connection.js';
 
 /** Validates and normalizes a refresh request, or throws {@link InvalidJobPayloadError}. */
 export function parseRefreshRequest(input: unknown): RefreshRequest {

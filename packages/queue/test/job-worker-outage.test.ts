@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { capturingLogger } from '@fiml/observability/testing';
+import { capturingLogger } from '@fiml/runtime/testing';
 import {
   startRedisServer,
   uniqueName,
@@ -9,14 +9,8 @@ import {
   withDeadline,
   type RedisServer,
 } from '@fiml/testing';
-import {
-  QueueName,
-  RefreshProducer,
-  createJobWorker,
-  createRedisConnection,
-  isConnectionError,
-  refreshRequestSchema,
-} from '../src/index.js';
+import { QueueName, RefreshProducer, createJobWorker, refreshRequestSchema } from '../src/index.js';
+import { createRedisConnection, isConnectionError } from '@fiml/runtime';
 
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

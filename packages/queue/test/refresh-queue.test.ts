@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createLogger } from '@fiml/observability';
+import { createLogger, createRedisConnection } from '@fiml/runtime';
 import {
   startRedisServer,
   testRedisUrl,
@@ -16,7 +16,6 @@ import {
   QueueName,
   RefreshProducer,
   createJobWorker,
-  createRedisConnection,
   refreshRequestSchema,
   type JobWorker,
   type RefreshRequest,

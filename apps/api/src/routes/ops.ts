@@ -5,7 +5,7 @@ import {
   type CheckResult,
   type ReadinessCheck,
   type Registry,
-} from '@fiml/observability';
+} from '@fiml/runtime';
 import { z } from 'zod';
 
 export interface OpsRoutesOptions {

@@ -10,7 +10,7 @@ import {
   type WriteOutcome,
 } from '@fiml/cache';
 import type { Clock, DataType, Random } from '@fiml/market';
-import type { Logger } from '@fiml/observability';
+import type { Logger } from '@fiml/runtime';
 import {
   ProviderErrorCode,
   providerOfValue,

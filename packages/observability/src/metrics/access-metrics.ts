@@ -1,5 +1,5 @@
 import { ACCESS_DROP_REASONS, type AccessDropEvent } from '@fiml/cache';
-import type { Logger } from 'pino';
+import type { Logger } from '@fiml/runtime';
 import { Counter, type Registry } from 'prom-client';
 import { listenerGuard, type MetricsBridge } from './metrics-bridge.js';
 

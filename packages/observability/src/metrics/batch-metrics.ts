@@ -1,5 +1,5 @@
 import { DATA_TYPES, type DataType } from '@fiml/market';
-import type { Logger } from 'pino';
+import type { Logger } from '@fiml/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BATCH_SIZE_BUCKETS } from './cache-metrics.js';
 import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';

@@ -9,7 +9,7 @@ import type {
   EvictionCause,
 } from '@fiml/cache';
 import { DATA_TYPES, type DataType } from '@fiml/market';
-import type { Logger } from 'pino';
+import type { Logger } from '@fiml/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 

@@ -1,5 +1,5 @@
 import type { WriteSource } from '@fiml/cache';
-import type { Logger } from 'pino';
+import type { Logger } from '@fiml/runtime';
 import { Counter, type Registry } from 'prom-client';
 import { listenerGuard, type MetricsBridge } from './metrics-bridge.js';
 

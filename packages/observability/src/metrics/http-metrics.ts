@@ -1,5 +1,5 @@
 import type { DataType } from '@fiml/market';
-import type { Logger } from 'pino';
+import type { Logger } from '@fiml/runtime';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { listenerGuard, type MetricsBridge } from './metrics-bridge.js';
 

@@ -1,5 +1,5 @@
 import { DATA_TYPES, type DataType } from '@fiml/market';
-import type { Logger } from 'pino';
+import type { Logger } from '@fiml/runtime';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 

@@ -1,5 +1,5 @@
 import type { Job, JobState, Queue, Worker } from 'bullmq';
-import type { Logger } from 'pino';
+import type { Logger } from '@fiml/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 

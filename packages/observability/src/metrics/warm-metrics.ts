@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@fiml/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 

@@ -4,7 +4,7 @@
  * run command starts, so a local deployment exercises the real HTTP adapter
  * path. Logs JSON lines; stops gracefully on SIGTERM and SIGINT.
  */
-import { createLogger, type LogLevel } from '@fiml/observability';
+import { createLogger, type LogLevel } from '@fiml/runtime';
 import {
   SIM_PROVIDER_USAGE,
   SimProviderUsageError,

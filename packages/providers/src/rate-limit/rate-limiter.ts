@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '@fiml/market';
-import type { Logger } from '@fiml/observability';
+import type { Logger } from '@fiml/runtime';
 import { ProviderConfigError } from '../provider-config-error.js';
 import { rateLimitCommands, type RateLimitCommands } from './rate-limit-commands.js';
 import { assertValidWindows, type RateLimitWindow } from './rate-limit-window.js';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '@fiml/market';
-import type { Logger } from '@fiml/observability';
+import type { Logger } from '@fiml/runtime';
 import { CoinGeckoProvider, type CoinGeckoPlan } from '../adapters/coingecko-provider.js';
 import { FinnhubProvider } from '../adapters/finnhub-provider.js';
 import { PolygonProvider } from '../adapters/polygon-provider.js';

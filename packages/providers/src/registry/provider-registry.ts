@@ -7,7 +7,7 @@ import {
   type Clock,
   type DataType,
 } from '@fiml/market';
-import type { Logger } from '@fiml/observability';
+import type { Logger } from '@fiml/runtime';
 import { omitted, summarize } from '../base-provider.js';
 import { earningsKey, type EarningsEvent } from '../earnings/earnings-event.js';
 import type { AssetResult, CallOutcome, DataValue } from '../model.js';

@@ -8,7 +8,7 @@ import {
   systemClock,
   type Clock,
 } from '@fiml/market';
-import type { Logger } from '@fiml/observability';
+import type { Logger } from '@fiml/runtime';
 import type { AssetRef } from '../model.js';
 import type { SimEarningsResponse, SimErrorBody } from './sim-wire.js';
 import { SimulatedMarket, type SimulatedMarketOptions } from './simulated-market.js';

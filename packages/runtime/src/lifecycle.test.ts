@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { createLogger, createMetricsRegistry } from '@fiml/observability';
-import { createCloser, createShutdown, startWorkerOps } from './index.js';
+import {
+  createCloser,
+  createLogger,
+  createMetricsRegistry,
+  createShutdown,
+  startWorkerOps,
+} from './index.js';
 
 function setup(timeoutMs = 1_000) {
   const lines: Record<string, unknown>[] = [];

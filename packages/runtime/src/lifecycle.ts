@@ -1,13 +1,8 @@
-import {
-  createLogger,
-  createMetricsRegistry,
-  startOpsServer,
-  type LogLevel,
-  type Logger,
-  type OpsServer,
-  type ReadinessCheck,
-  type Registry,
-} from '@fiml/observability';
+import type { Registry } from 'prom-client';
+import { createLogger, type LogLevel, type Logger } from './logger.js';
+import { createMetricsRegistry } from './metrics-registry.js';
+import { startOpsServer, type OpsServer } from './ops-server.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface ShutdownOptions {
   readonly logger: Logger;

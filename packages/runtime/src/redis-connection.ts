@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '@fiml/observability';
+import type { Logger } from './logger.js';
 
 /**
  * What a connection is for; each role follows BullMQ's production rules.

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { CheckResult, ReadinessCheck } from '@fiml/observability';
+import type { CheckResult, ReadinessCheck } from './readiness.js';
 
 /**
  * A readiness check for one Redis connection: answers at once when the

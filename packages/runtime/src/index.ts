@@ -1,0 +1,51 @@
+// @fiml/runtime: what every process needs and no domain knows. The logger
+// port and its pino factory, the process's Prometheus registry, the ops
+// server (/metrics, /healthz, /readyz) and readiness checks, Redis connections
+// per role, and the process lifecycle (shutdown, process context, the worker
+// start-up). It imports no other @fiml package.
+export {
+  REDACTED_PATHS,
+  createLogger,
+  type LogLevel,
+  type Logger,
+  type LoggerOptions,
+} from './logger.js';
+export type { Registry } from 'prom-client';
+export {
+  createMetricsRegistry,
+  renderMetrics,
+  type MetricsRegistryOptions,
+} from './metrics-registry.js';
+export { startOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';
+export {
+  checkReadiness,
+  registerReadinessMetrics,
+  type CheckResult,
+  type ReadinessCheck,
+  type ReadinessReport,
+} from './readiness.js';
+export {
+  connectionOptionsFor,
+  closeRedis,
+  createRedisConnection,
+  isConnectionError,
+  reconnectDelay,
+  type RedisConnectionOptions,
+  type RedisRole,
+} from './redis-connection.js';
+export { redisReadiness } from './redis-readiness.js';
+export {
+  createCloser,
+  createProcessContext,
+  createShutdown,
+  runWorkerProcess,
+  startWorkerOps,
+  type Closer,
+  type ProcessContext,
+  type ProcessContextOptions,
+  type Shutdown,
+  type ShutdownOptions,
+  type WorkerOpsOptions,
+  type WorkerProcess,
+  type WorkerProcessOptions,
+} from './lifecycle.js';
