@@ -47,11 +47,8 @@ export {
   type WarmTotalsEventLike,
 } from './metrics/warm-metrics.js';
 export {
-  PROVIDER_CALL_OUTCOMES,
   PROVIDER_LATENCY_BUCKETS,
   registerProviderMetrics,
-  type ProviderCallEventLike,
-  type ProviderCallOutcome,
   type ProviderCallSource,
   type ProviderMetricsOptions,
 } from './metrics/provider-metrics.js';

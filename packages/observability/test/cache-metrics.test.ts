@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
+import type { ProviderCallEvent } from '@fiml/providers';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
 import {
   registerCacheErrorMetrics,
@@ -7,7 +8,6 @@ import {
   registerCacheWriteMetrics,
   registerProviderMetrics,
   type CacheWriteEventLike,
-  type ProviderCallEventLike,
 } from '../src/index.js';
 import { createMetricsRegistry } from '@fiml/runtime';
 import { CacheEventBus, capturingLogger, families, sample } from './metrics-helpers.js';
@@ -392,26 +392,43 @@ describe('registerCacheWriteMetrics', () => {
   });
 });
 
+/** A whole ProviderCallEvent of one symbol; the bridge reads provider, data type, latency and outcome. */
+function callEvent(
+  fields: Pick<ProviderCallEvent, 'provider' | 'dataType' | 'latencyMs' | 'outcome'>,
+): ProviderCallEvent {
+  const ok = fields.outcome === 'ok' ? 1 : 0;
+  return { ...fields, symbols: 1, ok, notFound: 0, errors: 1 - ok };
+}
+
 describe('registerProviderMetrics', () => {
-  class ProviderCalls extends EventEmitter<{ call: [event: ProviderCallEventLike] }> {}
+  class ProviderCalls extends EventEmitter<{ call: [event: ProviderCallEvent] }> {}
 
   it('counts upstream calls by provider, data type and outcome, and times them', async () => {
     const registry = createMetricsRegistry({ service: 'api', defaultMetrics: false });
     const calls = new ProviderCalls();
     registerProviderMetrics(registry, calls, { providers: ['polygon', 'coingecko'] });
-    calls.emit('call', { provider: 'polygon', dataType: 'price', latencyMs: 180, outcome: 'ok' });
-    calls.emit('call', {
-      provider: 'polygon',
-      dataType: 'price',
-      latencyMs: 30,
-      outcome: 'rate-limited',
-    });
-    calls.emit('call', {
-      provider: 'polygon',
-      dataType: 'news',
-      latencyMs: 5_000,
-      outcome: 'error',
-    });
+    calls.emit(
+      'call',
+      callEvent({ provider: 'polygon', dataType: 'price', latencyMs: 180, outcome: 'ok' }),
+    );
+    calls.emit(
+      'call',
+      callEvent({
+        provider: 'polygon',
+        dataType: 'price',
+        latencyMs: 30,
+        outcome: 'rate-limited',
+      }),
+    );
+    calls.emit(
+      'call',
+      callEvent({
+        provider: 'polygon',
+        dataType: 'news',
+        latencyMs: 5_000,
+        outcome: 'error',
+      }),
+    );
 
     const requests = (provider: string, data_type: string, outcome: string) =>
       sample(registry, 'fiml_provider_requests_total', { provider, data_type, outcome });
@@ -446,7 +463,7 @@ if (!promtool) {
   it('lints clean with every family fed, default metrics included', async () => {
     const registry = createMetricsRegistry({ service: 'api' });
     const bus = new CacheEventBus();
-    const calls = new EventEmitter<{ call: [event: ProviderCallEventLike] }>();
+    const calls = new EventEmitter<{ call: [event: ProviderCallEvent] }>();
     registerCacheMetrics(registry, bus, {
       sizes: () => ({ l1Entries: 3, l1Bytes: 300, l2Entries: 9, l2Bytes: 4096 }),
       hitRates: () => ({ price: 0.75 }),
@@ -457,12 +474,15 @@ if (!promtool) {
     traffic(bus);
     bus.emit('error', { component: 'l2', operation: 'delete', error: new Error('down') } as never);
     writes.emit('write', { writer: 'scheduler', outcomes: [{ status: 'written' }] });
-    calls.emit('call', {
-      provider: 'sim-equities',
-      dataType: 'price',
-      latencyMs: 42,
-      outcome: 'ok',
-    });
+    calls.emit(
+      'call',
+      callEvent({
+        provider: 'sim-equities',
+        dataType: 'price',
+        latencyMs: 42,
+        outcome: 'ok',
+      }),
+    );
     const text = await registry.metrics();
     expect(
       readSample(text, 'fiml_cache_latency_seconds_count', {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { ProviderCallEvent } from '@fiml/providers';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,6 @@ import type {
   BatchSchedulerSource,
   CacheWriteEventLike,
   CountedQueue,
-  ProviderCallEventLike,
   TimedWorker,
   WarmRunEventLike,
   UpstreamRefusalEventLike,
@@ -55,7 +55,7 @@ async function everyFamily(): Promise<Map<string, { type: string; labels: string
     sizes: () => ({}),
     hitRates: () => ({}),
   });
-  registerProviderMetrics(registry, new EventEmitter<{ call: [ProviderCallEventLike] }>());
+  registerProviderMetrics(registry, new EventEmitter<{ call: [ProviderCallEvent] }>());
   registerCacheWriteMetrics(registry, new EventEmitter<{ write: [CacheWriteEventLike] }>());
   registerAccessMetrics(registry, new EventEmitter<{ drop: [AccessDropEvent] }>());
   registerWarmMetrics(

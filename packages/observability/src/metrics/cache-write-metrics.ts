@@ -22,9 +22,9 @@ export type CacheWriteOutcomeLabel = (typeof CACHE_WRITE_OUTCOMES)[number];
 
 /**
  * One batch of entries handed to a CacheWriter and the outcome of each
- * (CacheWriter.write's WriteOutcome[] fits). Declared here rather than
- * imported, like the provider call event: the source is whoever calls the
- * writer (the batch-scheduler's refresh consumer, later the warmer).
+ * (CacheWriter.write's WriteOutcome[] fits). Declared here by shape because
+ * the event's owner is an app (the batch-scheduler's refresh consumer), and a
+ * package never imports an app.
  */
 export interface CacheWriteEventLike {
   readonly writer: WriteSource;

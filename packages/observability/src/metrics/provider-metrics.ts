@@ -1,34 +1,13 @@
 import { DATA_TYPES, type DataType } from '@fiml/market';
+import { CALL_OUTCOMES, type ProviderCallEvent } from '@fiml/providers';
 import type { Logger } from '@fiml/runtime';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 
-/**
- * The fields of @fiml/providers' `ProviderCallEvent` the bridge reads.
- * Declared here rather than imported because @fiml/providers depends on this
- * package (for its logger): importing it back would make a cycle. A
- * ProviderRegistry or any BaseProvider fits {@link ProviderCallSource}.
- */
-export interface ProviderCallEventLike {
-  readonly provider: string;
-  readonly dataType: DataType;
-  readonly latencyMs: number;
-  readonly outcome: ProviderCallOutcome;
-}
-
-/** `CallOutcome` of @fiml/providers. */
-export type ProviderCallOutcome = 'ok' | 'not-found' | 'rate-limited' | 'error';
-export const PROVIDER_CALL_OUTCOMES: readonly ProviderCallOutcome[] = [
-  'ok',
-  'not-found',
-  'rate-limited',
-  'error',
-];
-
 /** What emits provider calls: a ProviderRegistry (which re-emits every call it makes). */
 export interface ProviderCallSource {
-  on(event: 'call', listener: (event: ProviderCallEventLike) => void): unknown;
-  off(event: 'call', listener: (event: ProviderCallEventLike) => void): unknown;
+  on(event: 'call', listener: (event: ProviderCallEvent) => void): unknown;
+  off(event: 'call', listener: (event: ProviderCallEvent) => void): unknown;
 }
 
 /** Upstream call latency buckets (seconds): 10 ms to the 5 s timeout and beyond. */
@@ -74,15 +53,14 @@ export function registerProviderMetrics(
   });
   for (const provider of options.providers ?? []) {
     for (const data_type of DATA_TYPES) {
-      for (const outcome of PROVIDER_CALL_OUTCOMES)
-        requests.inc({ provider, data_type, outcome }, 0);
+      for (const outcome of CALL_OUTCOMES) requests.inc({ provider, data_type, outcome }, 0);
     }
   }
 
   // Guarded: a failing listener must not throw into the registry's fetch.
   const onCall = listenerGuard(options.logger?.child({ component: 'provider-metrics' }))(
     'call',
-    (e: ProviderCallEventLike): void => {
+    (e: ProviderCallEvent): void => {
       requests.inc({ provider: e.provider, data_type: e.dataType, outcome: e.outcome });
       latency.observe({ provider: e.provider, data_type: e.dataType }, seconds(e.latencyMs));
     },
