@@ -105,7 +105,7 @@ if (!skipInstall || !skipBuild) {
         'run',
         'build',
         '--filter=./apps/*',
-        '--filter=@fiml/providers',
+        '--filter=@fiml/simulator',
         '--output-logs=errors-only',
       ],
       { env },
@@ -284,7 +284,7 @@ if (!simUrl) {
     const sim = spawnOwned(
       process.execPath,
       [
-        join(root, 'packages', 'providers', 'dist', 'bin', 'sim-provider.js'),
+        join(root, 'packages', 'simulator', 'dist', 'bin', 'sim-provider.js'),
         '--port',
         String(simPort),
       ],

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { simulatedUniverse } from '@fiml/providers';
+import { simulatedUniverse } from '@fiml/simulator';
 import { freePort, startRedisServer, waitFor } from '@fiml/testing';
 import { pin } from '../lib/pin.js';
 import { Prng } from '../lib/prng.js';
@@ -106,7 +106,7 @@ const sim = await startServer(
     '--conditions=@fiml/source',
     '--import',
     'tsx',
-    'packages/providers/src/bin/sim-provider.ts',
+    'packages/simulator/src/bin/sim-provider.ts',
     '--latency',
     'none',
     '--failure-rate',

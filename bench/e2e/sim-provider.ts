@@ -13,7 +13,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataType } from '@fiml/market';
-import { startSimulatedProviderServer, type UpstreamAnswer } from '@fiml/providers';
+import { startSimulatedProviderServer, type UpstreamAnswer } from '@fiml/simulator';
 
 export type SimAnswerStatus = UpstreamAnswer['status'];
 

@@ -36,13 +36,11 @@ import { cacheKey } from '@fiml/cache';
 import { batchSchedulerEnv, loadConfig } from '@fiml/config';
 import {
   SIMULATED_PROFILES,
-  SimulatedMarket,
-  SimulatedProvider,
-  startSimulatedProviderServer,
   type AssetRef,
   type PriceQuote,
   type SimulatedProfile,
 } from '@fiml/providers';
+import { SimulatedMarket, SimulatedProvider, startSimulatedProviderServer } from '@fiml/simulator';
 import {
   BULLMQ_PRIORITY,
   QueueName,

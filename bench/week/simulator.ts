@@ -49,13 +49,12 @@ import {
 } from '@fiml/market';
 import {
   SIMULATED_PROFILES,
-  SimulatedUpstream,
   SlidingWindowLog,
   reservedCalls,
   type DataValue,
   type SimulatedProfileName,
-  type UpstreamAnswer,
 } from '@fiml/providers';
+import { SimulatedUpstream, type UpstreamAnswer } from '@fiml/simulator';
 import {
   decideFlush,
   type BudgetSnapshot,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SimulatedMarket } from '@fiml/providers';
+import { SimulatedMarket } from '@fiml/simulator';
 import { MARKET_WEEK_DEFAULTS, MarketWeek, type WorkloadRequest } from './market-week.js';
 
 const HOUR = 3_600_000;

@@ -41,7 +41,8 @@
  */
 import { DateTime } from 'luxon';
 import { AssetType, DataType, NyseCalendar } from '@fiml/market';
-import { SimulatedMarket, type EarningsWireEvent } from '@fiml/providers';
+import { type EarningsWireEvent } from '@fiml/providers';
+import { SimulatedMarket } from '@fiml/simulator';
 import { Prng } from '../lib/prng.js';
 
 const ZONE = 'America/New_York';

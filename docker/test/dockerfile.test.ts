@@ -265,12 +265,12 @@ describe('the build stages', () => {
       api: 'apps/api',
       'batch-scheduler': 'apps/batch-scheduler',
       warmer: 'apps/warmer',
-      'sim-provider': 'packages/providers',
+      'sim-provider': 'packages/simulator',
     };
     expect(script).toContain('api|batch-scheduler|warmer) package="@fiml/${APP}"');
-    expect(script).toContain('sim-provider) package="@fiml/providers"');
+    expect(script).toContain('sim-provider) package="@fiml/simulator"');
     for (const app of APPS) expect(packageJson(packages[app]).name).toBe(`@fiml/${app}`);
-    expect(packageJson(packages['sim-provider']).name).toBe('@fiml/providers');
+    expect(packageJson(packages['sim-provider']).name).toBe('@fiml/simulator');
   });
 });
 
@@ -287,7 +287,7 @@ describe('each image start command', () => {
   it('sim-provider: node on the compiled sim-provider command', () => {
     const cmd = execForm(effective(chain('final', 'sim-provider'), 'CMD'));
     const tsconfig = readJson<{ compilerOptions: { rootDir: string; outDir: string } }>(
-      repoPath('packages/providers/tsconfig.build.json'),
+      repoPath('packages/simulator/tsconfig.build.json'),
     );
     const source = cmd![1]!
       .replace(
@@ -296,7 +296,7 @@ describe('each image start command', () => {
       )
       .replace(/\.js$/, '.ts');
     expect(cmd).toEqual(['node', 'dist/bin/sim-provider.js']);
-    expect(existsSync(repoPath('packages/providers', source))).toBe(true);
+    expect(existsSync(repoPath('packages/simulator', source))).toBe(true);
   });
 });
 
@@ -307,7 +307,7 @@ describe('turbo prune, as the prune stage runs it', () => {
   it('gives each image its package, the packages it imports, and the lockfile; tsconfig.base.json comes separately', () => {
     for (const [app, dir] of [
       ['api', 'apps/api'],
-      ['sim-provider', 'packages/providers'],
+      ['sim-provider', 'packages/simulator'],
     ] as const) {
       const target = join(out, app);
       const name = packageJson(dir).name;

@@ -15,11 +15,8 @@ import { Redis } from 'ioredis';
 import { AccessHistory, CacheWriter, cacheKey, type CacheEntry } from '@fiml/cache';
 import { TtlPolicy } from '@fiml/market';
 import { readSample } from '@fiml/observability/promtool';
-import {
-  SIMULATED_PROFILES,
-  startSimulatedProviderServer,
-  type SimulatedProviderServer,
-} from '@fiml/providers';
+import { SIMULATED_PROFILES } from '@fiml/providers';
+import { startSimulatedProviderServer, type SimulatedProviderServer } from '@fiml/simulator';
 import { QueueName, REFRESH_JOB_NAME, WARM_CYCLE_JOB_NAME, queuePrefix } from '@fiml/queue';
 import { connectionOptionsFor } from '@fiml/runtime';
 import {

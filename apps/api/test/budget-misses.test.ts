@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { WELL_KNOWN_EQUITIES, reservedCalls } from '@fiml/providers';
+import { reservedCalls } from '@fiml/providers';
+import { WELL_KNOWN_EQUITIES } from '@fiml/simulator';
 import { parseRefreshRequest } from '@fiml/queue';
 import { apiKeep } from '../src/upstream.js';
 import { MISS_REFRESH_MIN_DEDUP_TTL_MS } from '../src/create-api.js';

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { WELL_KNOWN_EQUITIES, type ProviderCallEvent } from '@fiml/providers';
+import { type ProviderCallEvent } from '@fiml/providers';
+import { WELL_KNOWN_EQUITIES } from '@fiml/simulator';
 import { waitFor } from '@fiml/testing';
 import { startHarness, startSchedulerFor, type Harness } from './harness.js';
 

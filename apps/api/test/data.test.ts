@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { simulatedUniverse } from '@fiml/providers';
+import { simulatedUniverse } from '@fiml/simulator';
 import { AccessHistory, WarmLedger } from '@fiml/cache';
 import { startRedisServer } from '@fiml/testing';
 import { asClient, startHarness, type Harness } from './harness.js';

@@ -6,7 +6,8 @@ import {
 import { apiEnv, batchSchedulerEnv, type ApiConfig } from '@fiml/config';
 import { ManualClock } from '@fiml/market';
 import { createLogger, type Logger, type Registry } from '@fiml/runtime';
-import { startSimulatedProviderServer, type ProviderCallEvent } from '@fiml/providers';
+import { type ProviderCallEvent } from '@fiml/providers';
+import { startSimulatedProviderServer } from '@fiml/simulator';
 import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
 import { createApi, type Api } from '../src/create-api.js';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { startSimulatedProviderServer } from '@fiml/providers';
+import { startSimulatedProviderServer } from '@fiml/simulator';
 import {
   freePort,
   startRedisServer,

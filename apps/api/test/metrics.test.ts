@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { createMetricsRegistry } from '@fiml/runtime';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
-import { startSimulatedProviderServer } from '@fiml/providers';
+import { startSimulatedProviderServer } from '@fiml/simulator';
 import { freePort, startServiceProcess, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
 import { asClient, startHarness, type Harness } from './harness.js';
 

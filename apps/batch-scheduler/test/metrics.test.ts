@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ManualClock } from '@fiml/market';
 import { createLogger, createRedisConnection } from '@fiml/runtime';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
-import { startSimulatedProviderServer } from '@fiml/providers';
+import { startSimulatedProviderServer } from '@fiml/simulator';
 import { RefreshProducer } from '@fiml/queue';
 import {
   startServiceProcess,

@@ -6,10 +6,10 @@ import { readSample } from '@fiml/observability/promtool';
 import {
   ProviderError,
   ProviderErrorCode,
-  startSimulatedProviderServer,
   type AssetResult,
   type ProviderRegistry,
 } from '@fiml/providers';
+import { startSimulatedProviderServer } from '@fiml/simulator';
 import { type RefreshRequest } from '@fiml/queue';
 import { createRedisConnection } from '@fiml/runtime';
 import { freePort, uniqueName, waitFor, waitForEvent } from '@fiml/testing';

@@ -10,7 +10,7 @@ import {
   startSimulatedProviderServer,
   type SimulatedProviderServer,
   type SimulatedProviderServerOptions,
-} from '@fiml/providers';
+} from '@fiml/simulator';
 import { RefreshProducer } from '@fiml/queue';
 import { testRedisUrl, uniqueName } from '@fiml/testing';
 import {

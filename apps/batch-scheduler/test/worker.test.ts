@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { ManualClock } from '@fiml/market';
 import { createLogger, createRedisConnection } from '@fiml/runtime';
-import { startSimulatedProviderServer } from '@fiml/providers';
+import { startSimulatedProviderServer } from '@fiml/simulator';
 import { RefreshProducer } from '@fiml/queue';
 import {
   startServiceProcess,

@@ -8,7 +8,7 @@ import { AccessRecorder, cacheKey } from '@fiml/cache';
 import { loadConfig, warmerEnv } from '@fiml/config';
 import { ManualClock } from '@fiml/market';
 import { connectionOptionsFor, createLogger } from '@fiml/runtime';
-import { startSimulatedProviderServer } from '@fiml/providers';
+import { startSimulatedProviderServer } from '@fiml/simulator';
 import { QueueName, parseRefreshRequest, queuePrefix, type RefreshRequest } from '@fiml/queue';
 import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
 import { createWarmer, type WarmerApp } from '../src/create-warmer.js';

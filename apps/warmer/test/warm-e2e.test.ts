@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { AccessHistory, CacheWriter, WarmLedger, cacheKey, type CacheEntry } from '@fiml/cache';
 import { TtlPolicy } from '@fiml/market';
 import { readSample } from '@fiml/observability/promtool';
-import { startSimulatedProviderServer } from '@fiml/providers';
+import { startSimulatedProviderServer } from '@fiml/simulator';
 import { QueueName, WARM_CYCLE_JOB_NAME, queuePrefix } from '@fiml/queue';
 import { connectionOptionsFor } from '@fiml/runtime';
 import {

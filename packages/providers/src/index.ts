@@ -126,47 +126,13 @@ export {
 export { SimHttpProvider, type SimHttpProviderOptions } from './adapters/sim-http-provider.js';
 
 export {
-  SeededRandom,
-  gaussian,
-  hash32,
-  hashString,
-  sampleLatency,
-  toSeed,
-  unit,
-  type LatencyModel,
-} from './sim/random.js';
-export { walkAt } from './sim/price-walk.js';
-export {
-  WELL_KNOWN_CRYPTO,
-  WELL_KNOWN_EQUITIES,
-  simulatedUniverse,
-  type Universe,
-  type UniverseOptions,
-} from './sim/universe.js';
-export { SimulatedMarket, isoDay, type SimulatedMarketOptions } from './sim/simulated-market.js';
-export {
   SIMULATED_PROFILES,
   SIMULATED_PROFILE_NAMES,
   findSimulatedProfile,
   type SimulatedProfile,
+  type LatencyModel,
   type SimulatedProfileName,
 } from './sim/simulated-profiles.js';
-export {
-  SimulatedUpstream,
-  type SimulatedUpstreamOptions,
-  type UpstreamAnswer,
-} from './sim/simulated-upstream.js';
-export {
-  SimulatedProvider,
-  createSimulatedProviders,
-  type SimulatedProviderOptions,
-  type SimulatedProvidersOptions,
-} from './sim/simulated-provider.js';
-export {
-  startSimulatedProviderServer,
-  type SimulatedProviderServer,
-  type SimulatedProviderServerOptions,
-} from './sim/simulated-provider-server.js';
 export {
   simDataResponseSchema,
   simEarningsResponseSchema,

@@ -17,11 +17,14 @@ import {
 import {
   COINGECKO_KEY,
   COINGECKO_PRICELESS_ID,
+  FINNHUB_KEY,
+  type FixtureServer,
+  POLYGON_KEY,
+  POLYGON_TICKERS,
   startCoinGeckoFixture,
-} from './fixtures/coingecko-fixture.js';
-import { FINNHUB_KEY, startFinnhubFixture } from './fixtures/finnhub-fixture.js';
-import type { FixtureServer } from './fixtures/fixture-server.js';
-import { POLYGON_KEY, POLYGON_TICKERS, startPolygonFixture } from './fixtures/polygon-fixture.js';
+  startFinnhubFixture,
+  startPolygonFixture,
+} from '../src/testing/index.js';
 
 /**
  * One contract, every real adapter: each runs against a local fixture server
@@ -323,7 +326,7 @@ describe('adapter specifics', () => {
   });
 
   it('the simulator adapter cancels its call in flight when the caller aborts', async () => {
-    const { startFixtureServer } = await import('./fixtures/fixture-server.js');
+    const { startFixtureServer } = await import('../src/testing/index.js');
     const fixture = await startFixtureServer(() => 'hang');
     open.push(fixture);
     const provider = new SimHttpProvider({
@@ -357,7 +360,7 @@ describe('adapter specifics', () => {
   });
 
   it('finnhub derives the wait from X-Ratelimit-Reset when there is no Retry-After', async () => {
-    const { startFixtureServer, json } = await import('./fixtures/fixture-server.js');
+    const { startFixtureServer, json } = await import('../src/testing/index.js');
     const resetAt = Math.floor(clock.now() / 1000) + 12;
     const fixture = await startFixtureServer(() =>
       json(

@@ -3,7 +3,7 @@ import type { EvictionStrategy } from './eviction-strategy.js';
 import { FrequencySketch } from './frequency-sketch.js';
 import { GhostHistory } from './ghost-history.js';
 import { NONE, SlotLists } from './slot-lists.js';
-import { hashString } from './string-hash.js';
+import { hashString } from '@fiml/market';
 
 // Queue ids in the SlotLists (0 means "on none").
 const WINDOW = 1;

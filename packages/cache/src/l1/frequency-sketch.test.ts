@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { FrequencySketch } from './frequency-sketch.js';
-import { hashString } from './string-hash.js';
+import { hashString } from '@fiml/market';
 
 describe('FrequencySketch', () => {
   it('counts occurrences and saturates at 15', () => {

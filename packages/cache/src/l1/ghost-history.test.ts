@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { GhostHistory } from './ghost-history.js';
-import { hashString } from './string-hash.js';
+import { hashString } from '@fiml/market';
 
 describe('GhostHistory', () => {
   it('answers once for a key evicted within the horizon', () => {

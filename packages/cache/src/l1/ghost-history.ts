@@ -33,7 +33,7 @@ export class GhostHistory {
     return this.#hashes.byteLength + this.#sequence.byteLength;
   }
 
-  /** Notes that the key with this hash was just evicted. */
+  /** Notes that the key with this hash (any 32-bit integer, signed or not) was just evicted. */
   record(hash: number): void {
     const i = this.#bucket(hash);
     this.#hashes[i] = hash;
@@ -47,7 +47,7 @@ export class GhostHistory {
   take(hash: number): boolean {
     const i = this.#bucket(hash);
     const evictedAt = this.#sequence[i]!;
-    if (evictedAt === 0 || this.#hashes[i] !== hash) return false;
+    if (evictedAt === 0 || this.#hashes[i] !== (hash | 0)) return false; // stored as Int32
     this.#sequence[i] = 0;
     return this.#evictions - evictedAt < this.#horizon;
   }

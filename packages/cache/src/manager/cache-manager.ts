@@ -1,5 +1,4 @@
-import type { AssetType, Clock, DataType } from '@fiml/market';
-import { isDataType } from '@fiml/market';
+import { type AssetType, type Clock, type DataType, isDataType } from '@fiml/market';
 import type { CacheEventName, CacheEvents, WriteSource } from '../cache-events.js';
 import { assertEntryKey, cacheKey, parseCacheKey } from '../cache-keys.js';
 import type { L1Cache } from '../l1/l1-cache.js';

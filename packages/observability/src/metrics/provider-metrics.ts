@@ -1,4 +1,4 @@
-import { DATA_TYPES, type DataType } from '@fiml/market';
+import { DATA_TYPES } from '@fiml/market';
 import { CALL_OUTCOMES, type ProviderCallEvent } from '@fiml/providers';
 import type { Logger } from '@fiml/runtime';
 import { Counter, Histogram, type Registry } from 'prom-client';

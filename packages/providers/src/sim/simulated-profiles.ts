@@ -1,6 +1,14 @@
 import type { ProviderCapabilities } from '../provider.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
-import type { LatencyModel } from './random.js';
+
+/**
+ * A lognormal distribution given by its median and 99th percentile, the way
+ * latency is usually described (market-week.md: median 120 ms, p99 400 ms).
+ */
+export interface LatencyModel {
+  readonly medianMs: number;
+  readonly p99Ms: number;
+}
 
 /** One simulated upstream's model: what it serves and how it behaves. */
 export interface SimulatedProfile {

@@ -7,13 +7,12 @@ import {
   ProviderRegistry,
   RateLimiter,
   SIMULATED_PROFILES,
-  SimulatedMarket,
-  SimulatedProvider,
   reservedCalls,
   type FallbackEvent,
   type RateLimitWindow,
   type ThrottledEvent,
-} from '../src/index.js';
+} from '@fiml/providers';
+import { SimulatedMarket, SimulatedProvider } from '../src/index.js';
 
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -9,14 +9,15 @@ import {
   type Clock,
 } from '@fiml/market';
 import type { Logger } from '@fiml/runtime';
-import type { AssetRef } from '../model.js';
-import type { SimEarningsResponse, SimErrorBody } from './sim-wire.js';
-import { SimulatedMarket, type SimulatedMarketOptions } from './simulated-market.js';
 import {
+  type AssetRef,
+  type SimEarningsResponse,
+  type SimErrorBody,
   SIMULATED_PROFILE_NAMES,
   type SimulatedProfile,
   type SimulatedProfileName,
-} from './simulated-profiles.js';
+} from '@fiml/providers';
+import { SimulatedMarket, type SimulatedMarketOptions } from './simulated-market.js';
 import { SimulatedUpstream } from './simulated-upstream.js';
 
 const DAY_MS = 86_400_000;

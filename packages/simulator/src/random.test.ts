@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { walkAt } from './price-walk.js';
-import { SeededRandom, gaussian, hash32, hashString, sampleLatency, toSeed } from './random.js';
+import { gaussian, hash32, sampleLatency, toSeed } from './random.js';
+import { SeededRandom, hashString } from '@fiml/market';
 
 describe('seeded randomness', () => {
   it('repeats a stream for a seed and differs between seeds', () => {

@@ -1,15 +1,16 @@
-import { systemClock, type AssetType, type Clock, type DataType } from '@fiml/market';
-import type { AssetRef, DataValue } from '../model.js';
-import { serves } from '../provider.js';
-import { SlidingWindowLog } from '../rate-limit/sliding-window-log.js';
-import type { LatencyModel } from './random.js';
-import { SeededRandom, sampleLatency } from './random.js';
-import type { SimulatedMarket } from './simulated-market.js';
+import { type AssetType, type Clock, type DataType, SeededRandom, systemClock } from '@fiml/market';
 import {
+  type AssetRef,
+  type DataValue,
+  type LatencyModel,
+  serves,
   SIMULATED_PROFILES,
   type SimulatedProfile,
   type SimulatedProfileName,
-} from './simulated-profiles.js';
+  SlidingWindowLog,
+} from '@fiml/providers';
+import { sampleLatency } from './random.js';
+import type { SimulatedMarket } from './simulated-market.js';
 
 export interface SimulatedUpstreamOptions {
   readonly market: SimulatedMarket;

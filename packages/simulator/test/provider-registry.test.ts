@@ -11,21 +11,25 @@ import {
   RateLimiter,
   SIMULATED_PROFILES,
   SimHttpProvider,
-  SimulatedMarket,
-  SimulatedProvider,
   UnknownProviderError,
   matchRoute,
   parseRoutes,
-  startSimulatedProviderServer,
   type AssetResult,
   type FallbackEvent,
   type MarketDataProvider,
   type ProviderCallEvent,
   type SimulatedProfile,
   type ThrottledEvent,
-} from '../src/index.js';
-import { json, startFixtureServer, type RecordedRequest } from './fixtures/fixture-server.js';
-import { POLYGON_KEY, POLYGON_TICKERS, startPolygonFixture } from './fixtures/polygon-fixture.js';
+} from '@fiml/providers';
+import { SimulatedMarket, SimulatedProvider, startSimulatedProviderServer } from '../src/index.js';
+import {
+  json,
+  POLYGON_KEY,
+  POLYGON_TICKERS,
+  type RecordedRequest,
+  startFixtureServer,
+  startPolygonFixture,
+} from '@fiml/providers/testing';
 
 const start = '2026-11-23T14:30:00Z';
 const market = new SimulatedMarket({ seed: 42, equities: 300, crypto: 20 });

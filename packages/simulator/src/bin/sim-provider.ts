@@ -9,8 +9,8 @@ import {
   SIM_PROVIDER_USAGE,
   SimProviderUsageError,
   parseSimProviderArgs,
-} from '../sim/sim-provider-cli.js';
-import { startSimulatedProviderServer } from '../sim/simulated-provider-server.js';
+} from '../sim-provider-cli.js';
+import { startSimulatedProviderServer } from '../simulated-provider-server.js';
 
 async function main(): Promise<void> {
   let config;

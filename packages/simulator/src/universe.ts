@@ -1,5 +1,4 @@
-import type { AssetType } from '@fiml/market';
-import { SeededRandom } from './random.js';
+import { type AssetType, SeededRandom } from '@fiml/market';
 
 /**
  * Well-known names lead each universe (the most popular ranks), so demos and

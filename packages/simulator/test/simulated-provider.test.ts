@@ -5,14 +5,16 @@ import {
   ProviderErrorCode,
   SIMULATED_PROFILES,
   SimHttpProvider,
-  SimulatedMarket,
-  SimulatedProvider,
-  createSimulatedProviders,
   fundamentalsSchema,
   newsListSchema,
   simErrorBodySchema,
-  startSimulatedProviderServer,
   type ProviderCallEvent,
+} from '@fiml/providers';
+import {
+  SimulatedMarket,
+  SimulatedProvider,
+  createSimulatedProviders,
+  startSimulatedProviderServer,
   type SimulatedProviderServer,
   type SimulatedProviderServerOptions,
 } from '../src/index.js';

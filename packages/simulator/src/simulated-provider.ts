@@ -1,17 +1,22 @@
 import type { Clock, DataType } from '@fiml/market';
-import { BaseProvider, type BatchAnswer } from '../base-provider.js';
-import { exchangeDateRange, type EarningsEvent } from '../earnings/earnings-event.js';
-import type { AssetRef, AssetResult } from '../model.js';
-import type { FetchOptions, ProviderCapabilities } from '../provider.js';
-import { ProviderError, ProviderErrorCode } from '../provider-error.js';
-import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
-import type { LatencyModel } from './random.js';
-import { SimulatedMarket } from './simulated-market.js';
 import {
+  type AssetRef,
+  type AssetResult,
+  BaseProvider,
+  type BatchAnswer,
+  type EarningsEvent,
+  exchangeDateRange,
+  type FetchOptions,
+  type LatencyModel,
+  type ProviderCapabilities,
+  ProviderError,
+  ProviderErrorCode,
+  type RateLimitWindow,
   SIMULATED_PROFILE_NAMES,
   type SimulatedProfile,
   type SimulatedProfileName,
-} from './simulated-profiles.js';
+} from '@fiml/providers';
+import { SimulatedMarket } from './simulated-market.js';
 import { SimulatedUpstream } from './simulated-upstream.js';
 
 export interface SimulatedProviderOptions {

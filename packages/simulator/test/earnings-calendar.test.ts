@@ -7,17 +7,18 @@ import {
   ProviderRegistry,
   SIMULATED_PROFILES,
   SimHttpProvider,
+  earningsEventSchema,
+  hasEarningsCalendar,
+  type EarningsEvent,
+  type MarketDataProvider,
+} from '@fiml/providers';
+import {
   SimulatedMarket,
   SimulatedProvider,
   createSimulatedProviders,
-  earningsEventSchema,
-  hasEarningsCalendar,
   startSimulatedProviderServer,
-  type EarningsEvent,
-  type MarketDataProvider,
 } from '../src/index.js';
-import { FINNHUB_KEY } from './fixtures/finnhub-fixture.js';
-import { json, startFixtureServer, type FixtureServer } from './fixtures/fixture-server.js';
+import { FINNHUB_KEY, type FixtureServer, json, startFixtureServer } from '@fiml/providers/testing';
 
 /** Thanksgiving week 2026: Thursday closed, Friday closes at 13:00. */
 const monday = Date.parse('2026-11-23T05:00:00Z'); // 00:00 ET

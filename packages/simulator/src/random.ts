@@ -1,7 +1,10 @@
+import { hashString, type SeededRandom } from '@fiml/market';
+import type { LatencyModel } from '@fiml/providers';
+
 /**
  * Seeded randomness for the simulator. Two kinds, for two needs:
  *
- * - {@link SeededRandom} (mulberry32) is a stream: latency and failure draws,
+ * - `SeededRandom` (@fiml/market's mulberry32) is a stream: latency and failure draws,
  *   call after call. The same seed and the same sequence of calls give the
  *   same draws.
  * - {@link hash32} is stateless: a value that depends only on its inputs
@@ -38,16 +41,6 @@ export function hash32(...values: readonly number[]): number {
   return fmix32(h);
 }
 
-/** A 32-bit hash of a string (FNV-1a over UTF-16 units, then mixed). */
-export function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return fmix32(h);
-}
-
 /** A hash as a uniform number in [0, 1). */
 export function unit(hash: number): number {
   return (hash >>> 0) / TWO_POW_32;
@@ -66,47 +59,8 @@ export function toSeed(seed: number | string): number {
   return hashString(String(seed));
 }
 
-/** A seeded stream of uniform numbers (mulberry32: 32-bit state, period 2^32). */
-export class SeededRandom {
-  #state: number;
-
-  constructor(seed: number | string) {
-    this.#state = toSeed(seed);
-  }
-
-  /** A uniform number in [0, 1). */
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) | 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / TWO_POW_32;
-  }
-
-  /** A standard normal number. */
-  gaussian(): number {
-    const u1 = 1 - this.next(); // (0, 1]
-    const u2 = this.next();
-    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-  }
-
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-}
-
 /** The z-score of the 99th percentile of a standard normal distribution. */
 const Z99 = 2.326_347_874;
-
-/**
- * A lognormal distribution given by its median and 99th percentile, the way
- * latency is usually described (market-week.md: median 120 ms, p99 400 ms).
- */
-export interface LatencyModel {
-  readonly medianMs: number;
-  readonly p99Ms: number;
-}
 
 /** Draws one latency from a {@link LatencyModel}, in whole milliseconds (at least 1). */
 export function sampleLatency(model: LatencyModel, random: SeededRandom): number {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { earningsEventSchema } from '../earnings/earnings-event.js';
-import { fundamentalsSchema, newsListSchema, priceQuoteSchema } from '../model.js';
+import {
+  earningsEventSchema,
+  fundamentalsSchema,
+  newsListSchema,
+  priceQuoteSchema,
+} from '@fiml/providers';
 import { SimulatedMarket } from './simulated-market.js';
 import { simulatedUniverse } from './universe.js';
 

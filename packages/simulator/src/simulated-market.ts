@@ -1,8 +1,14 @@
-import { NyseCalendar, type AssetType } from '@fiml/market';
-import { earningsInstant, type EarningsWireEvent } from '../earnings/earnings-event.js';
-import type { AssetRef, Fundamentals, NewsItem, PriceQuote } from '../model.js';
+import { type AssetType, hashString, NyseCalendar } from '@fiml/market';
+import {
+  type AssetRef,
+  earningsInstant,
+  type EarningsWireEvent,
+  type Fundamentals,
+  type NewsItem,
+  type PriceQuote,
+} from '@fiml/providers';
 import { walkAt } from './price-walk.js';
-import { gaussian, hash32, hashString, toSeed, unit } from './random.js';
+import { gaussian, hash32, toSeed, unit } from './random.js';
 import {
   WELL_KNOWN_CRYPTO,
   WELL_KNOWN_EQUITIES,

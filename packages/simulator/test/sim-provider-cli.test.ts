@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { waitFor, waitForEvent } from '@fiml/testing';
-import { SimProviderUsageError, parseSimProviderArgs } from '../src/sim/sim-provider-cli.js';
+import { SimProviderUsageError, parseSimProviderArgs } from '../src/sim-provider-cli.js';
 
 describe('parseSimProviderArgs', () => {
   it('reads the environment, lets argv win, and keeps the key out of argv', () => {

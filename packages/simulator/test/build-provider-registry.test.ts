@@ -5,17 +5,19 @@ import { testRedisUrl, uniqueName } from '@fiml/testing';
 import {
   DEFAULT_PROVIDER_SETTINGS,
   ProviderConfigError,
-  SimulatedMarket,
-  SimulatedProvider,
   UnknownProviderError,
   buildProviderRegistry,
-  startSimulatedProviderServer,
   type FallbackEvent,
   type ProviderSettings,
-} from '../src/index.js';
-import type { FixtureServer } from './fixtures/fixture-server.js';
-import { FINNHUB_KEY, startFinnhubFixture } from './fixtures/finnhub-fixture.js';
-import { POLYGON_KEY, startPolygonFixture } from './fixtures/polygon-fixture.js';
+} from '@fiml/providers';
+import { SimulatedMarket, SimulatedProvider, startSimulatedProviderServer } from '../src/index.js';
+import {
+  FINNHUB_KEY,
+  type FixtureServer,
+  POLYGON_KEY,
+  startFinnhubFixture,
+  startPolygonFixture,
+} from '@fiml/providers/testing';
 
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
