@@ -25,6 +25,9 @@ run(
   ],
   { env },
 );
+say('package graph rules (dependency-cruiser, .dependency-cruiser.cjs)');
+run('pnpm', ['run', '--silent', 'lint:deps'], { env });
+run(process.execPath, ['scripts/architecture-doc.mjs', '--check'], { env });
 say('lint the repository scripts');
 run('pnpm', ['exec', 'eslint', 'scripts', 'jest.preset.cjs', 'eslint.config.mjs'], { env });
 say('formatting (prettier --check)');

@@ -2,7 +2,8 @@
  * The two configurations of ../shared/workloads/market-week.md, as the real environment variables
  * of docs/CONFIGURATION.md, and what the baseline asks for that no variable can switch off.
  */
-import { DATA_TYPES, DEFAULT_TTL_TABLE } from '@fiml/market';
+import { DATA_TYPES } from '@fiml/market';
+import { DEFAULT_TTL_TABLE } from '@fiml/cache';
 
 export type ConfigurationName = 'baseline' | 'optimized';
 export const CONFIGURATION_NAMES: readonly ConfigurationName[] = ['baseline', 'optimized'];

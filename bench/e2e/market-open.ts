@@ -20,14 +20,8 @@
  * processes' clocks are shifted (not sped up) to the slice's instant, and the slice is replayed at
  * its own rate. See bench/README.md, "End-to-end benchmark".
  */
-import {
-  DATA_TYPES,
-  DEFAULT_TTL_TABLE,
-  NyseCalendar,
-  TtlPolicy,
-  type AssetType,
-  type DataType,
-} from '@fiml/market';
+import { DATA_TYPES, NyseCalendar, type AssetType, type DataType } from '@fiml/market';
+import { DEFAULT_TTL_TABLE, TtlPolicy } from '@fiml/cache';
 import { SIMULATED_PROFILES } from '@fiml/providers';
 import { runInfo, runInfoLine, markdownTable, saveResults } from '../lib/report.js';
 import { MarketWeek, workloadKey, type WorkloadRequest } from '../workload/market-week.js';

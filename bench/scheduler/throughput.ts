@@ -33,7 +33,8 @@ import { Queue, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBatchScheduler, type BatchSchedulerApp } from '@fiml/batch-scheduler';
 import { cacheKey } from '@fiml/cache';
-import { batchSchedulerEnv, loadConfig } from '@fiml/config';
+import { loadConfig } from '@fiml/config';
+import { batchSchedulerEnv } from '@fiml/batch-scheduler/config';
 import {
   SIMULATED_PROFILES,
   type AssetRef,

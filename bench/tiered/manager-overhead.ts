@@ -12,8 +12,8 @@
  * Candidates are interleaved in a rotating order in every round. Not a test:
  * nothing here passes or fails.
  */
-import { ManualClock, SeededRandom, TtlPolicy } from '@fiml/market';
-import { CacheManager } from '@fiml/cache';
+import { ManualClock, SeededRandom } from '@fiml/market';
+import { CacheManager, TtlPolicy } from '@fiml/cache';
 import { T0, priceQuote } from './fixtures.js';
 import {
   fixed,

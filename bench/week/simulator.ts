@@ -12,13 +12,13 @@
  * - freshness: `Freshness` (entry phases: fresh, stale-while-revalidate, stale-if-error,
  *   expired) over `TtlPolicy` and `NyseCalendar` (@fiml/market) for the optimized cache;
  * - coalescing: `BatchCoalescer` (@fiml/cache), its timers on the virtual clock;
- * - the upstreams: `SimulatedUpstream` (@fiml/providers: batch sizes, server-side sliding-window
+ * - the upstreams: `SimulatedUpstream` (@fiml/simulator: batch sizes, server-side sliding-window
  *   limits answered 429 with Retry-After, lognormal latency, 0.5 % 5xx), and the client-side
  *   budget through `SlidingWindowLog` with the api's reserve `reservedCalls`;
  * - the batch-scheduler's `decideFlush` and `inLowLoadHour`
- *   (apps/batch-scheduler/src/scheduler, by relative path);
+ *   (`@fiml/batch-scheduler/policy`);
  * - warming: `planWarming`, `nextScheduledRunAt`, `nextPreOpenRunAt`, `openWindow`,
- *   `refreshAheadWindow`, `inSession`, `bucketAt` and `warmOutcome` (apps/warmer/src/planner).
+ *   `refreshAheadWindow`, `inSession`, `bucketAt` and `warmOutcome` (`@fiml/warmer/planner`).
  *
  * What the simulator models itself (their I/O has no virtual-time form): the L2 (a Map with the
  * same entries and phases the Redis L2 holds, newer-wins writes), the single flight per key (the
@@ -28,22 +28,22 @@
  * half-hour profile, without its 4-bit quantisation). See README "Market-week simulator".
  */
 import {
+  type AccessStats,
   BatchCoalescer,
+  type CacheEntry,
+  DEFAULT_TTL_TABLE,
   EvictionPolicy,
   Freshness,
+  type FreshnessPolicy,
   L1Cache,
   PROFILE_BUCKETS,
-  type AccessStats,
-  type CacheEntry,
-  type FreshnessPolicy,
+  TtlPolicy,
   type WriteSource,
 } from '@fiml/cache';
 import {
-  DEFAULT_TTL_TABLE,
   ManualClock,
   NYSE_TIME_ZONE,
   SeededRandom as MarketRandom,
-  TtlPolicy,
   type AssetType,
   type DataType,
 } from '@fiml/market';
@@ -55,11 +55,7 @@ import {
   type SimulatedProfileName,
 } from '@fiml/providers';
 import { SimulatedUpstream, type UpstreamAnswer } from '@fiml/simulator';
-import {
-  decideFlush,
-  type BudgetSnapshot,
-} from '../../apps/batch-scheduler/src/scheduler/flush-policy.js';
-import { inLowLoadHour } from '../../apps/batch-scheduler/src/scheduler/low-load-hours.js';
+import { decideFlush, inLowLoadHour, type BudgetSnapshot } from '@fiml/batch-scheduler/policy';
 import {
   bucketAt,
   inSession,
@@ -72,7 +68,7 @@ import {
   type L2State,
   type ProviderBudget,
   type WarmMode,
-} from '../../apps/warmer/src/planner/index.js';
+} from '@fiml/warmer/planner';
 import { EventQueue } from './event-queue.js';
 import { LowerBound } from './lower-bound.js';
 import { PROVIDERS, Tally, type Caller, type ProviderId, type ReadOutcome } from './tally.js';

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DCLinter } from 'dclint';
 import { stringify } from 'yaml';
-import { apiEnv, batchSchedulerEnv, warmerEnv } from '@fiml/config';
+import { apiEnv } from '@fiml/api/config';
+import { batchSchedulerEnv } from '@fiml/batch-scheduler/config';
+import { warmerEnv } from '@fiml/warmer/config';
 import {
   composeText,
   loadCompose,

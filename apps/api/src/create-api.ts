@@ -4,24 +4,25 @@
 import type { Redis } from 'ioredis';
 import {
   AccessRecorder,
-  WarmLedger,
-  WarmReadRecorder,
   CacheAnalytics,
   CacheManager,
   L1Cache,
   type L1Value,
   type RefreshAheadRequest,
   type RevalidateRequest,
+  ttlEnvOf,
+  TtlPolicy,
+  ttlSettingsFromEnv,
+  WarmLedger,
+  WarmReadRecorder,
 } from '@fiml/cache';
-import { ttlEnvOf, type ApiConfig } from '@fiml/config';
+import { type ApiConfig } from './config.js';
 import {
   ASSET_TYPES,
   DATA_TYPES,
   SeededRandom,
-  TtlPolicy,
   randomSeed,
   systemClock,
-  ttlSettingsFromEnv,
   type Clock,
   type Random,
 } from '@fiml/market';

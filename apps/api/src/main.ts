@@ -1,7 +1,8 @@
 // Composition root of the api process: reads the environment once, builds the
 // api through createApi (the wiring the tests run too), listens, and closes
 // everything in reverse on SIGTERM.
-import { apiEnv, loadConfigOrExit, redactUrl } from '@fiml/config';
+import { loadConfigOrExit, redactUrl } from '@fiml/config';
+import { apiEnv } from './config.js';
 import { createProcessContext } from '@fiml/runtime';
 import { createApi, type Api } from './create-api.js';
 

@@ -3,7 +3,8 @@ import {
   type BatchSchedulerApp,
   type BatchSchedulerOverrides,
 } from '@fiml/batch-scheduler';
-import { apiEnv, batchSchedulerEnv, type ApiConfig } from '@fiml/config';
+import { apiEnv, type ApiConfig } from '../src/config.js';
+import { batchSchedulerEnv } from '@fiml/batch-scheduler/config';
 import { ManualClock } from '@fiml/market';
 import { createLogger, type Logger, type Registry } from '@fiml/runtime';
 import { type ProviderCallEvent } from '@fiml/providers';

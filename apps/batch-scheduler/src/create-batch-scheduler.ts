@@ -1,14 +1,13 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CacheWriter, WarmLedger } from '@fiml/cache';
-import { redactUrl, ttlEnvOf, type BatchSchedulerConfig } from '@fiml/config';
+import { CacheWriter, ttlEnvOf, TtlPolicy, ttlSettingsFromEnv, WarmLedger } from '@fiml/cache';
+import { redactUrl } from '@fiml/config';
+import { type BatchSchedulerConfig } from './config.js';
 import {
   NYSE_TIME_ZONE,
   SeededRandom,
-  TtlPolicy,
   randomSeed,
   systemClock,
-  ttlSettingsFromEnv,
   type Clock,
   type Random,
 } from '@fiml/market';

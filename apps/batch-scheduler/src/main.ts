@@ -1,6 +1,7 @@
 // Composition root of the batch-scheduler process: createBatchScheduler builds it,
 // runWorkerProcess runs it (ops server, ready line, shutdown on SIGTERM).
-import { batchSchedulerEnv, loadConfigOrExit } from '@fiml/config';
+import { loadConfigOrExit } from '@fiml/config';
+import { batchSchedulerEnv } from './config.js';
 import { runWorkerProcess } from '@fiml/runtime';
 import { createBatchScheduler } from './create-batch-scheduler.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
-import { CacheWriter, cacheKey, cacheKeySpace } from '@fiml/cache';
-import { ManualClock, SeededRandom, TtlPolicy, type AssetType, type DataType } from '@fiml/market';
+import { cacheKey, cacheKeySpace, CacheWriter, TtlPolicy } from '@fiml/cache';
+import { ManualClock, SeededRandom, type AssetType, type DataType } from '@fiml/market';
 import { readSample } from '@fiml/observability/promtool';
 import {
   ProviderError,

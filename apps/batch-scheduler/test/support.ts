@@ -2,9 +2,10 @@
 // connections, the simulated provider's HTTP server, and the process built by
 // createBatchScheduler against its own key prefixes.
 import { afterEach } from '@jest/globals';
-import { CacheWriter, cacheKey, type CacheEntry } from '@fiml/cache';
-import { batchSchedulerEnv, loadConfig, type BatchSchedulerConfig } from '@fiml/config';
-import { SeededRandom, TtlPolicy, type ManualClock } from '@fiml/market';
+import { type CacheEntry, cacheKey, CacheWriter, TtlPolicy } from '@fiml/cache';
+import { loadConfig } from '@fiml/config';
+import { batchSchedulerEnv, type BatchSchedulerConfig } from '../src/config.js';
+import { SeededRandom, type ManualClock } from '@fiml/market';
 import { createLogger, createRedisConnection, type Logger } from '@fiml/runtime';
 import {
   startSimulatedProviderServer,

@@ -1,8 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { AccessHistory, CacheWriter, DEFAULT_HALF_LIFE_MS, WarmLedger } from '@fiml/cache';
-import { redactUrl, ttlEnvOf, type WarmerConfig } from '@fiml/config';
-import { TtlPolicy, systemClock, ttlSettingsFromEnv, type Clock } from '@fiml/market';
+import {
+  AccessHistory,
+  CacheWriter,
+  DEFAULT_HALF_LIFE_MS,
+  ttlEnvOf,
+  TtlPolicy,
+  ttlSettingsFromEnv,
+  WarmLedger,
+} from '@fiml/cache';
+import { redactUrl } from '@fiml/config';
+import { type WarmerConfig } from './config.js';
+import { systemClock, type Clock } from '@fiml/market';
 import {
   registerQueueMetrics,
   registerWarmMetrics,

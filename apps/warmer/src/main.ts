@@ -1,6 +1,7 @@
 // Composition root of the warmer process: createWarmer builds it, runWorkerProcess
 // runs it (ops server, ready line, schedule registration, shutdown on SIGTERM).
-import { loadConfigOrExit, warmerEnv } from '@fiml/config';
+import { loadConfigOrExit } from '@fiml/config';
+import { warmerEnv } from './config.js';
 import { runWorkerProcess } from '@fiml/runtime';
 import { createWarmer } from './create-warmer.js';
 

@@ -4,10 +4,11 @@ import {
   type AccessSnapshot,
   type AccessStats,
   type CacheEntry,
+  type TtlPolicy,
   type WarmLedger,
   type WarmOutcomes,
 } from '@fiml/cache';
-import type { AssetType, Clock, DataType, NyseCalendar, TimeRange, TtlPolicy } from '@fiml/market';
+import type { AssetType, Clock, DataType, NyseCalendar, TimeRange } from '@fiml/market';
 import type { Logger } from '@fiml/runtime';
 import { reservedCalls, type EarningsEvent, type ProviderRegistry } from '@fiml/providers';
 import {

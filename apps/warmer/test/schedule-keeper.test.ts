@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadConfig, warmerEnv } from '@fiml/config';
+import { loadConfig } from '@fiml/config';
+import { warmerEnv } from '../src/config.js';
 import { startOpsServer, type ReadinessReport } from '@fiml/runtime';
 import { readSample } from '@fiml/observability/promtool';
 import { capturingLogger } from '@fiml/runtime/testing';

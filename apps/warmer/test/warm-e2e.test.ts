@@ -7,8 +7,14 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { AccessHistory, CacheWriter, WarmLedger, cacheKey, type CacheEntry } from '@fiml/cache';
-import { TtlPolicy } from '@fiml/market';
+import {
+  AccessHistory,
+  type CacheEntry,
+  cacheKey,
+  CacheWriter,
+  TtlPolicy,
+  WarmLedger,
+} from '@fiml/cache';
 import { readSample } from '@fiml/observability/promtool';
 import { startSimulatedProviderServer } from '@fiml/simulator';
 import { QueueName, WARM_CYCLE_JOB_NAME, queuePrefix } from '@fiml/queue';

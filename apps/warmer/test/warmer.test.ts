@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
-import { loadConfig, warmerEnv, type WarmerConfig } from '@fiml/config';
+import { loadConfig } from '@fiml/config';
+import { warmerEnv, type WarmerConfig } from '../src/config.js';
 import { createLogger } from '@fiml/runtime';
 import {
   freePort,

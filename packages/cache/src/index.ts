@@ -143,3 +143,42 @@ export {
   type SourceStats,
   type WindowStats,
 } from './analytics/index.js';
+
+// TTL: the market-calendar-aware policy and its settings.
+export {
+  DEFAULT_TTL_JITTER,
+  DEFAULT_TTL_TABLE,
+  MAX_TTL_JITTER,
+  TTL_COLUMNS,
+  assertTtlTable,
+  type TtlColumn,
+  type TtlRow,
+  type TtlTable,
+  TTL_ENV_VARS,
+  TtlEnvError,
+  parseTtlEnv,
+  ttlSettingsFromEnv,
+  type TtlEnvProblem,
+  type TtlEnvResult,
+  type TtlEnvVar,
+  type TtlSettings,
+  TtlPolicy,
+  computeTtl,
+  describeTtlDecision,
+  explainTtl,
+  formatDuration,
+  type TtlBound,
+  type TtlContext,
+  type TtlDecision,
+  type TtlExplanation,
+  type TtlPolicyOptions,
+  type TtlRequest,
+  type TtlRule,
+  TTL_VAR_NAMES,
+  ttlEnvOf,
+  ttlVars,
+  type TtlVarName,
+} from './ttl/index.js';
+
+// Configuration fragments (each app's environment spreads them).
+export { cacheStoreVars, l1Vars, readPathVars } from './cache-vars.js';

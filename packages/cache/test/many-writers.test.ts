@@ -2,7 +2,8 @@
 // warmer, BullMQ retries), against a real redis-server: each test is one
 // defect of the single-writer read path, and failed on it.
 import { describe, expect, it } from '@jest/globals';
-import { ManualClock, TtlPolicy, type DataType } from '@fiml/market';
+import { ManualClock, type DataType } from '@fiml/market';
+import { TtlPolicy } from '../src/index.js';
 import { startRedisServer, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
 import type { CacheErrorEvent } from '../src/cache-events.js';
 import type { CacheEntry } from '../src/l2/cache-entry.js';

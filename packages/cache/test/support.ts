@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { ManualClock, TtlPolicy, type DataType } from '@fiml/market';
+import { ManualClock, type DataType } from '@fiml/market';
+import { TtlPolicy } from '../src/index.js';
 import {
   startRedisServer,
   testRedisUrl,

@@ -24,37 +24,3 @@ export {
   type SessionWindow,
   type TimeRange,
 } from './calendar/nyse-calendar.js';
-export {
-  DEFAULT_TTL_JITTER,
-  DEFAULT_TTL_TABLE,
-  MAX_TTL_JITTER,
-  TTL_COLUMNS,
-  assertTtlTable,
-  type TtlColumn,
-  type TtlRow,
-  type TtlTable,
-} from './ttl/ttl-table.js';
-export {
-  TTL_ENV_VARS,
-  TtlEnvError,
-  parseTtlEnv,
-  ttlSettingsFromEnv,
-  type TtlEnvProblem,
-  type TtlEnvResult,
-  type TtlEnvVar,
-  type TtlSettings,
-} from './ttl/ttl-env.js';
-export {
-  TtlPolicy,
-  computeTtl,
-  describeTtlDecision,
-  explainTtl,
-  formatDuration,
-  type TtlBound,
-  type TtlContext,
-  type TtlDecision,
-  type TtlExplanation,
-  type TtlPolicyOptions,
-  type TtlRequest,
-  type TtlRule,
-} from './ttl/ttl-policy.js';

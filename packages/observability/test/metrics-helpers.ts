@@ -1,28 +1,6 @@
-import { EventEmitter } from 'node:events';
-import type { CacheEventName, CacheEventSource, CacheEvents } from '@fiml/cache';
 import type { Registry } from 'prom-client';
 
-/**
- * A real event source of the cache's port: a typed emitter carrying the
- * exact event objects a CacheManager emits.
- */
-export class CacheEventBus implements CacheEventSource {
-  readonly #emitter = new EventEmitter();
-  on<E extends CacheEventName>(event: E, listener: CacheEvents[E]): this {
-    this.#emitter.on(event, listener);
-    return this;
-  }
-  off<E extends CacheEventName>(event: E, listener: CacheEvents[E]): this {
-    this.#emitter.off(event, listener);
-    return this;
-  }
-  emit<E extends CacheEventName>(event: E, payload: Parameters<CacheEvents[E]>[0]): void {
-    this.#emitter.emit(event, payload);
-  }
-  listeners(): number {
-    return this.#emitter.eventNames().reduce((n, e) => n + this.#emitter.listenerCount(e), 0);
-  }
-}
+export { CacheEventBus } from '@fiml/cache/testing';
 
 /** The value of one series (a counter, a gauge, or a histogram's _count/_sum/_bucket). */
 export async function sample(

@@ -141,3 +141,4 @@ export {
   type SimEarningsResponse,
   type SimErrorBody,
 } from './sim/sim-wire.js';
+export { providerVars } from './provider-vars.js';

@@ -30,3 +30,4 @@ export {
   type EnqueuedRefresh,
   type RefreshProducerOptions,
 } from './refresh-producer.js';
+export { queueVars } from './queue-vars.js';

@@ -2,7 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import which from 'which';
 
 /** Thrown when no redis-server binary can be found; says how to get one. */
 export class RedisServerNotFoundError extends Error {
@@ -64,18 +65,9 @@ export interface RedisServer {
 const READY_LINE = /Ready to accept connections/;
 const PORT_TAKEN = /Address already in use|Could not create server TCP listening socket/;
 
+/** An executable on PATH (the `which` package: PATH and, elsewhere than Linux, PATHEXT). */
 function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return which.sync(name, { nothrow: true }) ?? undefined;
 }
 
 /** The redis-server binary the harness will run, or a {@link RedisServerNotFoundError}. */

@@ -1,30 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { EventEmitter } from 'node:events';
 import { DATA_TYPES, DataType, ManualClock, SeededRandom } from '@fiml/market';
-import type { CacheEventName, CacheEventSource, CacheEvents } from '../cache-events.js';
+import { CacheEventBus } from '../testing/index.js';
 import { CacheAnalytics, type Recommendation } from './index.js';
-
-/**
- * A real event source of the cache's port: a typed emitter that carries the
- * exact event objects a CacheManager emits.
- */
-class CacheEventBus implements CacheEventSource {
-  readonly #emitter = new EventEmitter();
-  on<E extends CacheEventName>(event: E, listener: CacheEvents[E]): this {
-    this.#emitter.on(event, listener);
-    return this;
-  }
-  off<E extends CacheEventName>(event: E, listener: CacheEvents[E]): this {
-    this.#emitter.off(event, listener);
-    return this;
-  }
-  emit<E extends CacheEventName>(event: E, payload: Parameters<CacheEvents[E]>[0]): void {
-    this.#emitter.emit(event, payload);
-  }
-  listeners(): number {
-    return this.#emitter.eventNames().reduce((n, e) => n + this.#emitter.listenerCount(e), 0);
-  }
-}
 
 const T0 = '2026-03-02T14:30:00Z';
 

@@ -11,7 +11,7 @@ import type {
 } from './types.js';
 
 export interface CacheManagerOptions {
-  /** Freshness TTL per write; `new TtlPolicy()` from @fiml/market is the market-aware one. */
+  /** Freshness TTL per write; `new TtlPolicy()` (`src/ttl/`) is the market-aware one. */
   readonly ttlPolicy: FreshnessPolicy;
   /** The in-process tier. @defaultValue new L1Cache({ maxEntries: 10000 }) (ADAPTIVE) */
   readonly l1?: L1Cache<L1Value>;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ManualClock, TtlPolicy } from '@fiml/market';
+import { ManualClock } from '@fiml/market';
+import { TtlPolicy } from '../ttl/index.js';
 import { Freshness } from './freshness.js';
 
 const T0 = Date.parse('2026-11-24T10:00:00-05:00');

@@ -16,7 +16,7 @@ import type { Fetched, FreshnessPolicy } from './types.js';
 export type Phase = 'fresh' | 'revalidate' | 'stale-if-error' | 'expired';
 
 export interface FreshnessOptions {
-  /** The freshness TTL of each write; `TtlPolicy` from @fiml/market is the market-aware one. */
+  /** The freshness TTL of each write; `TtlPolicy` (`src/ttl/`) is the market-aware one. */
   readonly ttlPolicy: FreshnessPolicy;
   /** The revalidation window as a multiple of the TTL. @defaultValue 1 */
   readonly staleWhileRevalidateFactor?: number;

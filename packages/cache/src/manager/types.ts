@@ -38,7 +38,7 @@ export interface BatchLoader {
   ): Promise<ReadonlyMap<string, LoadResult>>;
 }
 
-/** The freshness TTL of a write: `TtlPolicy` from @fiml/market fits. */
+/** The freshness TTL of a write: `TtlPolicy` (`src/ttl/`) fits. */
 export interface FreshnessPolicy {
   ttl(
     dataType: DataType,

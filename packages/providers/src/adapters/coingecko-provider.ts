@@ -7,7 +7,12 @@ import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import { ProviderError, ProviderErrorCode } from '../provider-error.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
 import { COINGECKO_IDS } from './coingecko-ids.js';
-import { DEFAULT_TIMEOUT_MS, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
+import {
+  httpRequest,
+  joinUrl,
+  type HttpAdapterOptions,
+  type HttpCaller,
+} from './http-adapter-options.js';
 
 /** CoinGecko's plans, which decide the key header and the default limits. */
 export type CoinGeckoPlan = 'public' | 'demo' | 'pro';
@@ -67,6 +72,11 @@ export class CoinGeckoProvider extends BaseProvider {
   readonly #clock: Clock;
   readonly #vs: string;
 
+  /** For {@link httpRequest}: the id, options and clock of this adapter. */
+  get #caller(): HttpCaller {
+    return { id: this.id, options: this.#options, clock: this.#clock };
+  }
+
   constructor(options: CoinGeckoProviderOptions = {}) {
     super();
     this.id = options.id ?? 'coingecko';
@@ -122,16 +132,10 @@ export class CoinGeckoProvider extends BaseProvider {
       headers[this.plan === 'pro' ? 'x-cg-pro-api-key' : 'x-cg-demo-api-key'] =
         this.#options.apiKey;
     }
-    const request = {
-      providerId: this.id,
-      url,
-      headers,
-      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      clock: this.#clock,
+    const request = httpRequest(this.#caller, url, options, {
+      headers: headers,
       defaultRetryAfterMs: 60_000,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
-    };
+    });
     const body = parseBody(simplePriceSchema, await getJson(request), request);
     const now = this.#clock.now();
     for (const asset of mapped) {

@@ -6,7 +6,12 @@ import type { AssetRef, AssetResult, PriceQuote } from '../model.js';
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import { ProviderError, ProviderErrorCode } from '../provider-error.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
-import { DEFAULT_TIMEOUT_MS, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
+import {
+  httpRequest,
+  joinUrl,
+  type HttpAdapterOptions,
+  type HttpCaller,
+} from './http-adapter-options.js';
 
 /**
  * The free (Basic) plan's 5 calls a minute. Paid plans are unmetered (Polygon
@@ -77,6 +82,11 @@ export class PolygonProvider extends BaseProvider {
   readonly #options: HttpAdapterOptions;
   readonly #clock: Clock;
 
+  /** For {@link httpRequest}: the id, options and clock of this adapter. */
+  get #caller(): HttpCaller {
+    return { id: this.id, options: this.#options, clock: this.#clock };
+  }
+
   constructor(options: HttpAdapterOptions = {}) {
     super();
     this.id = options.id ?? 'polygon';
@@ -97,16 +107,10 @@ export class PolygonProvider extends BaseProvider {
       '/v2/snapshot/locale/us/markets/stocks/tickers',
     );
     url.searchParams.set('tickers', assets.map((a) => a.symbol).join(','));
-    const request = {
-      providerId: this.id,
-      url,
+    const request = httpRequest(this.#caller, url, options, {
       headers: this.#options.apiKey ? { authorization: `Bearer ${this.#options.apiKey}` } : {},
-      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      clock: this.#clock,
       defaultRetryAfterMs: 60_000,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
-    };
+    });
     const response = await getJson(request);
     const body = parseBody(snapshotSchema, response, request);
     if (body.status !== 'OK' && body.status !== 'DELAYED') {

@@ -23,7 +23,12 @@ import {
   type SimulatedProfile,
   type SimulatedProfileName,
 } from '../sim/simulated-profiles.js';
-import { DEFAULT_TIMEOUT_MS, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
+import {
+  httpRequest,
+  joinUrl,
+  type HttpAdapterOptions,
+  type HttpCaller,
+} from './http-adapter-options.js';
 
 export interface SimHttpProviderOptions extends HttpAdapterOptions {
   /** The simulator's URL (SIM_PROVIDER_URL). */
@@ -58,6 +63,11 @@ export class SimHttpProvider extends BaseProvider {
   readonly #upstreamId: string;
   readonly #options: SimHttpProviderOptions;
   readonly #clock: Clock;
+
+  /** For {@link httpRequest}: the id, options and clock of this adapter. */
+  get #caller(): HttpCaller {
+    return { id: this.id, options: this.#options, clock: this.#clock };
+  }
 
   constructor(options: SimHttpProviderOptions) {
     super();
@@ -108,16 +118,10 @@ export class SimHttpProvider extends BaseProvider {
   }
 
   #request(url: URL, options: FetchOptions): HttpJsonRequest {
-    return {
-      providerId: this.id,
-      url,
+    return httpRequest(this.#caller, url, options, {
       headers: this.#options.apiKey ? { 'x-api-key': this.#options.apiKey } : {},
-      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      clock: this.#clock,
       defaultRetryAfterMs: 1_000,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
-    };
+    });
   }
 
   protected async fetchBatch(

@@ -1,4 +1,4 @@
-import type { DataType } from '../market-data.js';
+import type { DataType } from '@fiml/market';
 import {
   DEFAULT_TTL_JITTER,
   DEFAULT_TTL_TABLE,

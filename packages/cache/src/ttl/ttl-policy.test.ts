@@ -2,20 +2,22 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import {
-  DATA_TYPES,
   DEFAULT_TTL_TABLE,
-  ManualClock,
-  NyseCalendar,
-  SeededRandom,
   TtlPolicy,
   computeTtl,
   formatDuration,
-  type AssetType,
-  type DataType,
-  type Random,
   type TtlBound,
   type TtlRule,
 } from '../index.js';
+import {
+  DATA_TYPES,
+  ManualClock,
+  NyseCalendar,
+  SeededRandom,
+  type AssetType,
+  type DataType,
+  type Random,
+} from '@fiml/market';
 
 const NY = 'America/New_York';
 const et = (local: string): number => {

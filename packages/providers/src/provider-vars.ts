@@ -1,15 +1,16 @@
-import { parseRateLimits, parseRoutes, type RateLimitWindow } from '@fiml/providers';
+import { envVar, parsers } from '@fiml/config';
 import { z } from 'zod';
-import { envVar } from './env-var.js';
-import { integer, keyPrefix, oneOf } from './parsers.js';
+import { parseRateLimits, type RateLimitWindow } from './rate-limit/rate-limit-window.js';
+import { parseRoutes } from './registry/routes.js';
+
+const { integer, keyPrefix, oneOf } = parsers;
 
 /**
  * The variables of @fiml/providers, for every process that calls upstream
  * providers (api, batch-scheduler, warmer). Parsed values have the shapes
  * `buildProviderRegistry(settings, deps)` takes, under the same names, so an
- * app passes its config object straight through. Kept in its own file: the
- * providers engineer owns it, the config owner folds it into the app
- * environments.
+ * app passes its config object straight through. Each app's configuration
+ * spreads it into its environment.
  */
 
 const PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;

@@ -1,4 +1,4 @@
-import { DATA_TYPES, type DataType } from '../market-data.js';
+import { DATA_TYPES, type DataType } from '@fiml/market';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -1,15 +1,20 @@
 import { DateTime } from 'luxon';
-import { NYSE_TIME_ZONE, NyseCalendar, type ExchangeDay } from '../calendar/nyse-calendar.js';
-import type { MarketSession } from '../calendar/market-session.js';
-import { systemClock, type Clock } from '../clock.js';
 import {
+  type AssetType,
+  type Clock,
   DATA_TYPES,
+  type DataType,
+  type ExchangeDay,
   isAssetType,
   isDataType,
-  type AssetType,
-  type DataType,
-} from '../market-data.js';
-import { SeededRandom, randomSeed, type Random } from '../random.js';
+  type MarketSession,
+  NYSE_TIME_ZONE,
+  NyseCalendar,
+  type Random,
+  randomSeed,
+  SeededRandom,
+  systemClock,
+} from '@fiml/market';
 import {
   DEFAULT_TTL_JITTER,
   DEFAULT_TTL_TABLE,

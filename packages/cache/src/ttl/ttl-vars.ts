@@ -1,13 +1,13 @@
-import { TTL_ENV_VARS, parseTtlEnv } from '@fiml/market';
+import { envVar, type EnvVar } from '@fiml/config';
 import { z } from 'zod';
-import { envVar, type EnvVar } from './env-var.js';
+import { TTL_ENV_VARS, parseTtlEnv } from './ttl-env.js';
 
 /**
  * The cache TTL variables (CACHE_TTL_PRICE, …, CACHE_TTL_JITTER) for every
- * process that writes the cache. @fiml/market owns their meaning, defaults
- * and validation (TTL_ENV_VARS, parseTtlEnv); this file only lists the names
- * as literal types, so app configs stay typed, and checks at load time that
- * the list matches market's exactly.
+ * process that writes the cache. `ttl-env.ts` owns their meaning, defaults
+ * and validation (TTL_ENV_VARS, parseTtlEnv); this file declares them as
+ * config variables with the names as literal types, so app configs stay
+ * typed, and checks at load time that the list matches exactly.
  */
 export const TTL_VAR_NAMES = [
   'CACHE_TTL_PRICE',
@@ -53,7 +53,7 @@ export const ttlVars = Object.fromEntries(
   ]),
 ) as Readonly<Record<TtlVarName, EnvVar<string>>>;
 
-/** The TTL variables of a parsed config, as the strings `ttlSettingsFromEnv` of @fiml/market reads. */
+/** The TTL variables of a parsed config, as the strings `ttlSettingsFromEnv` reads. */
 export function ttlEnvOf(config: Readonly<Record<TtlVarName, string>>): Record<TtlVarName, string> {
   return Object.fromEntries(TTL_VAR_NAMES.map((name) => [name, config[name]])) as Record<
     TtlVarName,

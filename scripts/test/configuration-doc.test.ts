@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import {
   GENERATED_BEGIN,
   GENERATED_END,
-  allEnvs,
   renderVariablesSection,
   replaceVariablesSection,
-} from '../src/index.js';
+} from '@fiml/config';
+import { allEnvs } from '../config-doc/app-envs.js';
 
-const docPath = join(__dirname, '../../../docs/CONFIGURATION.md');
+const docPath = join(__dirname, '../../docs/CONFIGURATION.md');
 
 describe('docs/CONFIGURATION.md', () => {
   const doc = readFileSync(docPath, 'utf8');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_PROVIDER_SETTINGS } from '@fiml/providers';
-import { ConfigError, defineEnv, providerVars } from './index.js';
+import { ConfigError, defineEnv } from '@fiml/config';
+import { DEFAULT_PROVIDER_SETTINGS, providerVars } from '../src/index.js';
 
 const env = defineEnv('providers-test', providerVars);
 
