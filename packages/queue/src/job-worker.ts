@@ -76,6 +76,9 @@ export function createJobWorker<S extends z.ZodType, R>(
     if (job?.id !== undefined && active.delete(job.id) && active.size === 0) settled.emit('idle');
   };
 
+  // The clients BullMQ duplicates from our connection while it builds the worker
+  // (its dedicated blocking connection), so the close can retire them for good.
+  const duplicates = captureDuplicates(options.connection);
   const worker = new Worker(
     options.queueName,
     async (job: Job) => {
@@ -102,6 +105,7 @@ export function createJobWorker<S extends z.ZodType, R>(
         : { stalledInterval: options.stalledIntervalMs }),
     },
   );
+  const blockingClients = duplicates.release();
 
   worker.on('active', take);
   worker.on('completed', (job) => {
@@ -163,6 +167,7 @@ export function createJobWorker<S extends z.ZodType, R>(
     await worker
       .close(true)
       .catch((error: unknown) => log.warn({ err: error }, 'worker close failed'));
+    for (const client of blockingClients) retire(client);
     // A fetch in flight at the pause may have started one more job: the rest of the bound is its.
     if (graceful) graceful = await drained(deadline);
     clearTimeout(timer);
@@ -187,4 +192,39 @@ export function createJobWorker<S extends z.ZodType, R>(
       return closing;
     },
   };
+}
+
+/**
+ * Records the clients duplicated from `connection` until `release()`: BullMQ's
+ * Worker duplicates the connection it is given for its blocking fetches, in
+ * its constructor.
+ */
+function captureDuplicates(connection: Redis): { release(): Redis[] } {
+  const captured: Redis[] = [];
+  const original = connection.duplicate.bind(connection);
+  connection.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+    const client = original(...args);
+    captured.push(client);
+    return client;
+  };
+  return {
+    release() {
+      // Back to the prototype's method: the capture is for this worker only.
+      delete (connection as Partial<Pick<Redis, 'duplicate'>>).duplicate;
+      return captured;
+    },
+  };
+}
+
+/**
+ * Closes a blocking client for good. BullMQ's fetch loop, when an outage broke
+ * its blocking command, reconnects that client (`client.connect()` once it
+ * reads `end`); a close that lands while the loop is in that reconnect leaves
+ * the closed client connecting again, retrying forever against a Redis that
+ * may be gone, and the process never exits. A retired client disconnects and
+ * refuses to connect again.
+ */
+function retire(client: Redis): void {
+  client.connect = () => Promise.resolve();
+  client.disconnect();
 }
