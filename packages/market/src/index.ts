@@ -9,7 +9,7 @@ export {
   isDataType,
   normalizeSymbol,
 } from './market-data.js';
-export { SeededRandom, hashString, randomSeed, type Random } from './random.js';
+export { SeededRandom, fmix32, hashString, randomSeed, type Random } from './random.js';
 export { hourInZone } from './calendar/zone-hour.js';
 export { EQUITY_SESSIONS, MarketSession, type EquitySession } from './calendar/market-session.js';
 export { nyseRuleEarlyCloses, nyseRuleHolidays, type NyseRuleDate } from './calendar/nyse-rules.js';

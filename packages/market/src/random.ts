@@ -23,6 +23,11 @@ export function hashString(text: string): number {
   for (let i = 0; i < text.length; i++) {
     h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   }
+  return fmix32(h);
+}
+
+/** murmur3's finalizer, unsigned: spreads every input bit over the output. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

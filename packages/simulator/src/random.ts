@@ -1,4 +1,4 @@
-import { hashString, type SeededRandom } from '@fiml/market';
+import { fmix32, hashString, type SeededRandom } from '@fiml/market';
 import type { LatencyModel } from '@fiml/providers';
 
 /**
@@ -16,16 +16,6 @@ import type { LatencyModel } from '@fiml/providers';
  */
 
 const TWO_POW_32 = 4_294_967_296;
-
-/** murmur3's finalizer: spreads every input bit over the output. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** A 32-bit hash of a sequence of integers (murmur3's block mixing; inputs are taken mod 2^32). */
 export function hash32(...values: readonly number[]): number {
