@@ -1,22 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError } from '@fiml/config';
+import type { ConfigError } from '@fiml/config';
+import { REQUIRED_REDIS_URLS, configProblems } from '@fiml/config/testing';
 import { apiEnv } from '../src/config.js';
 
-const valid = {
-  REDIS_QUEUE_URL: 'redis://127.0.0.1:6379/0',
-  REDIS_CACHE_URL: 'redis://127.0.0.1:6379/1',
-};
-
-function problemsOf(fn: () => unknown): Map<string, string> {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    const e = error as ConfigError;
-    return new Map(e.problems.map((p) => [p.variable, p.problem]));
-  }
-  throw new Error('expected a ConfigError');
-}
+const valid = REQUIRED_REDIS_URLS;
+const problemsOf = configProblems;
 
 describe('apiEnv', () => {
   it('applies documented defaults and types every value', () => {
