@@ -7,12 +7,7 @@ import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import { ProviderError, ProviderErrorCode } from '../provider-error.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
 import { COINGECKO_IDS } from './coingecko-ids.js';
-import {
-  httpRequest,
-  joinUrl,
-  type HttpAdapterOptions,
-  type HttpCaller,
-} from './http-adapter-options.js';
+import { httpRequest, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
 
 /** CoinGecko's plans, which decide the key header and the default limits. */
 export type CoinGeckoPlan = 'public' | 'demo' | 'pro';
@@ -72,11 +67,6 @@ export class CoinGeckoProvider extends BaseProvider {
   readonly #clock: Clock;
   readonly #vs: string;
 
-  /** For {@link httpRequest}: the id, options and clock of this adapter. */
-  get #caller(): HttpCaller {
-    return { id: this.id, options: this.#options, clock: this.#clock };
-  }
-
   constructor(options: CoinGeckoProviderOptions = {}) {
     super();
     this.id = options.id ?? 'coingecko';
@@ -132,8 +122,13 @@ export class CoinGeckoProvider extends BaseProvider {
       headers[this.plan === 'pro' ? 'x-cg-pro-api-key' : 'x-cg-demo-api-key'] =
         this.#options.apiKey;
     }
-    const request = httpRequest(this.#caller, url, options, {
-      headers: headers,
+    const request = httpRequest({
+      providerId: this.id,
+      options: this.#options,
+      clock: this.#clock,
+      url,
+      call: options,
+      headers,
       defaultRetryAfterMs: 60_000,
     });
     const body = parseBody(simplePriceSchema, await getJson(request), request);

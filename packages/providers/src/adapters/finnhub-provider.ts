@@ -18,12 +18,7 @@ import { getJson, parseBody, type HttpJsonRequest } from '../http/http-json.js';
 import type { AssetRef, AssetResult, PriceQuote } from '../model.js';
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
-import {
-  httpRequest,
-  joinUrl,
-  type HttpAdapterOptions,
-  type HttpCaller,
-} from './http-adapter-options.js';
+import { httpRequest, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
 
 /** Free plan: 60 calls a minute, and never more than 30 in one second. */
 export const FINNHUB_RATE_LIMITS: readonly RateLimitWindow[] = [
@@ -98,11 +93,6 @@ export class FinnhubProvider extends BaseProvider {
   readonly #clock: Clock;
   readonly #calendar: NyseCalendar;
 
-  /** For {@link httpRequest}: the id, options and clock of this adapter. */
-  get #caller(): HttpCaller {
-    return { id: this.id, options: this.#options, clock: this.#clock };
-  }
-
   constructor(options: FinnhubProviderOptions = {}) {
     super();
     this.id = options.id ?? 'finnhub';
@@ -147,7 +137,12 @@ export class FinnhubProvider extends BaseProvider {
 
   #request(url: URL, options: FetchOptions): HttpJsonRequest {
     // Without a Retry-After or X-Ratelimit-Reset header, wait out the minute window.
-    return httpRequest(this.#caller, url, options, {
+    return httpRequest({
+      providerId: this.id,
+      options: this.#options,
+      clock: this.#clock,
+      url,
+      call: options,
       headers: this.#options.apiKey ? { 'x-finnhub-token': this.#options.apiKey } : {},
       defaultRetryAfterMs: 60_000,
     });

@@ -29,36 +29,35 @@ export function joinUrl(base: string, path: string): URL {
   return new URL(`${base.replace(/\/+$/, '')}${path}`);
 }
 
-/** What an adapter knows when it assembles a call: who it is and how it was configured. */
-export interface HttpCaller {
-  readonly id: string;
+/** One upstream call of an HTTP adapter, as {@link httpRequest} assembles it. */
+export interface AdapterCall {
+  /** The adapter's provider id. */
+  readonly providerId: string;
+  /** The adapter's configuration (its timeout and fetch are read here). */
   readonly options: HttpAdapterOptions;
   readonly clock: Clock;
+  readonly url: URL;
+  /** The caller's options (its cancellation). */
+  readonly call: FetchOptions;
+  /** The API's authentication headers. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Retry-After assumed when a 429 carries none (the API's shortest window). */
+  readonly defaultRetryAfterMs: number;
 }
 
 /**
- * The request of one upstream call, assembled the same way by every HTTP adapter: the
- * adapter's id, the URL, its authentication headers, the configured timeout and fetch,
- * the caller's cancellation, and the Retry-After to assume when a 429 carries none
- * (the API's shortest window).
+ * The request of one upstream call, assembled the same way by every HTTP
+ * adapter: the configured timeout and fetch, and the caller's cancellation.
  */
-export function httpRequest(
-  caller: HttpCaller,
-  url: URL,
-  call: FetchOptions,
-  auth: {
-    readonly headers: Readonly<Record<string, string>>;
-    readonly defaultRetryAfterMs: number;
-  },
-): HttpJsonRequest {
+export function httpRequest(c: AdapterCall): HttpJsonRequest {
   return {
-    providerId: caller.id,
-    url,
-    headers: auth.headers,
-    timeoutMs: caller.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    clock: caller.clock,
-    defaultRetryAfterMs: auth.defaultRetryAfterMs,
-    ...(call.signal ? { signal: call.signal } : {}),
-    ...(caller.options.fetch ? { fetch: caller.options.fetch } : {}),
+    providerId: c.providerId,
+    url: c.url,
+    headers: c.headers,
+    timeoutMs: c.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    clock: c.clock,
+    defaultRetryAfterMs: c.defaultRetryAfterMs,
+    ...(c.call.signal ? { signal: c.call.signal } : {}),
+    ...(c.options.fetch ? { fetch: c.options.fetch } : {}),
   };
 }

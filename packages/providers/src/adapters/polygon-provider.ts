@@ -6,12 +6,7 @@ import type { AssetRef, AssetResult, PriceQuote } from '../model.js';
 import type { FetchOptions, ProviderCapabilities } from '../provider.js';
 import { ProviderError, ProviderErrorCode } from '../provider-error.js';
 import type { RateLimitWindow } from '../rate-limit/rate-limit-window.js';
-import {
-  httpRequest,
-  joinUrl,
-  type HttpAdapterOptions,
-  type HttpCaller,
-} from './http-adapter-options.js';
+import { httpRequest, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
 
 /**
  * The free (Basic) plan's 5 calls a minute. Paid plans are unmetered (Polygon
@@ -82,11 +77,6 @@ export class PolygonProvider extends BaseProvider {
   readonly #options: HttpAdapterOptions;
   readonly #clock: Clock;
 
-  /** For {@link httpRequest}: the id, options and clock of this adapter. */
-  get #caller(): HttpCaller {
-    return { id: this.id, options: this.#options, clock: this.#clock };
-  }
-
   constructor(options: HttpAdapterOptions = {}) {
     super();
     this.id = options.id ?? 'polygon';
@@ -107,7 +97,12 @@ export class PolygonProvider extends BaseProvider {
       '/v2/snapshot/locale/us/markets/stocks/tickers',
     );
     url.searchParams.set('tickers', assets.map((a) => a.symbol).join(','));
-    const request = httpRequest(this.#caller, url, options, {
+    const request = httpRequest({
+      providerId: this.id,
+      options: this.#options,
+      clock: this.#clock,
+      url,
+      call: options,
       headers: this.#options.apiKey ? { authorization: `Bearer ${this.#options.apiKey}` } : {},
       defaultRetryAfterMs: 60_000,
     });

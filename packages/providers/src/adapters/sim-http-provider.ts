@@ -23,12 +23,7 @@ import {
   type SimulatedProfile,
   type SimulatedProfileName,
 } from '../sim/simulated-profiles.js';
-import {
-  httpRequest,
-  joinUrl,
-  type HttpAdapterOptions,
-  type HttpCaller,
-} from './http-adapter-options.js';
+import { httpRequest, joinUrl, type HttpAdapterOptions } from './http-adapter-options.js';
 
 export interface SimHttpProviderOptions extends HttpAdapterOptions {
   /** The simulator's URL (SIM_PROVIDER_URL). */
@@ -63,11 +58,6 @@ export class SimHttpProvider extends BaseProvider {
   readonly #upstreamId: string;
   readonly #options: SimHttpProviderOptions;
   readonly #clock: Clock;
-
-  /** For {@link httpRequest}: the id, options and clock of this adapter. */
-  get #caller(): HttpCaller {
-    return { id: this.id, options: this.#options, clock: this.#clock };
-  }
 
   constructor(options: SimHttpProviderOptions) {
     super();
@@ -118,7 +108,12 @@ export class SimHttpProvider extends BaseProvider {
   }
 
   #request(url: URL, options: FetchOptions): HttpJsonRequest {
-    return httpRequest(this.#caller, url, options, {
+    return httpRequest({
+      providerId: this.id,
+      options: this.#options,
+      clock: this.#clock,
+      url,
+      call: options,
       headers: this.#options.apiKey ? { 'x-api-key': this.#options.apiKey } : {},
       defaultRetryAfterMs: 1_000,
     });
