@@ -78,34 +78,36 @@ export function createJobWorker<S extends z.ZodType, R>(
 
   // The clients BullMQ duplicates from our connection while it builds the worker
   // (its dedicated blocking connection), so the close can retire them for good.
-  const duplicates = captureDuplicates(options.connection);
-  const worker = new Worker(
-    options.queueName,
-    async (job: Job) => {
-      take(job);
-      const parsed = options.schema.safeParse(job.data);
-      if (!parsed.success) {
-        const error = new InvalidJobPayloadError(job.name, fieldIssues(parsed.error));
-        log.warn(
-          { jobId: job.id, issues: error.issues },
-          'job payload violates its contract; failing without retry',
-        );
-        throw new UnrecoverableError(error.message);
-      }
-      return options.process(parsed.data, job);
-    },
-    {
-      connection: options.connection,
-      prefix: queuePrefix(options.prefix),
-      concurrency: options.concurrency ?? 1,
-      autorun: options.autorun ?? true,
-      ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
-      ...(options.stalledIntervalMs === undefined
-        ? {}
-        : { stalledInterval: options.stalledIntervalMs }),
-    },
+  const { built: worker, duplicates: blockingClients } = withDuplicatesOf(
+    options.connection,
+    () =>
+      new Worker(
+        options.queueName,
+        async (job: Job) => {
+          take(job);
+          const parsed = options.schema.safeParse(job.data);
+          if (!parsed.success) {
+            const error = new InvalidJobPayloadError(job.name, fieldIssues(parsed.error));
+            log.warn(
+              { jobId: job.id, issues: error.issues },
+              'job payload violates its contract; failing without retry',
+            );
+            throw new UnrecoverableError(error.message);
+          }
+          return options.process(parsed.data, job);
+        },
+        {
+          connection: options.connection,
+          prefix: queuePrefix(options.prefix),
+          concurrency: options.concurrency ?? 1,
+          autorun: options.autorun ?? true,
+          ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+          ...(options.stalledIntervalMs === undefined
+            ? {}
+            : { stalledInterval: options.stalledIntervalMs }),
+        },
+      ),
   );
-  const blockingClients = duplicates.release();
 
   worker.on('active', take);
   worker.on('completed', (job) => {
@@ -195,25 +197,24 @@ export function createJobWorker<S extends z.ZodType, R>(
 }
 
 /**
- * Records the clients duplicated from `connection` until `release()`: BullMQ's
- * Worker duplicates the connection it is given for its blocking fetches, in
- * its constructor.
+ * Runs `build` and returns what it built with the clients it duplicated from
+ * `connection` meanwhile: BullMQ's Worker duplicates the connection it is given
+ * for its blocking fetches, in its constructor.
  */
-function captureDuplicates(connection: Redis): { release(): Redis[] } {
-  const captured: Redis[] = [];
+function withDuplicatesOf<T>(connection: Redis, build: () => T): { built: T; duplicates: Redis[] } {
+  const duplicates: Redis[] = [];
   const original = connection.duplicate.bind(connection);
   connection.duplicate = (...args: Parameters<Redis['duplicate']>) => {
     const client = original(...args);
-    captured.push(client);
+    duplicates.push(client);
     return client;
   };
-  return {
-    release() {
-      // Back to the prototype's method: the capture is for this worker only.
-      delete (connection as Partial<Pick<Redis, 'duplicate'>>).duplicate;
-      return captured;
-    },
-  };
+  try {
+    return { built: build(), duplicates };
+  } finally {
+    // Back to the prototype's method, even when the build throws.
+    delete (connection as Partial<Pick<Redis, 'duplicate'>>).duplicate;
+  }
 }
 
 /**
