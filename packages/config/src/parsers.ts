@@ -25,15 +25,20 @@ export const boolean = () =>
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `not one of ${values.join(', ')}` });
 
+/** `redis+cluster://[user:password@]host:port[,host:port…][/0]` (the runtime reads it into seeds). */
+const CLUSTER_URL =
+  /^rediss?\+cluster:\/\/(?:[^@/]*@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?(?:,(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?)*\/?0?$/;
+
 export const redisUrl = () =>
   z.string().refine((s) => {
+    if (CLUSTER_URL.test(s)) return true;
     try {
       const { protocol } = new URL(s);
       return protocol === 'redis:' || protocol === 'rediss:';
     } catch {
       return false;
     }
-  }, 'not a redis:// or rediss:// URL');
+  }, 'not a redis:// or rediss:// URL, nor a Redis Cluster as redis+cluster://host:port,host:port');
 
 export const hostname = () =>
   z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'not a host name or IP address');

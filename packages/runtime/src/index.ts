@@ -25,14 +25,25 @@ export {
   type ReadinessReport,
 } from './readiness.js';
 export {
+  clusterOptionsFor,
   connectionOptionsFor,
   closeRedis,
   createRedisConnection,
   isConnectionError,
   reconnectDelay,
+  type RedisClient,
   type RedisConnectionOptions,
   type RedisRole,
 } from './redis-connection.js';
+export {
+  RedisUrlError,
+  isClusterUrl,
+  parseRedisUrl,
+  redactUrl,
+  type ClusterRedisTarget,
+  type RedisTarget,
+  type StandaloneRedisTarget,
+} from './redis-url.js';
 export { redisReadiness } from './redis-readiness.js';
 export {
   createCloser,

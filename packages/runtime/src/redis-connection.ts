@@ -1,5 +1,15 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.js';
+import { parseRedisUrl } from './redis-url.js';
+
+/**
+ * A connection to either kind of Redis deployment: a standalone server
+ * (`redis://`) or a Redis Cluster (`redis+cluster://`, see {@link parseRedisUrl}).
+ * Both speak the same commands; code that sends one command to one key does
+ * not care which it holds. Multi-key work (pipelines, scripts, MGET) must
+ * keep to one slot per command and one node per pipeline on a Cluster.
+ */
+export type RedisClient = Redis | Cluster;
 
 /**
  * What a connection is for; each role follows BullMQ's production rules.
@@ -61,7 +71,7 @@ const CONNECTION_ERROR_CODES = new Set([
 
 /** Messages ioredis and BullMQ give a command that failed only because the connection was down. */
 const CONNECTION_ERROR_MESSAGE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|^Connection is closed\.?$|^Stream isn't writeable|^LOADING |Reached the max retries per request limit/;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|^Connection is closed\.?$|^Stream isn't writeable|^LOADING |Reached the max retries per request limit|^CLUSTERDOWN |Too many Cluster redirections|Failed to refresh slots cache|^None of startup nodes is available|^Cluster isn't ready/;
 
 /**
  * Whether an error only says that Redis cannot be reached (refused, reset,
@@ -80,21 +90,75 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /**
- * Opens an ioredis connection for a role. It connects in the background: the
- * process starts even when Redis is down, /readyz says so, and the connection
- * recovers by itself. Connection errors are logged (at most once per outage),
- * never thrown as unhandled 'error' events.
+ * The Cluster client's options for a role. Each node connection gets the
+ * role's options (offline queue, retries, backoff); the Cluster itself gets
+ * the same offline queue rule (a fail-fast role fails while the Cluster is
+ * connecting) and the same backoff to re-find the Cluster when every node was
+ * lost. A failover (a master dies, its replica is promoted) is not an outage
+ * of the Cluster: commands for the dead master's slots are retried on the new
+ * topology (`retryDelayOnFailover`, `retryDelayOnClusterDown`) within
+ * `maxRedirections`, which bounds how long a fail-fast command waits.
  */
-export function createRedisConnection(url: string, options: RedisConnectionOptions): Redis {
+export function clusterOptionsFor(
+  role: RedisRole,
+  redisOptions: RedisOptions,
+  maxReconnectDelayMs = 10_000,
+): ClusterOptions {
+  // The Cluster keeps its own node connections without a retry strategy (a
+  // lost node is re-found through the slot map), so only the per-command
+  // options of the role apply to them.
+  const { retryStrategy: _ignored, enableOfflineQueue, ...node } = connectionOptionsFor(
+    role,
+    maxReconnectDelayMs,
+  );
+  return {
+    redisOptions: { ...node, ...redisOptions },
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    clusterRetryStrategy: (times) => reconnectDelay(times, maxReconnectDelayMs),
+    // A command for the slots of a dead master is retried every 200 ms on the
+    // re-read slot map until a replica is promoted: a worker waits out about
+    // 20 s of failover, a fail-fast role about 3 s (then its caller falls back).
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: role === 'worker' ? 100 : 16,
+    // Re-read the slot map every few seconds too, not only after a MOVED
+    // reply, so node-grouped pipelines go to a promoted replica early.
+    slotsRefreshInterval: 2_000,
+    slotsRefreshTimeout: 2_000,
+  };
+}
+
+/**
+ * Opens an ioredis connection for a role: a standalone `Redis` for a
+ * `redis://` or `rediss://` URL, a `Cluster` for `redis+cluster://` or
+ * `rediss+cluster://` (see {@link parseRedisUrl}). It connects in the
+ * background: the process starts even when Redis is down, /readyz says so,
+ * and the connection recovers by itself. Connection errors are logged (at
+ * most once per outage), never thrown as unhandled 'error' events.
+ */
+export function createRedisConnection(url: string, options: RedisConnectionOptions): RedisClient {
   const log = options.logger.child({
     component: 'redis',
     role: options.role,
     connection: options.name,
   });
-  const client = new Redis(url, {
-    ...connectionOptionsFor(options.role, options.maxReconnectDelayMs),
-    connectionName: `fiml:${options.name}`,
-  });
+  const target = parseRedisUrl(url);
+  const connectionName = `fiml:${options.name}`;
+  const client: RedisClient =
+    target.kind === 'cluster'
+      ? new Cluster(
+          target.nodes.map((node) => ({ ...node })),
+          clusterOptionsFor(
+            options.role,
+            { ...target.options, connectionName },
+            options.maxReconnectDelayMs,
+          ),
+        )
+      : new Redis(url, {
+          ...connectionOptionsFor(options.role, options.maxReconnectDelayMs),
+          connectionName,
+        });
   let down = false;
   client.on('error', (error: Error) => {
     if (down) return;
@@ -115,7 +179,7 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
  * `cache` and `producer` roles) cannot send QUIT while Redis is down or still
  * connecting, and shutting down during an outage must not fail for it.
  */
-export async function closeRedis(connection: Redis): Promise<void> {
+export async function closeRedis(connection: RedisClient): Promise<void> {
   if (connection.status === 'ready') {
     try {
       await connection.quit();

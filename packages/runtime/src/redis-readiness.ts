@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { CheckResult, ReadinessCheck } from './readiness.js';
 
 /**
@@ -6,7 +6,7 @@ import type { CheckResult, ReadinessCheck } from './readiness.js';
  * connection is not up (no waiting on a dead server), otherwise PINGs it
  * within `timeoutMs`.
  */
-export function redisReadiness(client: Redis, timeoutMs = 1_000): ReadinessCheck {
+export function redisReadiness(client: Redis | Cluster, timeoutMs = 1_000): ReadinessCheck {
   return async (): Promise<CheckResult> => {
     if (client.status !== 'ready') return { ok: false, error: `connection ${client.status}` };
     const started = performance.now();

@@ -8,6 +8,14 @@ export {
   type RedisServerOptions,
 } from './redis-server.js';
 export {
+  parseClusterNodes,
+  resolveRedisCliBinary,
+  startRedisCluster,
+  type ClusterNodeInfo,
+  type RedisCluster,
+  type RedisClusterOptions,
+} from './redis-cluster.js';
+export {
   startServiceProcess,
   type LogRecord,
   type ServiceProcess,
