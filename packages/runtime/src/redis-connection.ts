@@ -107,10 +107,11 @@ export function clusterOptionsFor(
   // The Cluster keeps its own node connections without a retry strategy (a
   // lost node is re-found through the slot map), so only the per-command
   // options of the role apply to them.
-  const { retryStrategy: _ignored, enableOfflineQueue, ...node } = connectionOptionsFor(
-    role,
-    maxReconnectDelayMs,
-  );
+  const {
+    retryStrategy: _ignored,
+    enableOfflineQueue,
+    ...node
+  } = connectionOptionsFor(role, maxReconnectDelayMs);
   return {
     redisOptions: { ...node, ...redisOptions },
     enableOfflineQueue: enableOfflineQueue ?? true,

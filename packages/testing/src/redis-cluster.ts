@@ -47,6 +47,8 @@ export interface ClusterNodeInfo {
 export interface RedisCluster {
   /** `redis+cluster://127.0.0.1:<port>,…` with every node as a seed (see @fiml/runtime's parseRedisUrl). */
   readonly url: string;
+  /** Every node as a seed for an ioredis `Cluster`: `{ host, port }`. */
+  readonly seeds: readonly { readonly host: string; readonly port: number }[];
   /** Every node's server, masters first as created (roles change after a failover). */
   readonly servers: readonly RedisServer[];
   /** The nodes as a live node sees them now. */
@@ -135,6 +137,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
 
   const cluster: RedisCluster = {
     url: `redis+cluster://${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`,
+    seeds: servers.map((s) => ({ host: s.host, port: s.port })),
     servers,
     nodes,
     async masterFor(key) {

@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '@fiml/market';
 import { assertEntryKey, cacheKeySpace } from '../cache-keys.js';
 import { callScript, defineScript } from '../lua/lua-script.js';
 import { SET_IF_NEWER } from '../lua/set-if-newer.js';
-import { groupBySlot } from '../redis-slots.js';
+import { groupByNode, groupBySlot } from '../redis-slots.js';
 import type { CacheEntry } from './cache-entry.js';
 import { bodyOf, headerTime, withHeader } from './entry-header.js';
 import { CorruptEntryError, msgpackCodec, type EntryCodec } from './entry-codec.js';
@@ -79,15 +79,24 @@ export class L2Store {
       values.forEach((value, i) => (results[i] = this.#read(value)));
       return results;
     }
-    // A Cluster cannot MGET across slots: one MGET per slot, sent concurrently.
-    const groups = this.#bySlot(
-      keys.map((_, i) => i),
-      (i) => keys[i]!,
-    );
+    // A Cluster cannot MGET across slots, and a pipeline goes to one node: one
+    // pipeline per master holding an MGET per slot, the masters concurrently.
     await Promise.all(
-      groups.map(async (indexes) => {
-        const values = await this.#redis.mgetBuffer(...indexes.map((i) => this.redisKey(keys[i]!)));
-        indexes.forEach((keyIndex, j) => (results[keyIndex] = this.#read(values[j] ?? null)));
+      this.#byNode(
+        keys.map((_, i) => i),
+        (i) => keys[i]!,
+      ).map(async (slots) => {
+        const pipeline = this.#redis.pipeline();
+        for (const indexes of slots)
+          pipeline.mgetBuffer(...indexes.map((i) => this.redisKey(keys[i]!)));
+        const replies = (await pipeline.exec()) ?? [];
+        slots.forEach((indexes, s) => {
+          const [error, values] = replies[s] ?? [new Error('no reply from Redis'), undefined];
+          if (error) throw error;
+          indexes.forEach((keyIndex, j) => {
+            results[keyIndex] = this.#read((values as (Buffer | null)[] | undefined)?.[j] ?? null);
+          });
+        });
       }),
     );
     return results;
@@ -116,8 +125,7 @@ export class L2Store {
       else outcomes[i] = { key, status: 'skipped', reason: 'expired' };
     });
     if (live.length === 0) return outcomes;
-    const groups = this.#cluster ? this.#bySlot(live, (i) => entries[i]![0]) : [live];
-    const chunks = groups.flatMap((group) => chunk(group, this.#writeChunk));
+    const chunks = this.#cluster ? [] : chunk(live, this.#writeChunk);
     const send = (target: Redis | Cluster | ReturnType<Redis['pipeline']>, indexes: number[]) => {
       const keys: string[] = [];
       const args: (string | Buffer)[] = [];
@@ -164,13 +172,21 @@ export class L2Store {
       }
       return outcomes;
     }
-    // Cluster: the client routes each slot group's script to its node, concurrently.
+    // Cluster: one pipeline per master holding the chunks of its slots (a
+    // script call keeps to one slot, a pipeline to one node), masters concurrently.
     await Promise.all(
-      chunks.map(async (indexes) => {
+      this.#byNode(live, (i) => entries[i]![0]).map(async (slots) => {
+        const nodeChunks = slots.flatMap((group) => chunk(group, this.#writeChunk));
+        const pipeline = this.#redis.pipeline();
+        for (const indexes of nodeChunks) void send(pipeline, indexes);
         try {
-          record(indexes, await send(this.#redis, indexes), undefined);
+          const replies = (await pipeline.exec()) ?? [];
+          nodeChunks.forEach((indexes, c) => {
+            const [error, reply] = replies[c] ?? [new Error('no reply from Redis'), undefined];
+            record(indexes, reply, error);
+          });
         } catch (error) {
-          record(indexes, undefined, asError(error));
+          nodeChunks.forEach((indexes) => record(indexes, undefined, asError(error)));
         }
       }),
     );
@@ -182,11 +198,20 @@ export class L2Store {
     keys.forEach(assertEntryKey);
     if (keys.length === 0) return 0;
     if (!this.#cluster) return this.#redis.unlink(...keys.map((k) => this.redisKey(k)));
-    let removed = 0;
-    for (const group of this.#bySlot([...keys], (k) => k)) {
-      removed += await this.#redis.unlink(...group.map((k) => this.redisKey(k)));
-    }
-    return removed;
+    // One pipeline per master, an UNLINK per slot in it.
+    const counts = await Promise.all(
+      this.#byNode(keys, (k) => k).map(async (slots) => {
+        const pipeline = this.#redis.pipeline();
+        for (const group of slots) pipeline.unlink(...group.map((k) => this.redisKey(k)));
+        let removed = 0;
+        for (const [error, count] of (await pipeline.exec()) ?? []) {
+          if (error) throw error;
+          removed += Number(count);
+        }
+        return removed;
+      }),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -241,6 +266,11 @@ export class L2Store {
 
   #bySlot<T>(items: readonly T[], keyOf: (item: T) => string, isRedisKey = false): T[][] {
     return groupBySlot(items, isRedisKey ? keyOf : (item) => this.redisKey(keyOf(item)));
+  }
+
+  /** Cluster only: per node, the items grouped by slot (see {@link groupByNode}). */
+  #byNode<T>(items: readonly T[], keyOf: (item: T) => string): T[][][] {
+    return groupByNode(this.#redis as Cluster, items, (item) => this.redisKey(keyOf(item)));
   }
 }
 

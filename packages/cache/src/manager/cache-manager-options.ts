@@ -17,7 +17,11 @@ export interface CacheManagerOptions {
   readonly l1?: L1Cache<L1Value>;
   /** The cache Redis (a cache-role connection). Without it: L1 only, no locks or invalidations. */
   readonly redis?: Redis | Cluster;
-  /** A connection for the invalidation subscription; the manager owns it. @defaultValue redis.duplicate() */
+  /**
+   * A connection for the invalidation subscription; the manager owns it. On a
+   * Cluster it must be a Cluster client with `shardedSubscribers: true` (the
+   * bus uses sharded pub/sub there). @defaultValue shardedSubscriberFor(redis)
+   */
   readonly subscriber?: Redis | Cluster;
   /** First segment of Redis keys and channels. @defaultValue 'fiml' */
   readonly keyPrefix?: string;

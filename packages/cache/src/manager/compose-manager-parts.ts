@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, type Redis } from 'ioredis';
 import { systemClock, type Clock } from '@fiml/market';
 import { cacheKeySpace } from '../cache-keys.js';
 import { L1Cache } from '../l1/l1-cache.js';
@@ -9,7 +8,7 @@ import type { CacheManagerOptions } from './cache-manager-options.js';
 import { FetchCoordinator } from './fetch-coordinator.js';
 import { Flights } from './flights.js';
 import { Freshness } from './freshness.js';
-import { InvalidationBus } from './invalidation-bus.js';
+import { InvalidationBus, shardedSubscriberFor } from './invalidation-bus.js';
 import { KeyLocks } from './key-locks.js';
 import { nonNegative, positive } from './option-checks.js';
 import { ReadPath } from './read-path.js';
@@ -70,7 +69,7 @@ export function composeManagerParts(
     redis &&
     new InvalidationBus({
       publisher: redis,
-      subscriber: options.subscriber ?? subscriberFor(redis),
+      subscriber: options.subscriber ?? shardedSubscriberFor(redis),
       channel: space.channel,
       instanceId,
       onMessage: (message) => {
@@ -148,11 +147,4 @@ export function composeManagerParts(
       requestWindowMs: nonNegative(options.revalidateWindowMs ?? 5_000, 'revalidateWindowMs'),
     }),
   };
-}
-
-/** A connection for the subscription; it queues commands while reconnecting, so SUBSCRIBE waits for Redis. */
-function subscriberFor(redis: Redis | Cluster): Redis | Cluster {
-  return redis instanceof Cluster
-    ? redis.duplicate(undefined, { enableOfflineQueue: true })
-    : redis.duplicate({ enableOfflineQueue: true });
 }

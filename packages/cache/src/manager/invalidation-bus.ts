@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 
 /** What one invalidation message says: keys were written, deleted, or a fetch lock was released. */
 export interface InvalidationMessage {
@@ -35,6 +35,13 @@ export interface InvalidationBusOptions {
  * it touched; every instance drops those keys from its L1. Pub/sub delivers
  * at most once, so after the subscriber reconnects the owner is told to
  * assume it missed something (and clears its L1).
+ *
+ * On a Redis Cluster the bus uses sharded pub/sub (SPUBLISH / SSUBSCRIBE,
+ * Redis 7): a message goes to the nodes of the channel's shard only, instead
+ * of being broadcast over the cluster bus to every node. The subscriber must
+ * then be a Cluster client with `shardedSubscribers: true` (see
+ * {@link shardedSubscriberFor}); after a failover of the channel's shard it
+ * resubscribes on the promoted replica, and that counts as a reconnect.
  */
 export class InvalidationBus {
   readonly #options: InvalidationBusOptions;
@@ -48,23 +55,36 @@ export class InvalidationBus {
   async start(): Promise<void> {
     const { subscriber, channel } = this.#options;
     if (!subscriber) return;
-    subscriber.on('messageBuffer', (raw: Buffer, message: Buffer) => {
+    const sharded = subscriber instanceof Cluster;
+    const onMessage = (raw: Buffer, message: Buffer) => {
       if (raw.toString() !== channel) return;
       const parsed = this.#parse(message);
       if (parsed && parsed.origin !== this.#options.instanceId) this.#options.onMessage?.(parsed);
-    });
-    subscriber.on('close', () => {
+    };
+    const lost = () => {
       if (this.#wasReady) this.#lostSinceReady = true;
-    });
-    subscriber.on('ready', () => {
+    };
+    const back = () => {
       if (this.#lostSinceReady) {
         this.#lostSinceReady = false;
         this.#options.onReconnect?.();
       }
       this.#wasReady = true;
-    });
+    };
+    if (sharded) {
+      subscriber.on('smessageBuffer', onMessage);
+      // The shard's subscriber connection was dropped (its node failed) and,
+      // later, a new one subscribed again on the shard's new master.
+      subscriber.on('-subscriber', lost);
+      subscriber.on('subscribersReady', back);
+    } else {
+      subscriber.on('messageBuffer', onMessage);
+    }
+    subscriber.on('close', lost);
+    subscriber.on('ready', back);
     subscriber.on('error', (error: Error) => this.#options.onError?.(error, 'subscribe'));
-    await subscriber.subscribe(channel);
+    if (sharded) await subscriber.ssubscribe(channel);
+    else await subscriber.subscribe(channel);
     this.#wasReady = true;
   }
 
@@ -80,13 +100,16 @@ export class InvalidationBus {
       k: keys,
       ...(fetchedAt ? { t: fetchedAt } : {}),
     });
-    await this.#options.publisher.publish(this.#options.channel, message);
+    const { publisher, channel } = this.#options;
+    if (publisher instanceof Cluster) await publisher.spublish(channel, message);
+    else await publisher.publish(channel, message);
   }
 
   async close(): Promise<void> {
     const { subscriber } = this.#options;
     if (!subscriber) return;
     subscriber.removeAllListeners('messageBuffer');
+    subscriber.removeAllListeners('smessageBuffer');
     await subscriber.quit().catch(() => subscriber.disconnect());
   }
 
@@ -123,4 +146,15 @@ export class InvalidationBus {
     this.#options.onError?.(new Error('ignored a malformed invalidation message'), 'parse');
     return undefined;
   }
+}
+
+/**
+ * A connection for the bus's subscription, from the connection writes go
+ * through: it queues commands while reconnecting, so SUBSCRIBE waits for
+ * Redis; on a Cluster it has one subscriber per shard for sharded pub/sub.
+ */
+export function shardedSubscriberFor(redis: Redis | Cluster): Redis | Cluster {
+  return redis instanceof Cluster
+    ? redis.duplicate(undefined, { enableOfflineQueue: true, shardedSubscribers: true })
+    : redis.duplicate({ enableOfflineQueue: true });
 }

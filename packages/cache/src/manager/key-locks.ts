@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
 import { RELEASE_LOCKS, RENEW_LOCKS } from '../lua/lock-scripts.js';
-import { callScript, defineScript } from '../lua/lua-script.js';
-import { groupBySlot } from '../redis-slots.js';
+import { callScript, defineScript, type LuaScript } from '../lua/lua-script.js';
+import { groupByNode } from '../redis-slots.js';
 
 /** Locks taken by one acquisition: released, or renewed, only under its own token. */
 export interface Lease {
@@ -51,19 +51,25 @@ export class KeyLocks {
     const token = randomUUID();
     const taken = new Set<string>();
     if (keys.length === 0) return { token, keys: taken };
-    const pipeline = this.#redis.pipeline();
-    for (const key of keys) pipeline.set(this.#prefix + key, token, 'PX', this.ttlMs, 'NX');
     let failure: unknown;
-    try {
-      const replies = (await pipeline.exec()) ?? [];
-      keys.forEach((key, i) => {
-        const [error, reply] = replies[i] ?? [new Error('no reply from Redis')];
-        if (error) failure ??= error;
-        else if (reply === 'OK') taken.add(key);
-      });
-    } catch (error) {
-      failure = error;
-    }
+    // One pipeline of SET NX per node: a Cluster refuses a pipeline whose keys
+    // belong to several nodes; a standalone Redis takes them all in one.
+    await Promise.all(
+      this.#byNode(keys).map(async (group) => {
+        const pipeline = this.#redis.pipeline();
+        for (const key of group) pipeline.set(this.#prefix + key, token, 'PX', this.ttlMs, 'NX');
+        try {
+          const replies = (await pipeline.exec()) ?? [];
+          group.forEach((key, i) => {
+            const [error, reply] = replies[i] ?? [new Error('no reply from Redis')];
+            if (error) failure ??= error;
+            else if (reply === 'OK') taken.add(key);
+          });
+        } catch (error) {
+          failure ??= error;
+        }
+      }),
+    );
     if (failure !== undefined) {
       // Whatever was taken must not outlive this failed acquisition.
       await this.release({ token, keys: taken }).catch(() => undefined);
@@ -76,14 +82,12 @@ export class KeyLocks {
 
   /** Releases a lease's locks by compare-and-delete; resolves with how many it deleted. */
   async release(lease: Lease): Promise<number> {
-    return this.#each(lease, (keys) => callScript(this.#redis, RELEASE_LOCKS, keys, [lease.token]));
+    return this.#each(lease, RELEASE_LOCKS, [lease.token]);
   }
 
   /** Extends a lease's locks by another `ttlMs`; resolves with how many it still held. */
   async renew(lease: Lease): Promise<number> {
-    return this.#each(lease, (keys) =>
-      callScript(this.#redis, RENEW_LOCKS, keys, [lease.token, String(this.ttlMs)]),
-    );
+    return this.#each(lease, RENEW_LOCKS, [lease.token, String(this.ttlMs)]);
   }
 
   /**
@@ -105,11 +109,37 @@ export class KeyLocks {
     return () => clearInterval(timer);
   }
 
-  async #each(lease: Lease, run: (redisKeys: string[]) => Promise<unknown>): Promise<number> {
+  /** Runs a lock script over a lease's keys: one call per slot, one pipeline per node. */
+  async #each(lease: Lease, script: LuaScript, args: readonly string[]): Promise<number> {
     if (lease.keys.size === 0) return 0;
-    const redisKeys = [...lease.keys].map((key) => this.#prefix + key);
-    const groups = this.#redis instanceof Cluster ? groupBySlot(redisKeys, (k) => k) : [redisKeys];
-    const counts = await Promise.all(groups.map(run));
-    return counts.reduce<number>((sum, n) => sum + Number(n), 0);
+    const counts = await Promise.all(
+      this.#byNode([...lease.keys], true).map(async (slots) => {
+        const pipeline = this.#redis.pipeline();
+        for (const group of slots) {
+          void callScript(
+            pipeline,
+            script,
+            group.map((key) => this.#prefix + key),
+            args,
+          );
+        }
+        let count = 0;
+        for (const [error, reply] of (await pipeline.exec()) ?? []) {
+          if (error) throw error;
+          count += Number(reply);
+        }
+        return count;
+      }),
+    );
+    return counts.reduce<number>((sum, n) => sum + n, 0);
+  }
+
+  /** Keys grouped by node (all in one on a standalone Redis); by slot within a node if asked. */
+  #byNode(keys: readonly string[]): string[][];
+  #byNode(keys: readonly string[], bySlot: true): string[][][];
+  #byNode(keys: readonly string[], bySlot = false): string[][] | string[][][] {
+    if (!(this.#redis instanceof Cluster)) return bySlot ? [[[...keys]]] : [[...keys]];
+    const nodes = groupByNode(this.#redis, keys, (key) => this.#prefix + key);
+    return bySlot ? nodes : nodes.map((slots) => slots.flat());
   }
 }
