@@ -11,7 +11,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { cacheKeySpace } from '@fiml/cache';
 import type { Clock } from '@fiml/market';
 import { HTTP_UNKNOWN_METHOD, HTTP_UNMATCHED_ROUTE, type HttpMetrics } from '@fiml/observability';
@@ -67,7 +67,7 @@ export interface AppDeps {
   /** Per-key request limits shared through Redis; absent or 0 per minute: no limit. */
   readonly rateLimit?: {
     readonly perMinute: number;
-    readonly redis?: Redis;
+    readonly redis?: Redis | Cluster;
     /** CACHE_KEY_PREFIX: counters live under `<prefix>:v2:limit:` (see `cacheKeySpace`). */
     readonly keyPrefix: string;
   };
@@ -77,7 +77,7 @@ export interface AppDeps {
   readonly pressureSampleIntervalMs?: number;
   /** The queue dashboard; absent: not served. */
   readonly queueBoard?: {
-    readonly connection: Redis;
+    readonly connection: Redis | Cluster;
     readonly prefix: string;
     readonly discoveryIntervalMs?: number;
   };

@@ -1,7 +1,7 @@
 // The api's composition as a function: main.ts and the tests build the same
 // collaborators from the same parsed config, so the tests run the wiring that
 // production runs.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   AccessRecorder,
   CacheAnalytics,
@@ -98,8 +98,8 @@ export interface Api {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly clock: Clock;
-  readonly queueRedis: Redis;
-  readonly cacheRedis: Redis;
+  readonly queueRedis: Redis | Cluster;
+  readonly cacheRedis: Redis | Cluster;
   readonly refresh: RefreshProducer;
   readonly providers: ProviderRegistry;
   readonly cache: CacheManager;

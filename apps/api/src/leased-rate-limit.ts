@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '@fiml/market';
 
 /**
@@ -40,7 +40,7 @@ interface ClientWindow {
 }
 
 export interface LeasedRateLimitOptions {
-  readonly redis: Redis;
+  readonly redis: Redis | Cluster;
   /** Key prefix of the counters (ends with its separator). */
   readonly keyPrefix: string;
   readonly clock: Clock;

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { isConnectionError, type Logger } from '@fiml/runtime';
 import { QUEUE_NAMES, queuePrefix } from '@fiml/queue';
 import { z } from 'zod';
@@ -11,7 +11,7 @@ import { HttpError, type ErrorBody } from './errors.js';
 
 export interface QueueBoardOptions {
   /** The queue Redis (a producer-role connection is fine: the board only reads and acts on demand). */
-  readonly connection: Redis;
+  readonly connection: Redis | Cluster;
   /** The deployment's QUEUE_PREFIX. */
   readonly prefix: string;
   /** Job data contracts by queue name, shown on the board and used by its "add job" form. */
@@ -121,18 +121,20 @@ export function registerQueueBoard(
     // While the queue Redis is unreachable the known queues are shown; the timer tries again.
     if (options.connection.status !== 'ready') return [...queues.keys()];
     const found = new Set<string>(QUEUE_NAMES);
-    let cursor = '0';
-    do {
-      const [next, keys] = await options.connection.scan(
-        cursor,
-        'MATCH',
-        `${prefix}:*:meta`,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
-      for (const key of keys) found.add(key.slice(prefix.length + 1, -':meta'.length));
-    } while (cursor !== '0');
+    // On a Cluster, SCAN walks one node: walk every master (the prefix's hash
+    // tag puts every queue key on one of them; the others answer at once).
+    const nodes =
+      options.connection instanceof Cluster
+        ? options.connection.nodes('master')
+        : [options.connection];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*:meta`, 'COUNT', 1000);
+        cursor = next;
+        for (const key of keys) found.add(key.slice(prefix.length + 1, -':meta'.length));
+      } while (cursor !== '0');
+    }
     for (const name of found) add(name);
     return [...queues.keys()];
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { cacheKeySpace, type FetchAdmission, type ReadOptions } from '@fiml/cache';
 import type { AssetType, Clock, DataType } from '@fiml/market';
 import type { UpstreamRefusalEventLike } from '@fiml/observability';
@@ -41,7 +41,7 @@ export interface UpstreamGateOptions {
    * The cache Redis: the buckets are shared by every api instance. Without
    * one (and while it is unreachable) each instance counts alone.
    */
-  readonly redis?: Redis;
+  readonly redis?: Redis | Cluster;
   /** The cache's key prefix; buckets live in its `limit` key space. */
   readonly keyPrefix: string;
   /**
@@ -141,7 +141,7 @@ function takeLocal(
  */
 export class UpstreamGate extends EventEmitter<{ refused: [UpstreamRefusalEventLike] }> {
   readonly #registry: ProviderRegistry;
-  readonly #redis: Redis | undefined;
+  readonly #redis: Redis | Cluster | undefined;
   readonly #prefix: string;
   readonly #share: number;
   readonly #clock: Clock;

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CacheWriter, ttlEnvOf, TtlPolicy, ttlSettingsFromEnv, WarmLedger } from '@fiml/cache';
 import { redactUrl } from '@fiml/config';
 import { type BatchSchedulerConfig } from './config.js';
@@ -69,9 +69,9 @@ export interface BatchSchedulerApp extends WorkerProcess {
   readonly logger: Logger;
   readonly registry: Registry;
   /** The `worker`-role connection to the queue Redis. */
-  readonly queueRedis: Redis;
+  readonly queueRedis: Redis | Cluster;
   /** The `cache`-role connection to the cache Redis (entries, shared rate limits). */
-  readonly cacheRedis: Redis;
+  readonly cacheRedis: Redis | Cluster;
   /** The upstream providers, by route, under the shared rate limits. */
   readonly providers: ProviderRegistry;
   /** Writes entries newer-wins to L2 and publishes their invalidations. */

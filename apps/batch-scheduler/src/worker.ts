@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '@fiml/runtime';
 import {
   QueueName,
@@ -12,7 +12,7 @@ import type { IntakeOutcome } from './scheduler/batch-job.js';
 
 export interface WorkerDeps {
   /** A `worker`-role connection to the queue Redis. */
-  readonly connection: Redis;
+  readonly connection: Redis | Cluster;
   readonly prefix: string;
   readonly logger: Logger;
   /**

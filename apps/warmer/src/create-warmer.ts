@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   AccessHistory,
   CacheWriter,
@@ -57,9 +57,9 @@ export interface WarmerApp extends WorkerProcess {
   readonly logger: Logger;
   readonly registry: Registry;
   /** The `worker`-role connection to the queue Redis (scheduler queue and worker). */
-  readonly queueRedis: Redis;
+  readonly queueRedis: Redis | Cluster;
   /** The `cache`-role connection: access history, L2 (read only), warm ledger, rate limits. */
-  readonly cacheRedis: Redis;
+  readonly cacheRedis: Redis | Cluster;
   readonly warmer: Warmer;
   /** One warming run, as the Job Schedulers fire them. */
   readonly cycle: WarmCycle;

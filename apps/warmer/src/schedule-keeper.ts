@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { type CheckResult, isConnectionError, type Logger } from '@fiml/runtime';
 
 /** What made the keeper look: the queue connection came back, or its timer. */
@@ -42,7 +42,7 @@ export interface ScheduleKeeperOptions {
   /** The warm queue whose Job Schedulers are kept. */
   readonly queue: Queue;
   /** The queue's connection: its `ready` event after a reconnect triggers a check. */
-  readonly connection: Redis;
+  readonly connection: Redis | Cluster;
   /** Ids of the schedulers that must exist (none when warming is disabled). */
   readonly schedulers: readonly string[];
   /**

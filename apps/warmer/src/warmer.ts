@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { NYSE_TIME_ZONE } from '@fiml/market';
 import type { Logger } from '@fiml/runtime';
 import {
@@ -25,7 +25,7 @@ const OPEN_MINUTE_OF_DAY = 9 * 60 + 30;
 
 export interface WarmerDeps {
   /** A `worker`-role connection to the queue Redis (used by the scheduler queue and the worker). */
-  readonly connection: Redis;
+  readonly connection: Redis | Cluster;
   readonly prefix: string;
   readonly logger: Logger;
   /** When scheduled runs go: a cron pattern evaluated in a time zone. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { isConnectionError, type Logger } from '@fiml/runtime';
 import type { z } from 'zod';
 import { InvalidJobPayloadError, fieldIssues } from './errors.js';
@@ -16,7 +16,7 @@ export interface JobWorkerOptions<S extends z.ZodType, R> {
    * `createRedisConnection`, which logs its outages (one warning when lost, one
    * line when restored). The caller owns and closes it.
    */
-  readonly connection: Redis;
+  readonly connection: Redis | Cluster;
   /** The payload contract; a job that does not match fails without retries. */
   readonly schema: S;
   /** Handles one validated job. Throw to fail the attempt (it is retried per the job's options). */
@@ -201,10 +201,15 @@ export function createJobWorker<S extends z.ZodType, R>(
  * `connection` meanwhile: BullMQ's Worker duplicates the connection it is given
  * for its blocking fetches, in its constructor.
  */
-function withDuplicatesOf<T>(connection: Redis, build: () => T): { built: T; duplicates: Redis[] } {
-  const duplicates: Redis[] = [];
-  const original = connection.duplicate.bind(connection);
-  connection.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+function withDuplicatesOf<T>(
+  connection: Redis | Cluster,
+  build: () => T,
+): { built: T; duplicates: (Redis | Cluster)[] } {
+  const duplicates: (Redis | Cluster)[] = [];
+  // A Redis and a Cluster both have `duplicate`, with different parameters.
+  const target = connection as unknown as { duplicate: (...args: unknown[]) => Redis | Cluster };
+  const original = target.duplicate.bind(connection);
+  target.duplicate = (...args: unknown[]) => {
     const client = original(...args);
     duplicates.push(client);
     return client;
@@ -213,7 +218,7 @@ function withDuplicatesOf<T>(connection: Redis, build: () => T): { built: T; dup
     return { built: build(), duplicates };
   } finally {
     // Back to the prototype's method, even when the build throws.
-    delete (connection as Partial<Pick<Redis, 'duplicate'>>).duplicate;
+    delete (target as Partial<typeof target>).duplicate;
   }
 }
 
@@ -225,7 +230,7 @@ function withDuplicatesOf<T>(connection: Redis, build: () => T): { built: T; dup
  * may be gone, and the process never exits. A retired client disconnects and
  * refuses to connect again.
  */
-function retire(client: Redis): void {
+function retire(client: Redis | Cluster): void {
   client.connect = () => Promise.resolve();
   client.disconnect();
 }

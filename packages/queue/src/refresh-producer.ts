@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { createLogger, createRedisConnection, type Logger } from '@fiml/runtime';
 import {
   BULLMQ_PRIORITY,
@@ -93,7 +93,7 @@ export interface RefreshProducerOptions {
    * A `producer`-role connection (offline queue off, so adds fail fast when
    * Redis is down), or a Redis URL for which the producer opens and owns one.
    */
-  readonly connection: Redis | string;
+  readonly connection: Redis | Cluster | string;
   /** The deployment's QUEUE_PREFIX; every process of a deployment uses the same. @defaultValue 'fiml' */
   readonly prefix?: string;
   /** @defaultValue a silent logger */
@@ -111,7 +111,7 @@ export interface RefreshProducerOptions {
  */
 export class RefreshProducer {
   readonly queue: Queue;
-  readonly #ownedConnection: Redis | undefined;
+  readonly #ownedConnection: Redis | Cluster | undefined;
 
   constructor(options: RefreshProducerOptions) {
     const logger = options.logger ?? createLogger({ service: 'refresh-producer', level: 'silent' });

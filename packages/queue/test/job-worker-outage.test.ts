@@ -25,7 +25,12 @@ async function privateServer(): Promise<RedisServer> {
 
 function setup(server: RedisServer, options: { shutdownTimeoutMs?: number } = {}) {
   const { logger, lines } = capturingLogger({ level: 'info' });
-  const connection = createRedisConnection(server.url, { role: 'worker', name: 'w', logger });
+  // A standalone URL opens a standalone client.
+  const connection = createRedisConnection(server.url, {
+    role: 'worker',
+    name: 'w',
+    logger,
+  }) as Redis;
   open.push(() => Promise.resolve(connection.disconnect()));
   const prefix = uniqueName('outage');
   let release: () => void = () => undefined;

@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 function connection(role: 'worker' | 'producer', url = testRedisUrl()): Redis {
-  const client = createRedisConnection(url, { role, name: `test-${role}`, logger });
+  const client = createRedisConnection(url, { role, name: `test-${role}`, logger }) as Redis;
   open.push(() => Promise.resolve(client.disconnect()));
   return client;
 }

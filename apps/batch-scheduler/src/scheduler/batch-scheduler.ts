@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   cacheKey,
   type CacheEntry,
@@ -76,7 +76,7 @@ export interface SchedulerSettings {
 
 export interface BatchSchedulerDeps {
   /** A `worker`-role connection to the queue Redis (pending sets and batch queues live there). */
-  readonly queueRedis: Redis;
+  readonly queueRedis: Redis | Cluster;
   /** QUEUE_PREFIX. */
   readonly prefix: string;
   readonly providers: ProviderRegistry;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { AssetType, DataType } from '@fiml/market';
 import { queuePrefix } from '@fiml/queue';
 import type { GroupSnapshot } from './flush-policy.js';
@@ -92,11 +92,11 @@ const ADD_OUTCOMES: readonly AddOutcome[] = ['queued', 'merged', 'in-flight', 'f
  * All keys carry the queue prefix's hash tag: one Cluster slot, like BullMQ's.
  */
 export class PendingStore {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #base: string;
   #holding = false;
 
-  constructor(options: { redis: Redis; prefix: string }) {
+  constructor(options: { redis: Redis | Cluster; prefix: string }) {
     this.#redis = options.redis;
     this.#base = `${queuePrefix(options.prefix)}:sched`;
     for (const [name, lua] of Object.entries({
@@ -119,7 +119,8 @@ export class PendingStore {
    * unchanged: only when the bytes leave moves, by less than a loop turn.
    */
   holdWrites(): void {
-    const stream = this.#redis.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    // A Cluster client has no one socket (it holds one per node): nothing to hold.
+    const stream = (this.#redis as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
     if (this.#holding || this.#redis.status !== 'ready' || !stream?.cork || !stream.uncork) return;
     this.#holding = true;
     stream.cork();

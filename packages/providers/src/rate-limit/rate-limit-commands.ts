@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * The shared limiter's Lua scripts, kept as files next to this module (the
@@ -49,10 +49,10 @@ function loadSources(): ReadonlyMap<string, ScriptSource> {
   return loaded;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<Redis | Cluster>();
 
 /** The limiter's commands on `redis`, defined on first use of that client. */
-export function rateLimitCommands(redis: Redis): RateLimitCommands {
+export function rateLimitCommands(redis: Redis | Cluster): RateLimitCommands {
   if (!defined.has(redis)) {
     for (const [name, { lua, numberOfKeys }] of loadSources()) {
       redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { systemClock, type Clock } from '@fiml/market';
 import type { Logger } from '@fiml/runtime';
 import { ProviderConfigError } from '../provider-config-error.js';
@@ -53,7 +53,7 @@ export interface RateLimiterOptions {
    * options). Without one the limiter is process-local: right for tests,
    * simulators and single-process tools, wrong for a deployment.
    */
-  readonly redis?: Redis;
+  readonly redis?: Redis | Cluster;
   /** Windows per provider id; more can be added with {@link RateLimiter.define}. */
   readonly limits?: Readonly<Record<string, readonly RateLimitWindow[]>>;
   /** Prefix of every key. Keys are `<prefix>:{<providerId>}:…`. @defaultValue 'fiml-rl' */
@@ -108,7 +108,7 @@ interface ProviderState {
  * Redis-down behaviour.
  */
 export class RateLimiter extends EventEmitter<RateLimiterEvents> {
-  readonly #redis: Redis | undefined;
+  readonly #redis: Redis | Cluster | undefined;
   readonly #commands: RateLimitCommands | undefined;
   readonly #prefix: string;
   readonly #clock: Clock;

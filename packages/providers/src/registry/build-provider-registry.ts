@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '@fiml/market';
 import type { Logger } from '@fiml/runtime';
 import { CoinGeckoProvider, type CoinGeckoPlan } from '../adapters/coingecko-provider.js';
@@ -58,7 +58,7 @@ export const DEFAULT_PROVIDER_SETTINGS: ProviderSettings = {
 
 export interface ProviderRegistryDeps {
   /** The cache Redis, for limits shared across processes. Without it limits are per process. */
-  readonly redis?: Redis;
+  readonly redis?: Redis | Cluster;
   readonly clock?: Clock;
   readonly logger?: Logger;
   /** @defaultValue the global fetch */
