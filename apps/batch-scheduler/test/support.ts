@@ -28,8 +28,9 @@ afterEach(async () => {
 /** A Tuesday during the NYSE session: equity prices get the market-hours TTL. */
 export const T1 = Date.parse('2026-11-24T11:00:00-05:00');
 
-export function redis(name: string) {
-  const connection = createRedisConnection(testRedisUrl(), { role: 'worker', name, logger });
+/** A worker-role connection to this worker's redis-server, or to `url` (a Cluster's, say). */
+export function redis(name: string, url = testRedisUrl()) {
+  const connection = createRedisConnection(url, { role: 'worker', name, logger });
   open.push(() => Promise.resolve(connection.disconnect()));
   return connection;
 }
@@ -78,15 +79,22 @@ export function scheduler(
     ...overrides,
   });
   open.push(() => app.close());
-  const producer = new RefreshProducer({ connection: redis('test-p'), prefix: names.QUEUE_PREFIX });
+  const producer = new RefreshProducer({
+    connection: redis('test-p', config.REDIS_QUEUE_URL),
+    prefix: names.QUEUE_PREFIX,
+  });
   open.push(() => producer.close());
   return { app, producer, keyPrefix: names.CACHE_KEY_PREFIX };
 }
 
 /** Another writer of the same cache (an api reading through), with its own clock. */
-export function otherWriter(keyPrefix: string, clock: ManualClock): CacheWriter {
+export function otherWriter(
+  keyPrefix: string,
+  clock: ManualClock,
+  url = testRedisUrl(),
+): CacheWriter {
   return new CacheWriter({
-    redis: redis('test-w'),
+    redis: redis('test-w', url),
     ttlPolicy: new TtlPolicy({ clock, random: new SeededRandom(1) }),
     keyPrefix,
     clock,

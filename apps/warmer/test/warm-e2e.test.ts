@@ -2,11 +2,12 @@
 // warmer (each its own main.ts), a real redis-server and the simulated
 // provider over HTTP. Reads through the api are recorded; a warming run
 // requests what is missing; the batch-scheduler fills L2; later reads are
-// hits; and the warmer's precision metric equals the scripted value.
-import { afterEach, describe, expect, it } from '@jest/globals';
+// hits; and the warmer's precision metric equals the scripted value. Run on
+// a redis-server, and again on a Redis Cluster (3 masters, 3 replicas) named
+// by a redis+cluster:// URL for both Redis roles.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
   AccessHistory,
   type CacheEntry,
@@ -18,14 +19,16 @@ import {
 import { readSample } from '@fiml/observability/promtool';
 import { startSimulatedProviderServer } from '@fiml/simulator';
 import { QueueName, WARM_CYCLE_JOB_NAME, queuePrefix } from '@fiml/queue';
-import { connectionOptionsFor } from '@fiml/runtime';
+import { createLogger, createRedisConnection, type RedisRole } from '@fiml/runtime';
 import {
   freePort,
+  startRedisCluster,
   startServiceProcess,
   testRedisUrl,
   uniqueName,
   waitFor,
   waitForEvent,
+  type RedisCluster,
   type ServiceProcess,
 } from '@fiml/testing';
 
@@ -49,20 +52,34 @@ function start(app: string, env: Record<string, string>): ServiceProcess {
   return proc;
 }
 
-async function connection(): Promise<Redis> {
-  const redis = new Redis(testRedisUrl(), connectionOptionsFor('cache'));
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+async function connection(url: string, role: RedisRole = 'cache') {
+  const redis = createRedisConnection(url, { role, name: 'test', logger });
   open.push(() => redis.disconnect());
-  if (redis.status !== 'ready') await waitForEvent(redis, 'ready');
+  if (redis.status !== 'ready') await waitForEvent(redis, 'ready', { timeoutMs: 10_000 });
   return redis;
 }
 
-describe('warming, end to end', () => {
+describe.each([
+  { target: 'a redis-server', cluster: false },
+  { target: 'a Redis Cluster', cluster: true },
+])('warming, end to end, on $target', ({ cluster: onCluster }) => {
+  let cluster: RedisCluster | undefined;
+  if (onCluster) {
+    beforeAll(async () => {
+      cluster = await startRedisCluster();
+    }, 60_000);
+    afterAll(() => cluster?.stop());
+  }
+
   it('recorded reads -> a warming run -> refresh requests -> L2 filled -> hits, with exact precision', async () => {
+    const redisUrl = cluster?.url ?? testRedisUrl();
     const sim = await startSimulatedProviderServer({ seed: 'warm-e2e', failureRate: 0 });
     open.push(() => sim.close());
     const shared = {
-      REDIS_QUEUE_URL: testRedisUrl(),
-      REDIS_CACHE_URL: testRedisUrl(),
+      REDIS_QUEUE_URL: redisUrl,
+      REDIS_CACHE_URL: redisUrl,
       QUEUE_PREFIX: uniqueName('we'),
       CACHE_KEY_PREFIX: uniqueName('we'),
       PROVIDER_RATE_LIMIT_PREFIX: uniqueName('we'),
@@ -111,7 +128,7 @@ describe('warming, end to end', () => {
       expect(response.status).toBe(204);
     };
 
-    const redis = await connection();
+    const redis = await connection(redisUrl);
     const l2 = new CacheWriter({
       redis,
       ttlPolicy: new TtlPolicy(),
@@ -120,8 +137,7 @@ describe('warming, end to end', () => {
     const entries = async (): Promise<(CacheEntry | undefined)[]> => l2.peek(SYMBOLS.map(key));
     const history = new AccessHistory({ redis, keyPrefix: shared.CACHE_KEY_PREFIX });
     const ledger = new WarmLedger({ redis, keyPrefix: shared.CACHE_KEY_PREFIX });
-    const queueRedis = new Redis(testRedisUrl(), connectionOptionsFor('producer'));
-    open.push(() => queueRedis.disconnect());
+    const queueRedis = await connection(redisUrl, 'producer');
     const warmQueue = new Queue(QueueName.WARM, {
       connection: queueRedis,
       prefix: queuePrefix(shared.QUEUE_PREFIX),
