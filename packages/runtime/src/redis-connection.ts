@@ -118,11 +118,13 @@ export function clusterOptionsFor(
     clusterRetryStrategy: (times) => reconnectDelay(times, maxReconnectDelayMs),
     // A command for the slots of a dead master is retried every 200 ms on the
     // re-read slot map until a replica is promoted: a worker waits out about
-    // 20 s of failover, a fail-fast role about 3 s (then its caller falls back).
+    // 20 s of failover; a fail-fast role gives up after about 1 s, so a read
+    // falls back to upstream (and the cache's circuit breaker opens) instead
+    // of stalling for the whole failover.
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 100,
-    maxRedirections: role === 'worker' ? 100 : 16,
+    maxRedirections: role === 'worker' ? 100 : 5,
     // Re-read the slot map every few seconds too, not only after a MOVED
     // reply, so node-grouped pipelines go to a promoted replica early.
     slotsRefreshInterval: 2_000,

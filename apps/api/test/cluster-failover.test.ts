@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { simulatedUniverse } from '@fiml/simulator';
+import { startRedisCluster, waitFor, type RedisCluster } from '@fiml/testing';
+import { asClient, startHarness, startSchedulerFor, type Harness } from './harness.js';
+
+// Failover on a real Redis Cluster: the master that holds the deployment's
+// queue slot (BullMQ and the pending sets) and a third of the cache entries
+// is SIGKILLed while one api reads and another asks for refreshes, with a
+// batch-scheduler serving them. Its replica takes over; nothing is restarted.
+
+let cluster: RedisCluster;
+const open: (() => Promise<unknown>)[] = [];
+beforeAll(async () => {
+  cluster = await startRedisCluster({ nodeTimeoutMs: 1_000 });
+}, 60_000);
+afterAll(async () => {
+  for (const close of open.splice(0).reverse()) await close().catch(() => undefined);
+  await cluster?.stop();
+});
+
+async function harness(env: Record<string, string> = {}): Promise<Harness> {
+  const h = await startHarness({
+    env: { REDIS_QUEUE_URL: cluster.url, REDIS_CACHE_URL: cluster.url, ...env },
+  });
+  open.push(() => h.close());
+  return h;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a Redis Cluster failover', () => {
+  it('a master killed during reads and refreshes: its replica takes over, reads keep answering, no accepted refresh is lost', async () => {
+    // `writer` takes refresh requests; `reader` keeps one entry in L1, so its reads go to L2.
+    const writer = await harness();
+    const reader = await harness({
+      QUEUE_PREFIX: writer.prefix,
+      CACHE_KEY_PREFIX: writer.prefix,
+      L1_MAX_ENTRIES: '1',
+    });
+    const scheduler = startSchedulerFor(writer, { CACHE_BATCH_INTERVAL: '0' });
+    open.push(() => scheduler.close());
+    const universe = simulatedUniverse(7).equity;
+    const readSymbols = universe.slice(0, 60);
+    const refreshSymbols = universe.slice(100, 1_100);
+    await writer.app.inject(`/v1/data/price?symbols=${readSymbols.join(',')}`);
+
+    // Load: reads every few ms (their answers and slowest time), refresh
+    // requests one symbol each (a 503 is retried, as a client told Retry-After
+    // would). The manual clock moves on so the cache's circuit breaker can close.
+    let stop = false;
+    const reads = { ok: 0, failed: [] as number[], slowestMs: 0 };
+    const accepted: { symbol: string; at: number }[] = [];
+    let refused = 0;
+    const readLoop = (async () => {
+      for (let i = 0; !stop; i++) {
+        const started = performance.now();
+        const res = await reader.app.inject(`/v1/data/price/${readSymbols[i % 60]}`);
+        reads.slowestMs = Math.max(reads.slowestMs, performance.now() - started);
+        if (res.statusCode === 200) reads.ok++;
+        else reads.failed.push(res.statusCode);
+        writer.clock.advance(20);
+        await pause(5);
+      }
+    })();
+    const refreshLoop = (async () => {
+      for (let next = 0; !stop && next < refreshSymbols.length;) {
+        const res = await writer.app.inject({
+          method: 'POST',
+          url: '/v1/refresh',
+          headers: asClient,
+          payload: {
+            dataType: 'price',
+            assetType: 'equity',
+            symbols: [refreshSymbols[next]],
+            priority: 'urgent',
+          },
+        });
+        if (res.statusCode === 202)
+          accepted.push({ symbol: refreshSymbols[next++]!, at: performance.now() });
+        else refused++;
+        await pause(10);
+      }
+    })();
+    const inL2 = async (symbols: readonly string[]) =>
+      (await scheduler.writer.peek(symbols.map((s) => `price:equity:${s}`))).map(
+        (e) => e !== undefined,
+      );
+
+    await waitFor(() => accepted.length >= 20, { timeoutMs: 10_000, description: 'load running' });
+    const victim = await cluster.masterFor(`{${writer.prefix}}`);
+    const killedAt = performance.now();
+    await victim.kill('SIGKILL');
+    await cluster.waitUntilHealthy(30_000);
+    const healthyMs = performance.now() - killedAt;
+    // Recovered: a refresh asked for after the kill is accepted and written.
+    const firstAfter = await waitFor(() => accepted.find((a) => a.at > killedAt), {
+      timeoutMs: 30_000,
+      description: 'a refresh accepted after the kill',
+    });
+    await waitFor(async () => (await inL2([firstAfter.symbol]))[0], {
+      timeoutMs: 30_000,
+      description: 'the first refresh after the kill written',
+    });
+    const recoveredMs = performance.now() - killedAt;
+    const acceptedAtKill = accepted.filter((a) => a.at <= killedAt).length;
+    await waitFor(() => accepted.length >= acceptedAtKill + 40, {
+      timeoutMs: 30_000,
+      description: 'refreshes flowing again',
+    });
+    stop = true;
+    await Promise.all([readLoop, refreshLoop]);
+
+    // No accepted refresh is lost: each one's symbol is written to L2.
+    const symbols = accepted.map((a) => a.symbol);
+    const written = await waitFor(
+      async () => {
+        const found = await inL2(symbols);
+        return found.every(Boolean) ? found : undefined;
+      },
+      { timeoutMs: 30_000, description: 'every accepted refresh written' },
+    ).catch(async () => inL2(symbols));
+    expect(symbols.filter((_, i) => !written[i])).toEqual([]);
+    // Reads kept answering (from L1, from the replica, or upstream meanwhile).
+    expect(reads.failed).toEqual([]);
+    expect(reads.ok).toBeGreaterThan(100);
+    for (const h of [writer, reader]) {
+      expect((await h.app.inject('/readyz')).json<{ status: string }>().status).toBe('ready');
+    }
+    // The figures for the report (the test asserts behaviour, not timings).
+    console.info(
+      `failover: killed master :${victim.port}; cluster healthy after ${Math.round(healthyMs)} ms; ` +
+        `refreshes accepted and written again after ${Math.round(recoveredMs)} ms; ` +
+        `${accepted.length} refreshes accepted, ${refused} refused (503) and retried; ` +
+        `${reads.ok} reads answered, slowest ${Math.round(reads.slowestMs)} ms`,
+    );
+  }, 120_000);
+});
