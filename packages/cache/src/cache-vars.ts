@@ -4,8 +4,9 @@ const { integer, keyPatterns, keyPrefix, oneOf, redisUrl } = parsers;
 
 const REDIS_CACHE_URL = envVar(redisUrl(), {
   description:
-    'Redis for cache entries (L2) and access patterns. May be the same server as REDIS_QUEUE_URL in development; in production give it `maxmemory` with an LFU policy.',
-  expected: 'redis:// or rediss:// URL, e.g. redis://127.0.0.1:6380/0',
+    'Redis for cache entries (L2) and access patterns. May be the same server as REDIS_QUEUE_URL in development; in production give it `maxmemory` with an LFU policy. A Redis Cluster is named by `redis+cluster://` and its seed nodes: entries spread over every master, invalidations use sharded pub/sub (Redis 7).',
+  expected:
+    'redis:// or rediss:// URL, e.g. redis://127.0.0.1:6380/0; a Cluster: redis+cluster://host:port,host:port (rediss+cluster:// for TLS)',
 });
 
 /**
