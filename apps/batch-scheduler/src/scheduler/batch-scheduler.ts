@@ -29,6 +29,7 @@ import {
   batchJobSchema,
   type BatchJob,
   type BatchOutcome,
+  type PackedBatchJob,
   type IntakeOutcome,
 } from './batch-job.js';
 import { AddCoalescer } from './add-coalescer.js';
@@ -361,17 +362,17 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       }
       this.#budgetWaiting.delete(id);
       const token = randomUUID();
-      const { symbols, metas, after } = await this.store.claimEncoded(group, {
+      const { symbols, metas, count, after } = await this.store.claimPacked(group, {
         max: settings.maxBatchSize,
         includeLow: decision.includeLow,
         leaseUntil: now + this.#leaseMs,
         token,
         deadlineBefore: now + settings.deadlineLeadMs,
       });
-      if (symbols.length === 0) return;
+      if (count === 0) return;
       await this.#enqueueBatch({ ...group, token, symbols, metas });
       // More may be due at once (1,000 keys are several batches): look again.
-      if (symbols.length < settings.maxBatchSize) return;
+      if (count < settings.maxBatchSize) return;
       snapshot = after;
       budget = { ...read, remaining: read.remaining - queued };
     }
@@ -425,7 +426,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     };
   }
 
-  async #enqueueBatch(job: BatchJob): Promise<void> {
+  async #enqueueBatch(job: PackedBatchJob): Promise<void> {
     const { token } = job;
     try {
       await this.#queueFor(job.provider).add('batch', job, {
@@ -437,7 +438,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     } catch (error) {
       // The keys must not sit claimed by a batch that does not exist.
       const { provider, assetType, dataType } = job;
-      await this.store.requeue({ provider, assetType, dataType }, token, job.symbols);
+      await this.store.requeue({ provider, assetType, dataType }, token, job.symbols.split(' '));
       throw error;
     }
   }

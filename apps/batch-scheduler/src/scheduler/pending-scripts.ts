@@ -165,13 +165,15 @@ end
  * to block the head of its set.
  * KEYS: urgent, normal, low, state, deadlines, leases, claims.
  * ARGV: max, includeLow, leaseUntil, token, deadlineBefore.
- * Returns { symbol, meta pairs; the group's snapshot after the claim }, so
- * the flusher decides about the next batch without another round trip.
+ * Returns { the symbols, space-separated; their metas, likewise; the group's
+ * snapshot after the claim }: two strings are what the batch job carries, and
+ * the snapshot lets the flusher decide about the next batch without another
+ * round trip.
  */
 export const CLAIM = `${HELPERS}${SNAPSHOT}
 local max = tonumber(ARGV[1])
 local sets = { KEYS[1], KEYS[2], KEYS[3] }
-local out, taken, seen, inflight = {}, {}, {}, {}
+local metas, taken, seen, inflight = {}, {}, {}, {}
 local tag = '@' .. ARGV[4] .. '|'
 local function take(syms)
   if #syms == 0 then return end
@@ -184,8 +186,7 @@ local function take(syms)
     if c and c >= 48 and c <= 50 then
       table.insert(zrem[c - 47], sym)
       taken[#taken + 1] = sym
-      out[#out + 1] = sym
-      out[#out + 1] = s
+      metas[#metas + 1] = s
       inflight[#inflight + 1] = sym
       inflight[#inflight + 1] = tag .. s
     else
@@ -219,7 +220,7 @@ if #taken > 0 then
   redis.call('ZADD', KEYS[6], ARGV[3], ARGV[4])
   redis.call('HSET', KEYS[7], ARGV[4], table.concat(taken, ' '))
 end
-return { out, snapshot() }
+return { table.concat(taken, ' '), table.concat(metas, ' '), snapshot() }
 `;
 
 /**
@@ -244,16 +245,20 @@ return 0
  * With ARGV[3] = '1' the batch's lease and claim record are released: its
  * last settlement.
  * KEYS: urgent, normal, low, state, deadlines, leases, claims.
- * ARGV: token, now, release, then per key: symbol, action (0 done, 1 retry,
- * 2 requeue), at (retry: when it may go again; done: fresh until, 0 for none).
+ * ARGV: token, now, release, then the keys as three lists: their symbols
+ * (space-separated), their actions (one digit each: 0 done, 1 retry,
+ * 2 requeue) and their times (space-separated; retry: when it may go again;
+ * done: fresh until, 0 for none). Three strings rather than three arguments
+ * per key: a batch's settlement is one short command to build and parse.
  * Returns { keys settled, of which requeued }.
  */
 export const SETTLE = `${HELPERS}
 local tag = '@' .. ARGV[1] .. '|'
 local tagLen = #tag
 local now = tonumber(ARGV[2])
-local syms = {}
-for i = 4, #ARGV, 3 do syms[#syms + 1] = ARGV[i] end
+local syms, ats, actions = {}, {}, ARGV[5]
+for sym in string.gmatch(ARGV[4], '%S+') do syms[#syms + 1] = sym end
+for at in string.gmatch(ARGV[6], '%S+') do ats[#ats + 1] = at end
 local sets = { KEYS[1], KEYS[2], KEYS[3] }
 local zadd = { {}, {}, {} }
 local dls, hset, hdel = {}, {}, {}
@@ -264,7 +269,7 @@ if #syms > 0 then
     local s = states[k]
     if s and string.sub(s, 1, tagLen) == tag then
       settled = settled + 1
-      local action, at = ARGV[3 * k + 2], ARGV[3 * k + 3]
+      local action, at = string.sub(actions, k, k), ats[k]
       if action == '0' then
         if tonumber(at) > now then
           hset[#hset + 1] = sym; hset[#hset + 1] = '=' .. at

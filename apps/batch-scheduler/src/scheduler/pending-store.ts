@@ -252,39 +252,40 @@ export class PendingStore {
     group: GroupKey,
     options: ClaimOptions,
   ): Promise<{ claimed: ClaimedKey[]; after: GroupSnapshot }> {
-    const { symbols, metas, after } = await this.claimEncoded(group, options);
-    return { claimed: symbols.map((symbol, i) => parseMeta(symbol, metas[i]!)), after };
+    const { symbols, metas, count, after } = await this.claimPacked(group, options);
+    if (count === 0) return { claimed: [], after };
+    const metaList = metas.split(' ');
+    return {
+      claimed: symbols.split(' ').map((symbol, i) => parseMeta(symbol, metaList[i]!)),
+      after,
+    };
   }
 
   /**
-   * {@link claim}, with each key as its symbol and its meta as stored
-   * (`parseMeta` reads one): what a batch job carries, so the flusher neither
-   * builds an object per key nor has BullMQ encode one.
+   * {@link claim}, with the symbols and their metas as stored (`parseMeta`
+   * reads one), each list as one space-separated string: what a batch job
+   * carries, so the flusher neither builds an object per key nor has BullMQ
+   * encode one.
    */
-  async claimEncoded(
+  async claimPacked(
     group: GroupKey,
     options: ClaimOptions,
-  ): Promise<{ symbols: string[]; metas: string[]; after: GroupSnapshot }> {
+  ): Promise<{ symbols: string; metas: string; count: number; after: GroupSnapshot }> {
     const k = this.#keys(group);
-    const [flat, counts] = (await this.#call('schedClaim')(
+    const [symbols, metas, counts] = (await this.#call('schedClaim')(
       ...this.#groupKeys(k),
       options.max,
       options.includeLow ? '1' : '0',
       Math.floor(options.leaseUntil),
       options.token,
       Math.floor(options.deadlineBefore),
-    )) as [string[], (number | string)[]];
-    const symbols: string[] = [];
-    const metas: string[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      symbols.push(flat[i]!);
-      metas.push(flat[i + 1]!);
-    }
+    )) as [string, string, (number | string)[]];
     const at = (v: number | string | undefined): number | undefined =>
       v === undefined || v === '' ? undefined : Number(v);
     return {
       symbols,
       metas,
+      count: symbols === '' ? 0 : countSeparated(symbols),
       after: {
         urgent: Number(counts[0]),
         normal: Number(counts[1]),
@@ -316,12 +317,24 @@ export class PendingStore {
   ): Promise<SettleResult> {
     if (settlements.length === 0 && !release) return { settled: 0, requeued: 0 };
     const k = this.#keys(group);
-    const args: (string | number)[] = [token, Math.floor(now), release ? '1' : '0'];
+    let symbols = '';
+    let actions = '';
+    let ats = '';
     for (const s of settlements) {
-      if (s.action === 'done') args.push(s.symbol, 0, Math.floor(s.freshUntil ?? 0));
-      else if (s.action === 'retry') args.push(s.symbol, 1, Math.floor(s.at));
-      else args.push(s.symbol, 2, 0);
+      const sep = symbols === '' ? '' : ' ';
+      symbols += sep + s.symbol;
+      if (s.action === 'done') {
+        actions += '0';
+        ats += sep + Math.floor(s.freshUntil ?? 0);
+      } else if (s.action === 'retry') {
+        actions += '1';
+        ats += sep + Math.floor(s.at);
+      } else {
+        actions += '2';
+        ats += sep + '0';
+      }
     }
+    const args = [token, Math.floor(now), release ? '1' : '0', symbols, actions, ats];
     const [settled, requeued] = (await this.#call('schedSettle')(
       ...this.#groupKeys(k),
       ...args,
@@ -425,6 +438,13 @@ export class PendingStore {
     const fn = (this.#redis as unknown as Record<string, ScriptCall>)[name]!;
     return fn.bind(this.#redis);
   }
+}
+
+/** How many items a non-empty space-separated list holds. */
+function countSeparated(list: string): number {
+  let count = 1;
+  for (let i = list.indexOf(' '); i !== -1; i = list.indexOf(' ', i + 1)) count += 1;
+  return count;
 }
 
 /** A claimed key from its symbol and stored meta ("priority|firstAt|deadline|attempts|warm"). */
