@@ -67,7 +67,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const REQUESTS = Number(process.env.REQUESTS ?? 20_000);
 /** Requests per warm-up candidate (JIT, Lua script loading, connection set-up); not reported. */
 const WARMUP_REQUESTS = Number(process.env.WARMUP_REQUESTS ?? 2_000);
-const CONCURRENCY = Number(process.env.CONC ?? 8);
+const CONCURRENCY = 8;
 const BATCH_SIZE = 100;
 const INTERVAL_S = 1;
 /** Jobs per addBulk: one round trip each, for the raw queue and the refresh queue alike. */
