@@ -82,7 +82,10 @@ describe('PendingStore', () => {
     const claimed = await claimAll(s, 'mine');
     expect(claimed).toHaveLength(3);
     // A stranger's token settles nothing.
-    expect(await s.settle(group, 'other', [{ symbol: 'A', action: 'done' }], NOW)).toBe(0);
+    expect(await s.settle(group, 'other', [{ symbol: 'A', action: 'done' }], NOW)).toEqual({
+      settled: 0,
+      requeued: 0,
+    });
     const settled = await s.settle(
       group,
       'mine',
@@ -93,7 +96,7 @@ describe('PendingStore', () => {
       ],
       NOW,
     );
-    expect(settled).toBe(3);
+    expect(settled).toEqual({ settled: 3, requeued: 0 });
     expect(await s.holds(group, ['A', 'B', 'C'])).toEqual([false, false, true]);
     // A was written recently enough: a non-urgent request skips it, an urgent one does not.
     expect(
@@ -115,7 +118,7 @@ describe('PendingStore', () => {
     expect(retried).toMatchObject({ attempts: 1, firstAt: NOW + 2_000 });
   });
 
-  it('renews and requeues only its own keys, and a requeued key keeps its place and attempts', async () => {
+  it('leases per batch: renews and requeues only its own keys, and a requeued key keeps its place and attempts', async () => {
     const s = store();
     await s.add(
       group,
@@ -123,15 +126,17 @@ describe('PendingStore', () => {
       NOW - 5_000,
     );
     await claimAll(s, 'gone');
-    expect(await s.renew(group, 'other', ['A', 'B'], NOW + 120_000)).toEqual([]);
-    expect(await s.renew(group, 'gone', ['A', 'B', 'C'], NOW + 120_000)).toEqual(['A', 'B']);
+    expect(await s.renew(group, 'other', NOW + 120_000)).toBe(false);
+    expect(await s.renew(group, 'gone', NOW + 120_000)).toBe(true);
     expect(await s.expired(group, NOW + 60_000)).toEqual([]);
-    expect(await s.expired(group, NOW + 120_000)).toEqual([
-      { symbol: 'A', token: 'gone' },
-      { symbol: 'B', token: 'gone' },
-    ]);
+    expect(await s.expired(group, NOW + 120_000)).toEqual([{ token: 'gone', symbols: ['A', 'B'] }]);
     expect(await s.requeue(group, 'other', ['A'])).toBe(0);
+    // Another batch's lease is untouched by a stranger's requeue.
+    expect(await s.expired(group, NOW + 120_000)).toHaveLength(1);
     expect(await s.requeue(group, 'gone', ['A', 'B'])).toBe(2);
+    // Requeueing releases the batch: the sweeper does not find it again, and it cannot renew.
+    expect(await s.expired(group, NOW + 120_000)).toEqual([]);
+    expect(await s.renew(group, 'gone', NOW + 180_000)).toBe(false);
     expect(await s.snapshot(group)).toMatchObject({
       normal: 2,
       oldestNormalAt: NOW - 5_000,
@@ -142,6 +147,100 @@ describe('PendingStore', () => {
       ['A', 0],
       ['B', 0],
     ]);
+  });
+
+  it("settles a batch's last keys in one call: done, retried and requeued, and releases its lease", async () => {
+    const s = store();
+    await s.add(
+      group,
+      ['A', 'B', 'C', 'D'].map((symbol) => ({ symbol, priority: normal })),
+      NOW - 1_000,
+    );
+    await claimAll(s, 'batch');
+    // An early settlement (keys found fresh before the fetch) keeps the lease.
+    expect(
+      await s.settle(
+        group,
+        'batch',
+        [{ symbol: 'D', action: 'done', freshUntil: NOW + 5_000 }],
+        NOW,
+      ),
+    ).toEqual({ settled: 1, requeued: 0 });
+    expect(await s.expired(group, NOW + 60_000)).toEqual([
+      { token: 'batch', symbols: ['A', 'B', 'C', 'D'] },
+    ]);
+    const result = await s.settle(
+      group,
+      'batch',
+      [
+        { symbol: 'A', action: 'done', freshUntil: NOW + 5_000 },
+        { symbol: 'B', action: 'retry', at: NOW + 2_000 },
+        { symbol: 'C', action: 'requeue' },
+      ],
+      NOW,
+      true,
+    );
+    expect(result).toEqual({ settled: 3, requeued: 1 });
+    expect(await s.expired(group, NOW + 60_000)).toEqual([]);
+    expect(await s.holds(group, ['A', 'B', 'C', 'D'])).toEqual([false, true, true, false]);
+    const next = await claimAll(s, 'next');
+    // C kept its first-asked time and its attempts; B waits for its retry time.
+    expect(next.map((k) => [k.symbol, k.firstAt, k.attempts])).toEqual([
+      ['C', NOW - 1_000, 0],
+      ['B', NOW + 2_000, 1],
+    ]);
+  });
+
+  it('forgets fresh marks on request, and sweeps those whose time has passed', async () => {
+    const s = store();
+    const symbols = Array.from({ length: 2_500 }, (_, i) => `F${i}`);
+    await s.add(
+      group,
+      symbols.map((symbol) => ({ symbol, priority: normal })),
+      NOW,
+    );
+    await s.add(group, [{ symbol: 'P', priority: normal }], NOW);
+    const claimed = await claimAll(s, 'w', 3_000);
+    const pending = claimed.find((k) => k.symbol === 'P')!;
+    await s.settle(
+      group,
+      'w',
+      symbols.map((symbol, i) => ({
+        symbol,
+        action: 'done' as const,
+        // The first half is fresh for a second, the rest for a minute.
+        freshUntil: NOW + (i < 1_250 ? 1_000 : 60_000),
+      })),
+      NOW,
+    );
+    expect(pending).toBeDefined();
+    // A mark whose entry is gone is forgotten; a key in flight is left alone.
+    await s.forgetFresh(group, ['F2000', 'P']);
+    expect((await s.add(group, [{ symbol: 'F2000', priority: normal }], NOW + 1)).outcomes).toEqual(
+      ['queued'],
+    );
+    expect((await s.add(group, [{ symbol: 'P', priority: normal }], NOW + 1)).outcomes).toEqual([
+      'in-flight',
+    ]);
+    // Pages of 100 fields: a pass needs several calls, and it goes on where it stopped.
+    let removed = await s.sweepFresh(group, NOW + 2_000, 100, 3);
+    expect(removed).toBeGreaterThan(0);
+    expect(removed).toBeLessThan(1_250);
+    removed += await s.sweepFresh(group, NOW + 2_000, 100, 1_000);
+    expect(removed).toBe(1_250);
+    // The rest are still fresh: a normal request skips them, an urgent one does not.
+    expect(
+      (
+        await s.add(
+          group,
+          [
+            { symbol: 'F0', priority: normal },
+            { symbol: 'F2499', priority: normal },
+          ],
+          NOW + 2_000,
+        )
+      ).outcomes,
+    ).toEqual(['queued', 'fresh']);
   });
 
   it("keeps a key the warmer's only while every request for it is a warming one", async () => {
@@ -182,7 +281,7 @@ describe('PendingStore', () => {
     const prefix = uniqueName('ps');
     const s = new PendingStore({ redis: conn, prefix });
     await s.add(group, [{ symbol: 'OLD', priority: normal, warm: true }], NOW);
-    const metaKey = `{${prefix}}:sched:${PendingStore.groupId(group)}:meta`;
+    const metaKey = `{${prefix}}:sched:${PendingStore.groupId(group)}:state`;
     expect(await conn.hget(metaKey, 'OLD')).toBe(`1|${NOW}|0|0|1`);
     await conn.hset(metaKey, 'OLD', `1|${NOW}|0|2`);
     expect(await claimAll(s, 't')).toEqual([
@@ -233,8 +332,9 @@ describe('PendingStore', () => {
         'big',
         claimed.map((k) => ({ symbol: k.symbol, action: 'done' as const })),
         NOW,
+        true,
       ),
-    ).toBe(9_000);
+    ).toEqual({ settled: 9_000, requeued: 0 });
     expect(await s.pendingCounts()).toEqual([{ group, keys: 1_000 }]);
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ManualClock, type DataType } from '@fiml/market';
 import { TtlPolicy } from '../src/index.js';
 import { startRedisServer, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
-import type { CacheErrorEvent } from '../src/cache-events.js';
+import type { CacheErrorEvent, CacheSetEvent } from '../src/cache-events.js';
 import type { CacheEntry } from '../src/l2/cache-entry.js';
 import {
   CacheUnavailableError,
@@ -376,6 +376,48 @@ describe('coalescing', () => {
 });
 
 describe('CacheWriter', () => {
+  it('emits set for each written entry (levels l2) and nothing for skipped ones; refuses a bad key before writing', async () => {
+    const prefix = uniqueName('cw');
+    const clock = new ManualClock(T0);
+    const w = await writer(prefix, clock);
+    const build = (value: string) =>
+      w.buildEntry('price', 'equity', { value, source: 'sim' }, 'scheduler');
+    const older = build('older');
+    clock.advance(1_000);
+    const newer = build('newer');
+    expect((await w.write([['price:equity:HELD', newer]]))[0]?.status).toBe('written');
+
+    const sets: CacheSetEvent[] = [];
+    const errors: CacheErrorEvent[] = [];
+    w.on('set', (event) => sets.push(event));
+    w.on('error', (event) => errors.push(event));
+    const outcomes = await w.write([
+      ['price:equity:A', build('a')],
+      ['price:equity:HELD', older],
+      ['price:equity:B', build('b')],
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['written', 'skipped', 'written']);
+    expect(sets).toEqual(
+      ['price:equity:A', 'price:equity:B'].map((key) => ({
+        key,
+        dataType: 'price',
+        writer: 'scheduler',
+        ttlMs: newer.ttlMs,
+        levels: ['l2'],
+      })),
+    );
+    expect(errors).toEqual([]);
+
+    await expect(
+      w.write([
+        ['price:equity:C', build('c')],
+        ['lock:price:equity:C', build('c')],
+      ]),
+    ).rejects.toThrow('is not dataType:assetType:SYMBOL');
+    expect(await w.peek(['price:equity:C'])).toEqual([undefined]);
+    expect(sets).toHaveLength(2);
+  });
+
   it('writes many entries in one round trip, publishes them, and reports a failed outcome when Redis is down', async () => {
     const server = await startRedisServer();
     open.push(() => server.stop());

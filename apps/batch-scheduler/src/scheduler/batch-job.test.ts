@@ -4,6 +4,28 @@ import { batchJobSchema } from './batch-job.js';
 const group = { provider: 'sim-equities', assetType: 'equity', dataType: 'price', token: 't1' };
 
 describe('batchJobSchema', () => {
+  it('takes keys as the claim packs them: symbols and metas each one space-separated string', () => {
+    const job = { ...group, symbols: 'AAPL BRK.B', metas: '1|1000|0|0|0 0|1000|5000|2|1' };
+    expect(batchJobSchema.parse(job)).toEqual({
+      ...group,
+      symbols: ['AAPL', 'BRK.B'],
+      metas: ['1|1000|0|0|0', '0|1000|5000|2|1'],
+    });
+  });
+
+  it('rejects packed lists that disagree in length, are empty or hold something else', () => {
+    const bad = [
+      { symbols: 'A B', metas: '1|1|0|0|0' },
+      { symbols: '', metas: '' },
+      { symbols: 'A  B', metas: '1|1|0|0|0 1|1|0|0|0' },
+      { symbols: 'A', metas: 'urgent' },
+      { symbols: 'A', metas: '1|1|0|0|0 ' },
+    ];
+    for (const lists of bad) {
+      expect(batchJobSchema.safeParse({ ...group, ...lists }).success).toBe(false);
+    }
+  });
+
   it('takes keys as symbols with their stored metas', () => {
     const job = { ...group, symbols: ['AAPL', 'MSFT'], metas: ['1|1000|0|0|0', '0|1000|5000|2|1'] };
     expect(batchJobSchema.parse(job)).toEqual(job);

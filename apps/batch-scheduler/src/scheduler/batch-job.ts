@@ -20,6 +20,33 @@ const group = {
  * upstream call saves. Produced and consumed by the batch-scheduler only;
  * validated on receipt like every job.
  */
+/** Space-separated symbols (no symbol holds a space: SYMBOL_PATTERN). */
+const PACKED_SYMBOLS = /^\S+(?: \S+)*$/;
+/** Space-separated metas. */
+const PACKED_METAS = /^[0-2]\|\d+\|\d+\|\d+(?:\|[01])?(?: [0-2]\|\d+\|\d+\|\d+(?:\|[01])?)*$/;
+
+/**
+ * As the flusher adds it: the claimed symbols and their metas each as one
+ * space-separated string, as the claim script returns them. A batch of 100
+ * keys is then two strings to encode, store and validate instead of 200.
+ */
+const packedBatchJob = z
+  .object({
+    ...group,
+    symbols: z.string().regex(PACKED_SYMBOLS, 'not space-separated symbols'),
+    metas: z.string().regex(PACKED_METAS, 'not space-separated pending key metas'),
+  })
+  .transform(({ symbols, metas, ...rest }) => ({
+    ...rest,
+    symbols: symbols.split(' '),
+    metas: metas.split(' '),
+  }))
+  .refine((job) => job.metas.length === job.symbols.length, {
+    message: 'one meta per symbol',
+    path: ['metas'],
+  });
+
+/** Symbols and metas as arrays (jobs added before the packed form). */
 const encodedBatchJob = z
   .object({
     ...group,
@@ -31,7 +58,6 @@ const encodedBatchJob = z
     path: ['metas'],
   });
 
-/** The payload of batch jobs added before the keys were encoded (one object per key). */
 const keyedBatchJob = z
   .object({
     ...group,
@@ -57,7 +83,9 @@ const keyedBatchJob = z
     ),
   }));
 
-export const batchJobSchema = z.union([encodedBatchJob, keyedBatchJob]);
+export const batchJobSchema = z.union([packedBatchJob, encodedBatchJob, keyedBatchJob]);
+/** A batch job as the flusher adds it. */
+export type PackedBatchJob = z.input<typeof packedBatchJob>;
 export type BatchJob = z.output<typeof batchJobSchema>;
 
 /** A batch job's result, shown on the queue dashboard. */

@@ -29,6 +29,7 @@ import {
   batchJobSchema,
   type BatchJob,
   type BatchOutcome,
+  type PackedBatchJob,
   type IntakeOutcome,
 } from './batch-job.js';
 import { AddCoalescer } from './add-coalescer.js';
@@ -361,17 +362,17 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       }
       this.#budgetWaiting.delete(id);
       const token = randomUUID();
-      const { symbols, metas, after } = await this.store.claimEncoded(group, {
+      const { symbols, metas, count, after } = await this.store.claimPacked(group, {
         max: settings.maxBatchSize,
         includeLow: decision.includeLow,
         leaseUntil: now + this.#leaseMs,
         token,
         deadlineBefore: now + settings.deadlineLeadMs,
       });
-      if (symbols.length === 0) return;
+      if (count === 0) return;
       await this.#enqueueBatch({ ...group, token, symbols, metas });
       // More may be due at once (1,000 keys are several batches): look again.
-      if (symbols.length < settings.maxBatchSize) return;
+      if (count < settings.maxBatchSize) return;
       snapshot = after;
       budget = { ...read, remaining: read.remaining - queued };
     }
@@ -425,7 +426,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     };
   }
 
-  async #enqueueBatch(job: BatchJob): Promise<void> {
+  async #enqueueBatch(job: PackedBatchJob): Promise<void> {
     const { token } = job;
     try {
       await this.#queueFor(job.provider).add('batch', job, {
@@ -437,29 +438,25 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     } catch (error) {
       // The keys must not sit claimed by a batch that does not exist.
       const { provider, assetType, dataType } = job;
-      await this.store.requeue({ provider, assetType, dataType }, token, job.symbols);
+      await this.store.requeue({ provider, assetType, dataType }, token, job.symbols.split(' '));
       throw error;
     }
   }
 
   /**
-   * Returns keys whose lease ran out and whose batch job is gone (its process
-   * died before adding it, or it failed for good) to pending; renews the lease
-   * of keys whose batch is still queued or running.
+   * Returns keys whose batch's lease ran out and whose batch job is gone (its
+   * process died before adding it, or it failed for good) to pending; renews
+   * the lease of a batch still queued or running; removes fresh marks whose
+   * time has passed.
    */
   async sweep(now: number): Promise<number> {
     let returned = 0;
     for (const group of await this.store.groups()) {
-      const expired = await this.store.expired(group, now);
-      const byToken = new Map<string, string[]>();
-      for (const { symbol, token } of expired) {
-        byToken.set(token, [...(byToken.get(token) ?? []), symbol]);
-      }
-      for (const [token, symbols] of byToken) {
+      for (const { token, symbols } of await this.store.expired(group, now)) {
         const job = await Job.fromId(this.#queueFor(group.provider), token);
         const state = job ? await job.getState() : 'missing';
         if (LIVE_JOB_STATES.has(state)) {
-          await this.store.renew(group, token, symbols, now + this.#leaseMs);
+          await this.store.renew(group, token, now + this.#leaseMs);
         } else {
           returned += await this.store.requeue(group, token, symbols);
           this.#log.warn(
@@ -468,6 +465,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
           );
         }
       }
+      await this.store.sweepFresh(group, now);
     }
     return returned;
   }
@@ -570,13 +568,17 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       waitingForBudget: 0,
       failed: [],
     };
+    if (keys.length === 0) {
+      await this.store.settle(group, batch.token, fresh, started, true);
+      return outcome;
+    }
+    // Released now, not after the fetch: an urgent request for one of them meanwhile is queued.
     if (fresh.length > 0) await this.store.settle(group, batch.token, fresh, started);
-    if (keys.length === 0) return outcome;
 
     const renewal = setInterval(
       () => {
         void this.store
-          .renew(group, batch.token, symbols, clock.now() + this.#leaseMs)
+          .renew(group, batch.token, clock.now() + this.#leaseMs)
           .catch(() => undefined);
       },
       Math.max(1_000, this.#leaseMs / 3),
@@ -596,7 +598,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       /** The key of each entry, by index. */
       const entryKeys: ClaimedKey[] = [];
       const settlements: Settlement[] = [];
-      const requeue: string[] = [];
+      let requeued = 0;
       let rateLimitedFor = 0;
       keys.forEach((key, i) => {
         const result = results.get(key.symbol);
@@ -627,7 +629,8 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
           const error = result?.error;
           const code = error?.code ?? 'FIML_SCHEDULER_NO_RESULT';
           if (WAIT_FOR_BUDGET.has(code)) {
-            requeue.push(key.symbol);
+            settlements.push({ symbol: key.symbol, action: 'requeue' });
+            requeued += 1;
             if (code === ProviderErrorCode.RATE_LIMITED) {
               rateLimitedFor = Math.max(rateLimitedFor, error?.retryAfterMs ?? 60_000);
             }
@@ -660,18 +663,20 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
         else outcome.written += 1;
       });
       await this.#bookWarmed(entries, writes, calls.length / keys.length);
-      await this.store.settle(group, batch.token, settlements, now);
-      outcome.waitingForBudget = await this.store.requeue(group, batch.token, requeue);
+      // One script for every key, the budget's leftovers too, and the batch's lease released.
+      outcome.waitingForBudget = (
+        await this.store.settle(group, batch.token, settlements, now, true)
+      ).requeued;
       if (rateLimitedFor > 0)
         this.emit('rate-limited', { provider: batch.provider, retryAfterMs: rateLimitedFor });
-      if (requeue.length > 0 && rateLimitedFor === 0) {
+      if (requeued > 0 && rateLimitedFor === 0) {
         this.emit('budget-wait', { provider: batch.provider, waitMs: 0 });
       }
       if (calls.length > 0) {
         this.emit('flush', {
           provider: batch.provider,
           dataType: batch.dataType,
-          keys: keys.length - requeue.length,
+          keys: keys.length - requeued,
           upstreamCalls: calls.length,
           waitedMs: keys.map((k) => Math.max(0, started - k.firstAt)),
         });
@@ -679,7 +684,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       // Progress only for a batch long enough for someone to watch it (one
       // Redis round trip more; a fast batch's completion says it all).
       if (job && clock.now() - started >= LONG_BATCH_MS) await job.updateProgress(100);
-      if (requeue.length > 0) this.poke();
+      if (requeued > 0) this.poke();
       const { failed, ...counts } = outcome;
       this.#log[failed.length > 0 ? 'warn' : 'info'](
         {

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { AssetType, DataType } from '@fiml/market';
 import { queuePrefix } from '@fiml/queue';
 import type { GroupSnapshot } from './flush-policy.js';
-import { ADD_PENDING, CLAIM, RENEW, REQUEUE, SETTLE } from './pending-scripts.js';
+import { ADD_PENDING, CLAIM, FORGET_FRESH, RENEW, SETTLE, SWEEP_FRESH } from './pending-scripts.js';
 
 /** One group: the keys that go upstream together. */
 export interface GroupKey {
@@ -56,7 +56,22 @@ export interface ClaimOptions {
 export type Settlement =
   /** `freshUntil`: a non-urgent request for the key is skipped until then. */
   | { readonly symbol: string; readonly action: 'done'; readonly freshUntil?: number }
-  | { readonly symbol: string; readonly action: 'retry'; readonly at: number };
+  /** Failed: back to pending, its attempt counted, to go again at `at`. */
+  | { readonly symbol: string; readonly action: 'retry'; readonly at: number }
+  /** Not fetched (no budget, a 429, its batch lost): back to pending as it was. */
+  | { readonly symbol: string; readonly action: 'requeue' };
+
+/** What a settle did: keys the token still owned, and how many of them went back to pending as they were. */
+export interface SettleResult {
+  readonly settled: number;
+  readonly requeued: number;
+}
+
+/** A batch whose lease ran out, and the keys it claimed. */
+export interface ExpiredBatch {
+  readonly token: string;
+  readonly symbols: string[];
+}
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -65,11 +80,11 @@ interface GroupRedisKeys {
   readonly u: string;
   readonly n: string;
   readonly l: string;
-  readonly meta: string;
+  readonly state: string;
   readonly dl: string;
-  readonly inflight: string;
-  readonly owner: string;
-  readonly fresh: string;
+  readonly leases: string;
+  readonly claims: string;
+  readonly sweepCursor: string;
 }
 
 const ADD_OUTCOMES: readonly AddOutcome[] = ['queued', 'merged', 'in-flight', 'fresh'];
@@ -80,16 +95,20 @@ const ADD_OUTCOMES: readonly AddOutcome[] = ['queued', 'merged', 'in-flight', 'f
  *
  *   <{prefix}>:sched:groups                   SET of group ids
  *   <{prefix}>:sched:<group>:u|n|l            ZSET symbol -> first asked (per priority)
- *   <{prefix}>:sched:<group>:meta             HASH symbol -> "priority|firstAt|deadline|attempts|warm"
- *   <{prefix}>:sched:<group>:dl               ZSET symbol -> deadline
- *   <{prefix}>:sched:<group>:inflight         ZSET symbol -> lease end (claimed by a batch)
- *   <{prefix}>:sched:<group>:owner            HASH symbol -> the batch's token
- *   <{prefix}>:sched:<group>:fresh            ZSET symbol -> until when a non-urgent request skips it
+ *   <{prefix}>:sched:<group>:state            HASH symbol -> its state: pending "priority|firstAt|deadline|attempts|warm",
+ *                                                in flight "@token|" + that, fresh "=until"
+ *   <{prefix}>:sched:<group>:dl               ZSET symbol -> deadline (pending keys that have one)
+ *   <{prefix}>:sched:<group>:leases           ZSET batch token -> lease end (one per batch in flight)
+ *   <{prefix}>:sched:<group>:claims           HASH batch token -> its symbols, space-separated
+ *   <{prefix}>:sched:<group>:state-sweep      the cursor of the sweep of past fresh marks
  *
- * A key is in exactly one place: one priority set, or in flight. Every
- * change is one Lua script (pending-scripts.ts), so replicas adding,
+ * A pending key is in exactly one priority set; an in-flight key in none.
+ * Every change is one Lua script (pending-scripts.ts), so replicas adding,
  * claiming and settling at once never lose, duplicate or double-claim a key.
- * All keys carry the queue prefix's hash tag: one Cluster slot, like BullMQ's.
+ * One state field per key keeps the per-key work of a script to one lookup
+ * and one write per step, and a lease per batch (not per key) keeps renewing
+ * and releasing to one command. All keys carry the queue prefix's hash tag:
+ * one Cluster slot, like BullMQ's.
  */
 export class PendingStore {
   readonly #redis: Redis | Cluster;
@@ -104,7 +123,8 @@ export class PendingStore {
       schedClaim: CLAIM,
       schedRenew: RENEW,
       schedSettle: SETTLE,
-      schedRequeue: REQUEUE,
+      schedForgetFresh: FORGET_FRESH,
+      schedSweepFresh: SWEEP_FRESH,
     })) {
       this.#redis.defineCommand(name, { lua });
     }
@@ -168,15 +188,13 @@ export class PendingStore {
       args[countAt] = (args[countAt] as number) + 1;
     }
     const replies = (await this.#call('schedAdd')(
-      8,
+      6,
       `${this.#base}:groups`,
       k.u,
       k.n,
       k.l,
-      k.meta,
+      k.state,
       k.dl,
-      k.inflight,
-      k.fresh,
       ...args,
     )) as number[];
     const nonLowPending = replies.pop() ?? 0;
@@ -235,39 +253,40 @@ export class PendingStore {
     group: GroupKey,
     options: ClaimOptions,
   ): Promise<{ claimed: ClaimedKey[]; after: GroupSnapshot }> {
-    const { symbols, metas, after } = await this.claimEncoded(group, options);
-    return { claimed: symbols.map((symbol, i) => parseMeta(symbol, metas[i]!)), after };
+    const { symbols, metas, count, after } = await this.claimPacked(group, options);
+    if (count === 0) return { claimed: [], after };
+    const metaList = metas.split(' ');
+    return {
+      claimed: symbols.split(' ').map((symbol, i) => parseMeta(symbol, metaList[i]!)),
+      after,
+    };
   }
 
   /**
-   * {@link claim}, with each key as its symbol and its meta as stored
-   * (`parseMeta` reads one): what a batch job carries, so the flusher neither
-   * builds an object per key nor has BullMQ encode one.
+   * {@link claim}, with the symbols and their metas as stored (`parseMeta`
+   * reads one), each list as one space-separated string: what a batch job
+   * carries, so the flusher neither builds an object per key nor has BullMQ
+   * encode one.
    */
-  async claimEncoded(
+  async claimPacked(
     group: GroupKey,
     options: ClaimOptions,
-  ): Promise<{ symbols: string[]; metas: string[]; after: GroupSnapshot }> {
+  ): Promise<{ symbols: string; metas: string; count: number; after: GroupSnapshot }> {
     const k = this.#keys(group);
-    const [flat, counts] = (await this.#call('schedClaim')(
+    const [symbols, metas, counts] = (await this.#call('schedClaim')(
       ...this.#groupKeys(k),
       options.max,
       options.includeLow ? '1' : '0',
       Math.floor(options.leaseUntil),
       options.token,
       Math.floor(options.deadlineBefore),
-    )) as [string[], (number | string)[]];
-    const symbols: string[] = [];
-    const metas: string[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      symbols.push(flat[i]!);
-      metas.push(flat[i + 1]!);
-    }
+    )) as [string, string, (number | string)[]];
     const at = (v: number | string | undefined): number | undefined =>
       v === undefined || v === '' ? undefined : Number(v);
     return {
       symbols,
       metas,
+      count: symbols === '' ? 0 : countSeparated(symbols),
       after: {
         urgent: Number(counts[0]),
         normal: Number(counts[1]),
@@ -280,71 +299,105 @@ export class PendingStore {
     };
   }
 
-  /** The keys `token` still owns, their lease renewed to `leaseUntil`. */
-  async renew(
-    group: GroupKey,
-    token: string,
-    symbols: readonly string[],
-    leaseUntil: number,
-  ): Promise<string[]> {
-    if (symbols.length === 0) return [];
+  /** Extends a batch's lease; false when it holds none any more (settled, or returned by a sweeper). */
+  async renew(group: GroupKey, token: string, leaseUntil: number): Promise<boolean> {
     const k = this.#keys(group);
-    return (await this.#call('schedRenew')(
-      2,
-      k.inflight,
-      k.owner,
-      token,
-      Math.floor(leaseUntil),
-      ...symbols,
-    )) as string[];
+    return (await this.#call('schedRenew')(1, k.leases, token, Math.floor(leaseUntil))) === 1;
   }
 
-  /** Settles a batch's keys (only those `token` still owns); resolves how many. */
+  /**
+   * Settles a batch's keys (only those `token` still owns). With `release`,
+   * this is the batch's last settlement: its lease and claim record go too.
+   */
   async settle(
     group: GroupKey,
     token: string,
     settlements: readonly Settlement[],
     now: number,
-  ): Promise<number> {
-    if (settlements.length === 0) return 0;
+    release = false,
+  ): Promise<SettleResult> {
+    if (settlements.length === 0 && !release) return { settled: 0, requeued: 0 };
     const k = this.#keys(group);
-    const args: (string | number)[] = [token, Math.floor(now)];
+    let symbols = '';
+    let actions = '';
+    let ats = '';
     for (const s of settlements) {
-      const at = s.action === 'retry' ? s.at : (s.freshUntil ?? 0);
-      args.push(s.symbol, s.action === 'done' ? 0 : 1, Math.floor(at));
+      const sep = symbols === '' ? '' : ' ';
+      symbols += sep + s.symbol;
+      if (s.action === 'done') {
+        actions += '0';
+        ats += sep + Math.floor(s.freshUntil ?? 0);
+      } else if (s.action === 'retry') {
+        actions += '1';
+        ats += sep + Math.floor(s.at);
+      } else {
+        actions += '2';
+        ats += sep + '0';
+      }
     }
-    return (await this.#call('schedSettle')(...this.#groupKeys(k), ...args)) as number;
+    const args = [token, Math.floor(now), release ? '1' : '0', symbols, actions, ats];
+    const [settled, requeued] = (await this.#call('schedSettle')(
+      ...this.#groupKeys(k),
+      ...args,
+    )) as [number, number];
+    return { settled, requeued };
   }
 
-  /** In-flight keys whose lease ended by `now`, with their batch token. */
-  async expired(group: GroupKey, now: number): Promise<{ symbol: string; token: string }[]> {
+  /** Batches whose lease ended by `now`, with the keys each claimed. */
+  async expired(group: GroupKey, now: number): Promise<ExpiredBatch[]> {
     const k = this.#keys(group);
-    const symbols = await this.#redis.zrangebyscore(k.inflight, '-inf', Math.floor(now));
-    if (symbols.length === 0) return [];
-    const tokens = await this.#redis.hmget(k.owner, ...symbols);
-    return symbols.flatMap((symbol, i) => {
-      const token = tokens[i];
-      return token ? [{ symbol, token }] : [];
-    });
+    const tokens = await this.#redis.zrangebyscore(k.leases, '-inf', Math.floor(now));
+    if (tokens.length === 0) return [];
+    const claims = await this.#redis.hmget(k.claims, ...tokens);
+    return tokens.map((token, i) => ({
+      token,
+      symbols: claims[i] ? claims[i].split(' ') : [],
+    }));
   }
 
-  /** Returns a token's in-flight keys to pending; resolves how many moved. */
+  /**
+   * Returns a batch's keys that `token` still owns to pending as they were,
+   * and releases the batch (it is gone, or was never queued); resolves how
+   * many keys moved.
+   */
   async requeue(group: GroupKey, token: string, symbols: readonly string[]): Promise<number> {
-    if (symbols.length === 0) return 0;
-    const k = this.#keys(group);
-    return (await this.#call('schedRequeue')(...this.#groupKeys(k), token, ...symbols)) as number;
+    const settlements = symbols.map((symbol) => ({ symbol, action: 'requeue' as const }));
+    return (await this.settle(group, token, settlements, 0, true)).requeued;
   }
 
   /** Forgets that these symbols were written recently (their entry is gone): the next request queues them. */
   async forgetFresh(group: GroupKey, symbols: readonly string[]): Promise<void> {
-    if (symbols.length > 0) await this.#redis.zrem(this.#keys(group).fresh, ...symbols);
+    if (symbols.length === 0) return;
+    await this.#call('schedForgetFresh')(1, this.#keys(group).state, ...symbols);
+  }
+
+  /**
+   * Removes fresh marks whose time has passed, a page of `count` fields at a
+   * time, until a pass over the group's state ends or `maxPages` pages went;
+   * the next call goes on where this one stopped. Resolves how many it removed.
+   */
+  async sweepFresh(group: GroupKey, now: number, count = 1_000, maxPages = 20): Promise<number> {
+    const k = this.#keys(group);
+    let removed = 0;
+    for (let page = 0; page < maxPages; page += 1) {
+      const [cursor, gone] = (await this.#call('schedSweepFresh')(
+        2,
+        k.state,
+        k.sweepCursor,
+        Math.floor(now),
+        count,
+      )) as [string, number];
+      removed += gone;
+      if (cursor === '0') break;
+    }
+    return removed;
   }
 
   /** Whether each symbol is known to the group (pending or in flight). */
   async holds(group: GroupKey, symbols: readonly string[]): Promise<boolean[]> {
     if (symbols.length === 0) return [];
-    const metas = await this.#redis.hmget(this.#keys(group).meta, ...symbols);
-    return metas.map((meta) => meta !== null);
+    const states = await this.#redis.hmget(this.#keys(group).state, ...symbols);
+    return states.map((state) => state !== null && !state.startsWith('='));
   }
 
   /** Pending keys (not in flight) per group. */
@@ -352,12 +405,14 @@ export class PendingStore {
     const groups = await this.groups();
     if (groups.length === 0) return [];
     const pipeline = this.#redis.pipeline();
-    for (const group of groups)
-      pipeline.hlen(this.#keys(group).meta).zcard(this.#keys(group).inflight);
+    for (const group of groups) {
+      const k = this.#keys(group);
+      pipeline.zcard(k.u).zcard(k.n).zcard(k.l);
+    }
     const replies = (await pipeline.exec())!;
     return groups.map((group, i) => ({
       group,
-      keys: Math.max(0, Number(replies[2 * i]![1]) - Number(replies[2 * i + 1]![1])),
+      keys: [0, 1, 2].reduce((sum, j) => sum + Number(replies[3 * i + j]![1]), 0),
     }));
   }
 
@@ -367,23 +422,30 @@ export class PendingStore {
       u: `${g}:u`,
       n: `${g}:n`,
       l: `${g}:l`,
-      meta: `${g}:meta`,
+      state: `${g}:state`,
       dl: `${g}:dl`,
-      inflight: `${g}:inflight`,
-      owner: `${g}:owner`,
-      fresh: `${g}:fresh`,
+      leases: `${g}:leases`,
+      claims: `${g}:claims`,
+      sweepCursor: `${g}:state-sweep`,
     };
   }
 
-  /** The KEYS of the claim, settle and requeue scripts, count first (the same order for all three). */
+  /** The KEYS of the claim and settle scripts, count first (the same order for both). */
   #groupKeys(k: GroupRedisKeys): (string | number)[] {
-    return [8, k.u, k.n, k.l, k.meta, k.dl, k.inflight, k.owner, k.fresh];
+    return [7, k.u, k.n, k.l, k.state, k.dl, k.leases, k.claims];
   }
 
   #call(name: string): ScriptCall {
     const fn = (this.#redis as unknown as Record<string, ScriptCall>)[name]!;
     return fn.bind(this.#redis);
   }
+}
+
+/** How many items a non-empty space-separated list holds. */
+function countSeparated(list: string): number {
+  let count = 1;
+  for (let i = list.indexOf(' '); i !== -1; i = list.indexOf(' ', i + 1)) count += 1;
+  return count;
 }
 
 /** A claimed key from its symbol and stored meta ("priority|firstAt|deadline|attempts|warm"). */

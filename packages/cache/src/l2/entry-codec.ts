@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE } from 'msgpackr';
 import { isDataType } from '@fiml/market';
 import { WRITE_SOURCES } from '../cache-events.js';
 import type { CacheEntry } from './cache-entry.js';
@@ -7,6 +7,13 @@ import type { CacheEntry } from './cache-entry.js';
 export interface EntryCodec {
   readonly name: string;
   encode(entry: CacheEntry): Buffer;
+  /**
+   * Optional, for batch writers: the bytes of `encode(entry)` written into
+   * `out` at `offset`, without a Buffer of their own. Returns how many were
+   * written, or, when they do not fit, minus how many there are (nothing is
+   * written then; the caller makes room and calls again).
+   */
+  encodeInto?(entry: CacheEntry, out: Buffer, offset: number): number;
   decode(bytes: Buffer): CacheEntry;
 }
 
@@ -28,19 +35,32 @@ const FORMAT = 1;
 type Wire = [number, 0 | 1, string, number, string, string, number, number, number, unknown?];
 
 function toWire(entry: CacheEntry): Wire {
-  const head: Wire = [
-    FORMAT,
-    entry.kind === 'value' ? 1 : 0,
-    entry.dataType,
-    entry.fetchedAt,
-    entry.source,
-    entry.writer,
-    entry.ttlMs,
-    entry.softExpiresAt,
-    entry.hardExpiresAt,
-  ];
-  if (entry.kind === 'value') head.push(entry.value);
-  return head;
+  // One literal of the final length: pushing the value onto a 9-element
+  // array made V8 grow its backing store, most of an encode's garbage.
+  return entry.kind === 'value'
+    ? [
+        FORMAT,
+        1,
+        entry.dataType,
+        entry.fetchedAt,
+        entry.source,
+        entry.writer,
+        entry.ttlMs,
+        entry.softExpiresAt,
+        entry.hardExpiresAt,
+        entry.value,
+      ]
+    : [
+        FORMAT,
+        0,
+        entry.dataType,
+        entry.fetchedAt,
+        entry.source,
+        entry.writer,
+        entry.ttlMs,
+        entry.softExpiresAt,
+        entry.hardExpiresAt,
+      ];
 }
 
 function fromWire(wire: unknown): CacheEntry {
@@ -87,6 +107,9 @@ function fromWire(wire: unknown): CacheEntry {
       };
 }
 
+/** What msgpackr returns in REUSE_BUFFER_MODE: its whole buffer, with the packed range. */
+type OwnBuffer = Buffer & { readonly start: number; readonly end: number };
+
 /**
  * MessagePack (msgpackr). The default: about 20 % smaller than JSON, twice as
  * fast to encode, and as fast to decode (figures in packages/cache/README.md).
@@ -98,6 +121,15 @@ export function msgpackCodec(): EntryCodec {
   return {
     name: 'msgpack',
     encode: (entry) => packr.pack(toWire(entry)),
+    encodeInto: (entry, out, offset) => {
+      // Packed into msgpackr's own buffer, which it hands back whole (with the
+      // range) and rewinds: no Buffer per entry, the same bytes as `encode`.
+      const own = packr.pack(toWire(entry), REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as OwnBuffer;
+      const length = own.end - own.start;
+      if (offset + length > out.length) return -length;
+      own.copy(out, offset, own.start, own.end);
+      return length;
+    },
     decode: (bytes) => {
       let wire: unknown;
       try {

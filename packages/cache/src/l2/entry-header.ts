@@ -11,11 +11,30 @@ export function headerTime(fetchedAt: number): number {
   return Math.min(MAX_AT, Math.max(0, Math.floor(fetchedAt)));
 }
 
+/** Writes the header of `fetchedAt` at `offset`: 16 zero-padded digits, no string built. */
+export function writeHeader(out: Buffer, offset: number, fetchedAt: number): void {
+  writeDigits(out, offset, HEADER_BYTES, headerTime(fetchedAt));
+}
+
 export function withHeader(fetchedAt: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-  out.write(String(headerTime(fetchedAt)).padStart(HEADER_BYTES, '0'), 0, HEADER_BYTES, 'latin1');
+  writeHeader(out, 0, fetchedAt);
   body.copy(out, HEADER_BYTES);
   return out;
+}
+
+/**
+ * Writes a whole number 0 <= n <= 2^53 - 1 as `digits` ASCII digits,
+ * zero-padded, at `offset`. Exact: each `n / 10` is correctly rounded and
+ * lands at most 0.9 above a whole number whose spacing is at most 1/8 here,
+ * so the floor is the true quotient.
+ */
+export function writeDigits(out: Buffer, offset: number, digits: number, n: number): void {
+  for (let i = offset + digits - 1; i >= offset; i -= 1) {
+    const rest = Math.floor(n / 10);
+    out[i] = 0x30 + (n - rest * 10);
+    n = rest;
+  }
 }
 
 /** The codec's bytes of a stored value, or undefined when the value has no header. */

@@ -5,8 +5,9 @@ import { callScript, defineScript } from '../lua/lua-script.js';
 import { SET_IF_NEWER } from '../lua/set-if-newer.js';
 import { groupByNode, groupBySlot } from '../redis-slots.js';
 import type { CacheEntry } from './cache-entry.js';
-import { bodyOf, headerTime, withHeader } from './entry-header.js';
+import { bodyOf } from './entry-header.js';
 import { CorruptEntryError, msgpackCodec, type EntryCodec } from './entry-codec.js';
+import { WritePacker } from './packed-writes.js';
 import type { WriteOutcome } from './write-outcome.js';
 
 /** What one L2 read found. A corrupt value is reported, never thrown: it reads as a miss. */
@@ -47,6 +48,7 @@ export class L2Store {
   readonly #scanCount: number;
   readonly #writeChunk: number;
   readonly #cluster: boolean;
+  readonly #packer: WritePacker;
 
   constructor(options: L2StoreOptions) {
     this.#redis = options.redis;
@@ -56,6 +58,7 @@ export class L2Store {
     this.#scanCount = options.scanCount ?? 500;
     this.#writeChunk = options.writeChunk ?? 200;
     this.#cluster = options.redis instanceof Cluster;
+    this.#packer = new WritePacker(this.#codec);
     defineScript(this.#redis, SET_IF_NEWER);
   }
 
@@ -116,7 +119,10 @@ export class L2Store {
    * `failed` outcome for the entries it hit, never a rejection.
    */
   async setMany(entries: readonly (readonly [string, CacheEntry])[]): Promise<WriteOutcome[]> {
-    entries.forEach(([key]) => assertEntryKey(key));
+    for (const [key, entry] of entries) {
+      assertEntryKey(key);
+      assertWritable(key, entry);
+    }
     const now = this.#clock.now();
     const outcomes = new Array<WriteOutcome>(entries.length);
     const live: number[] = [];
@@ -125,20 +131,15 @@ export class L2Store {
       else outcomes[i] = { key, status: 'skipped', reason: 'expired' };
     });
     if (live.length === 0) return outcomes;
+    // Standalone: chunks of `live`; a Cluster groups by node below.
     const chunks = this.#cluster ? [] : chunk(live, this.#writeChunk);
+    // Every entry of a chunk in one argument (lua/set-if-newer.ts); KEYS still
+    // lists each key, for Cluster routing and for Redis to know what it touches.
     const send = (target: Redis | Cluster | ReturnType<Redis['pipeline']>, indexes: number[]) => {
-      const keys: string[] = [];
-      const args: (string | Buffer)[] = [];
-      for (const i of indexes) {
-        const [key, entry] = entries[i]!;
-        keys.push(this.redisKey(key));
-        args.push(
-          String(headerTime(entry.fetchedAt)),
-          String(Math.max(1, Math.ceil(entry.hardExpiresAt - now))),
-          withHeader(entry.fetchedAt, this.#codec.encode(entry)),
-        );
-      }
-      return callScript(target, SET_IF_NEWER, keys, args);
+      const keys = new Array<string>(indexes.length);
+      for (let j = 0; j < indexes.length; j += 1) keys[j] = this.redisKey(entries[indexes[j]!]![0]);
+      const packed = this.#packer.pack(entries, indexes, now);
+      return callScript(target, SET_IF_NEWER, keys, [packed]);
     };
     const record = (indexes: number[], reply: unknown, error: Error | null | undefined) => {
       indexes.forEach((entryIndex, j) => {
@@ -157,6 +158,17 @@ export class L2Store {
                 };
       });
     };
+    if (!this.#cluster && chunks.length === 1) {
+      // Standalone, one chunk (the usual batch): a plain call, no pipeline to build.
+      const indexes = chunks[0]!;
+      const reply = send(this.#redis, indexes); // a codec error throws here, as on the pipeline path
+      try {
+        record(indexes, await reply, undefined);
+      } catch (error) {
+        record(indexes, undefined, asError(error));
+      }
+      return outcomes;
+    }
     if (!this.#cluster) {
       // Standalone: every chunk in one pipeline, one round trip.
       const pipeline = this.#redis.pipeline();
@@ -278,6 +290,15 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** An entry whose times are not finite would store a value no reader can use (or fail its chunk). */
+function assertWritable(key: string, entry: CacheEntry): void {
+  if (!Number.isFinite(entry.fetchedAt) || !Number.isFinite(entry.hardExpiresAt)) {
+    throw new RangeError(
+      `entry for ${key} has fetchedAt ${entry.fetchedAt} and hardExpiresAt ${entry.hardExpiresAt}; both must be finite`,
+    );
+  }
 }
 
 function asError(error: unknown): Error {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { systemClock, type AssetType, type Clock, type DataType } from '@fiml/market';
-import type { CacheEventName, CacheEvents, WriteSource } from '../cache-events.js';
-import { assertEntryKey, cacheKeySpace } from '../cache-keys.js';
+import type { CacheEventName, CacheEvents, CacheLevel, WriteSource } from '../cache-events.js';
+import { cacheKeySpace } from '../cache-keys.js';
 import type { CacheEntry } from '../l2/cache-entry.js';
 import type { EntryCodec } from '../l2/entry-codec.js';
 import { L2Store } from '../l2/l2-store.js';
@@ -24,6 +24,9 @@ export interface CacheWriterOptions extends FreshnessOptions {
   /** This writer's id on the invalidation channel. @defaultValue a random UUID */
   readonly instanceId?: string;
 }
+
+/** The levels of every `set` event a writer emits; shared, never mutated. */
+const L2_ONLY: readonly CacheLevel[] = Object.freeze(['l2'] as const);
 
 /**
  * The write side for processes that fetch but do not serve reads (the
@@ -88,20 +91,22 @@ export class CacheWriter {
   async write(
     entries: readonly (readonly [key: string, entry: CacheEntry])[],
   ): Promise<WriteOutcome[]> {
-    entries.forEach(([key]) => assertEntryKey(key));
-    if (entries.length === 0) return [];
+    // setMany checks every key (and throws) before it writes anything.
     const outcomes = await this.l2.setMany(entries);
+    const announce = this.#events.listens('set');
     const written: string[] = [];
-    outcomes.forEach((outcome, i) => {
+    for (let i = 0; i < outcomes.length; i += 1) {
+      const outcome = outcomes[i]!;
       if (outcome.status === 'written') {
         written.push(outcome.key);
+        if (!announce) continue;
         const entry = entries[i]![1];
         this.#events.emit('set', {
           key: outcome.key,
           dataType: entry.dataType,
           writer: entry.writer,
           ttlMs: entry.ttlMs,
-          levels: ['l2'],
+          levels: L2_ONLY,
         });
       } else if (outcome.status === 'failed') {
         this.#events.emit('error', {
@@ -111,7 +116,7 @@ export class CacheWriter {
           key: outcome.key,
         });
       }
-    });
+    }
     if (written.length > 0) {
       try {
         await this.#bus.publish('set', written);
