@@ -111,6 +111,11 @@ export class InvalidationBus {
     subscriber.removeAllListeners('messageBuffer');
     subscriber.removeAllListeners('smessageBuffer');
     await subscriber.quit().catch(() => subscriber.disconnect());
+    // Closed for good. A Cluster's sharded-subscriber group can still act on a
+    // topology change it saw before the quit: its slot refresh, finding no
+    // node (the whole cluster going down, as at the end of a test), ends in a
+    // reconnect with backoff that would hold the process open forever.
+    subscriber.connect = () => Promise.resolve();
   }
 
   #parse(message: Buffer): InvalidationMessage | undefined {
