@@ -1,9 +1,9 @@
 module.exports = require('../../jest.preset.cjs')(__dirname, {
   globalSetup: require.resolve('@fiml/testing/jest-global-setup'),
   globalTeardown: require.resolve('@fiml/testing/jest-global-teardown'),
-  // Once, under CI load, this suite's process stayed open after every test had passed (no handle
-  // showed with --detectOpenHandles, and it did not recur in local runs): most likely a Redis
-  // Cluster client of the failover tests reconnecting after its cluster was stopped (see
-  // InvalidationBus.close). Exit when the run is over rather than hang CI; the results stand.
+  // Under CI load this suite's process once stayed open after every test had passed: an ioredis
+  // Cluster client of the cluster tests re-arming its slot-refresh timer after its close (now
+  // retired by closeRedis / retireRedis in @fiml/runtime). Exit when the run is over rather than
+  // hang CI if another such handle slips through; the results stand either way.
   forceExit: true,
 });

@@ -173,7 +173,7 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     name: 'api:queue',
     logger,
   });
-  resources.push({ name: 'queue redis', close: () => queueRedis.quit() });
+  resources.push({ name: 'queue redis', close: () => closeRedis(queueRedis) });
   const cacheRedis = createRedisConnection(config.REDIS_CACHE_URL, {
     role: 'cache',
     name: 'api:cache',

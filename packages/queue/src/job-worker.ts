@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { isConnectionError, type Logger } from '@fiml/runtime';
+import { isConnectionError, retireRedis, type Logger } from '@fiml/runtime';
 import type { z } from 'zod';
 import { InvalidJobPayloadError, fieldIssues } from './errors.js';
 import { queuePrefix, type QueueName } from './queue-names.js';
@@ -231,6 +231,6 @@ function withDuplicatesOf<T>(
  * refuses to connect again.
  */
 function retire(client: Redis | Cluster): void {
-  client.connect = () => Promise.resolve();
   client.disconnect();
+  retireRedis(client);
 }

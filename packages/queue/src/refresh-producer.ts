@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { createLogger, createRedisConnection, type Logger } from '@fiml/runtime';
+import { closeRedis, createLogger, createRedisConnection, type Logger } from '@fiml/runtime';
 import {
   BULLMQ_PRIORITY,
   REFRESH_JOB_NAME,
@@ -142,7 +142,6 @@ export class RefreshProducer {
 
   async close(): Promise<void> {
     await this.queue.close();
-    if (this.#ownedConnection)
-      await this.#ownedConnection.quit().catch(() => this.#ownedConnection?.disconnect());
+    if (this.#ownedConnection) await closeRedis(this.#ownedConnection);
   }
 }

@@ -28,6 +28,7 @@ export {
   clusterOptionsFor,
   connectionOptionsFor,
   closeRedis,
+  retireRedis,
   createRedisConnection,
   isConnectionError,
   reconnectDelay,

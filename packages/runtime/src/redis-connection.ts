@@ -180,16 +180,39 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
  * Closes a connection for shutdown: QUIT when it is up (pending replies are
  * read first), otherwise a plain disconnect. A fail-fast connection (the
  * `cache` and `producer` roles) cannot send QUIT while Redis is down or still
- * connecting, and shutting down during an outage must not fail for it.
+ * connecting, and shutting down during an outage must not fail for it. The
+ * closed client is then retired ({@link retireRedis}).
  */
 export async function closeRedis(connection: RedisClient): Promise<void> {
-  if (connection.status === 'ready') {
-    try {
-      await connection.quit();
-      return;
-    } catch {
-      // Lost between the check and the command: nothing left to flush.
+  try {
+    if (connection.status === 'ready') {
+      try {
+        await connection.quit();
+        return;
+      } catch {
+        // Lost between the check and the command: nothing left to flush.
+      }
     }
+    connection.disconnect();
+  } finally {
+    retireRedis(connection);
   }
-  connection.disconnect();
+}
+
+/**
+ * Makes a closed client unable to come back, so nothing it still has in
+ * flight can hold the process open. A Redis reconnects when something calls
+ * `connect()` after the close (BullMQ's fetch loop does, after an outage). A
+ * Cluster also re-arms its `slotsRefreshInterval` timer from the callback of
+ * a slot refresh that was in flight at the close (ioredis 5: the timer is
+ * cleared, then set again), and then refreshes every interval forever; a
+ * refresh that finds no node (the cluster gone too) ends in a reconnect with
+ * backoff. Call after quit() or disconnect(); the client is done for good.
+ */
+export function retireRedis(client: RedisClient): void {
+  client.connect = () => Promise.resolve();
+  if (client instanceof Cluster) {
+    // Never calls back: the re-armed timer fires once more and the loop ends.
+    (client as unknown as { refreshSlotsCache: () => void }).refreshSlotsCache = () => undefined;
+  }
 }

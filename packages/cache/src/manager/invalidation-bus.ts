@@ -111,11 +111,16 @@ export class InvalidationBus {
     subscriber.removeAllListeners('messageBuffer');
     subscriber.removeAllListeners('smessageBuffer');
     await subscriber.quit().catch(() => subscriber.disconnect());
-    // Closed for good. A Cluster's sharded-subscriber group can still act on a
-    // topology change it saw before the quit: its slot refresh, finding no
-    // node (the whole cluster going down, as at the end of a test), ends in a
-    // reconnect with backoff that would hold the process open forever.
+    // Closed for good (as @fiml/runtime's retireRedis, which this package does
+    // not depend on). A Cluster's sharded-subscriber group can still act on a
+    // topology change it saw before the quit, and its slot-refresh timer can
+    // re-arm from a refresh in flight at the quit: either would hold the
+    // process open, reconnecting or refreshing forever.
     subscriber.connect = () => Promise.resolve();
+    if (subscriber instanceof Cluster) {
+      (subscriber as unknown as { refreshSlotsCache: () => void }).refreshSlotsCache = () =>
+        undefined;
+    }
   }
 
   #parse(message: Buffer): InvalidationMessage | undefined {
