@@ -16,6 +16,10 @@ describe('startRedisCluster', () => {
   }, 60_000);
   afterAll(async () => {
     client.disconnect();
+    // Closed for good: ioredis can re-arm the slot-refresh timer from a refresh in flight at the
+    // disconnect, and would then refresh forever (see retireRedis in @fiml/runtime).
+    client.connect = () => Promise.resolve();
+    (client as unknown as { refreshSlotsCache: () => void }).refreshSlotsCache = () => undefined;
     await cluster.stop();
   });
 
