@@ -91,7 +91,7 @@ describe('a Redis Cluster failover', () => {
       );
 
     const group = { provider: 'sim-equities', assetType: 'equity', dataType: 'price' } as const;
-    await waitFor(() => accepted.length >= 20, { timeoutMs: 10_000, description: 'load running' });
+    await waitFor(() => accepted.length >= 20, { timeoutMs: 30_000, description: 'load running' });
     const victim = await cluster.masterFor(`{${writer.prefix}}`);
     const killedAt = performance.now();
     await victim.kill('SIGKILL');
@@ -164,5 +164,5 @@ describe('a Redis Cluster failover', () => {
         `${accepted.length} refreshes accepted, ${refused} refused (503) and retried; ` +
         `${reads.ok} reads answered, slowest ${Math.round(reads.slowestMs)} ms`,
     );
-  }, 120_000);
+  }, 240_000);
 });
