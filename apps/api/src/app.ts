@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
@@ -32,6 +31,8 @@ import {
 } from './errors.js';
 import { LeasedRateLimit } from './leased-rate-limit.js';
 import { registerQueueBoard } from './queue-board.js';
+import { registerRequestLimit } from './request-limit.js';
+import { lazyRequestLoggers } from './request-logger.js';
 import {
   dataRoutes,
   type AccessLog,
@@ -90,11 +91,20 @@ export interface AppDeps {
 /** Routes that must answer even when the process is overloaded or a client is over its limit. */
 const OPERATIONS_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** A request id: the caller's X-Request-Id when it is sane, otherwise a fresh UUID. */
-function requestId(header: string | string[] | undefined): string {
-  return typeof header === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(header)
-    ? header
-    : randomUUID();
+/**
+ * Request ids of this process: a random 72-bit prefix, drawn once, and a
+ * counter ("q3Jx0v9aZk8i-1f4"). Unique across instances and restarts with
+ * the odds of a UUID's, and a fraction of the cost of a UUID per request.
+ */
+function requestIds(): () => string {
+  const prefix = `${randomBytes(9).toString('base64url')}-`;
+  let next = 0;
+  return () => prefix + (++next).toString(36);
+}
+
+/** A request id: the caller's X-Request-Id when it is sane, otherwise the next of this process. */
+function requestId(header: string | string[] | undefined, fresh: () => string): string {
+  return typeof header === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(header) ? header : fresh();
 }
 
 /**
@@ -138,11 +148,14 @@ export function buildApp(deps: AppDeps) {
   // Requests refused before routing (Node's parser, Fastify's URL checks) skip every hook:
   // they are counted here, under the route label of requests no route matched.
   const unmatched = deps.httpMetrics?.route(HTTP_UNMATCHED_ROUTE);
+  const freshId = requestIds();
   const app = Fastify({
     loggerInstance,
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
-    genReqId: (req) => requestId(req.headers['x-request-id']),
+    genReqId: (req) => requestId(req.headers['x-request-id'], freshId),
     logController: new OneLinePerRequest(deps.logger),
+    // A request's child logger is made when it logs, not for every request.
+    childLoggerFactory: lazyRequestLoggers,
     // Bad percent-encoding, a path segment over maxParamLength: our format, no URL echoed.
     frameworkErrors: (error, request, reply) => {
       frameworkErrorHandler(error, request, reply);
@@ -187,42 +200,26 @@ export function buildApp(deps: AppDeps) {
   }
   if (deps.rateLimit && deps.rateLimit.perMinute > 0) {
     const { perMinute, redis, keyPrefix } = deps.rateLimit;
-    // Shared through Redis by leases of requests, not a round trip per request (see LeasedRateLimit).
-    const shared =
-      redis &&
-      new LeasedRateLimit({
-        redis,
-        // The `limit` key space: a pattern delete of cache entries never touches the counters.
-        keyPrefix: cacheKeySpace(keyPrefix).limit,
-        clock: deps.clock,
+    // Once under-pressure's hook is in (plugins load in order): an overloaded api refuses
+    // a request before it counts against its client.
+    app.after((error) => {
+      if (error) throw error;
+      registerRequestLimit(app, {
+        // Shared through Redis by leases of requests, not a round trip per request; without
+        // Redis, this instance's own count.
+        limit: new LeasedRateLimit({
+          ...(redis ? { redis } : {}),
+          // The `limit` key space: a pattern delete of cache entries never touches the counters.
+          keyPrefix: cacheKeySpace(keyPrefix).limit,
+          clock: deps.clock,
+          max: perMinute,
+          windowMs: 60_000,
+        }),
         max: perMinute,
-        windowMs: 60_000,
+        clientOf,
+        exempt: (request) => OPERATIONS_ROUTES.has(request.routeOptions.url ?? ''),
+        logger: deps.logger,
       });
-    void app.register(rateLimit, {
-      global: true,
-      max: perMinute,
-      timeWindow: 60_000,
-      // The plugin constructs its store with `new`; a constructor returning an object yields it.
-      ...(shared
-        ? {
-            store: function store() {
-              return shared;
-            } as unknown as FastifyRateLimitStoreCtor,
-          }
-        : {}),
-      // A dead cache Redis must not take the API down with it.
-      skipOnError: true,
-      keyGenerator: clientOf,
-      allowList: (request) => OPERATIONS_ROUTES.has(request.url.split('?')[0] ?? ''),
-      errorResponseBuilder: (_request, context) =>
-        new HttpError(
-          429,
-          'FIML_RATE_LIMITED',
-          `more than ${context.max} requests per minute; retry in ${context.after}`,
-          {
-            'retry-after': String(Math.ceil(context.ttl / 1000)),
-          },
-        ),
     });
   }
 

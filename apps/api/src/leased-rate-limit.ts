@@ -40,7 +40,8 @@ interface ClientWindow {
 }
 
 export interface LeasedRateLimitOptions {
-  readonly redis: Redis | Cluster;
+  /** Where the windows are counted across instances; absent: this instance counts alone. */
+  readonly redis?: Redis | Cluster;
   /** Key prefix of the counters (ends with its separator). */
   readonly keyPrefix: string;
   readonly clock: Clock;
@@ -56,7 +57,7 @@ export interface LeasedRateLimitOptions {
   readonly maxClients?: number;
 }
 
-/** What @fastify/rate-limit asks of a store. */
+/** Called with the client's count in the window so far and the ms left in it (synchronously when leased requests remain). */
 type Done = (error: Error | null, result?: { current: number; ttl: number }) => void;
 
 /**
@@ -75,11 +76,11 @@ type Done = (error: Error | null, result?: { current: number; ttl: number }) => 
  * are fixed, numbered from the epoch on the api's clock, so instances agree
  * on them within their clock skew.
  *
- * A @fastify/rate-limit store (`incr`, `child`); when Redis fails, `incr`
- * reports the error and the plugin (skipOnError) lets the request through.
+ * Used by the api's request-limit hook (request-limit.ts); when Redis fails,
+ * `incr` reports the error and the hook lets the request through.
  */
 export class LeasedRateLimit {
-  readonly #redis: LeaseRedis;
+  readonly #redis: LeaseRedis | undefined;
   readonly #prefix: string;
   readonly #clock: Clock;
   readonly #max: number;
@@ -94,8 +95,8 @@ export class LeasedRateLimit {
       throw new RangeError(`max must be a positive integer, got ${String(options.max)}`);
     }
     if (!(options.windowMs > 0)) throw new RangeError('windowMs must be positive');
-    this.#redis = options.redis as LeaseRedis;
-    if (typeof this.#redis.fimlLeaseRequests !== 'function') {
+    this.#redis = options.redis as LeaseRedis | undefined;
+    if (this.#redis && typeof this.#redis.fimlLeaseRequests !== 'function') {
       this.#redis.defineCommand('fimlLeaseRequests', { numberOfKeys: 1, lua: LEASE });
     }
     this.#prefix = options.keyPrefix;
@@ -142,11 +143,6 @@ export class LeasedRateLimit {
     );
   }
 
-  /** Per-route stores are this one: the api has one limit for every limited route. */
-  child(): this {
-    return this;
-  }
-
   #spend(state: ClientWindow, done: Done, ttl: number): void {
     state.tokens -= 1;
     // Past half of the block, the next one is leased in the background.
@@ -160,13 +156,7 @@ export class LeasedRateLimit {
     state.leasing ??= (async () => {
       try {
         this.#leases += 1;
-        const key = `${this.#prefix}${state.window}:${state.client}`;
-        const [granted, leased] = await this.#redis.fimlLeaseRequests(
-          key,
-          this.#block,
-          this.#max,
-          this.#windowMs * 2,
-        );
+        const [granted, leased] = await this.#grant(state);
         state.tokens += Number(granted);
         state.leasedGlobally = Number(leased);
         if (Number(granted) === 0) state.spent = true;
@@ -175,6 +165,21 @@ export class LeasedRateLimit {
       }
     })();
     return state.leasing;
+  }
+
+  /** One lease: [requests granted, the window's count across instances after it]. */
+  #grant(state: ClientWindow): Promise<[number, number]> {
+    if (!this.#redis) {
+      // Alone, this instance's count is the window's.
+      const granted = Math.max(0, Math.min(this.#block, this.#max - state.leasedGlobally));
+      return Promise.resolve([granted, state.leasedGlobally + granted]);
+    }
+    return this.#redis.fimlLeaseRequests(
+      `${this.#prefix}${state.window}:${state.client}`,
+      this.#block,
+      this.#max,
+      this.#windowMs * 2,
+    );
   }
 
   #windowOf(client: string, window: number): ClientWindow {

@@ -95,19 +95,31 @@ describe('limits', () => {
     h = await startHarness({ env });
     const other = await startHarness({ env });
     try {
-      const codes: number[] = [];
+      const answers = [];
       for (const app of [h.app, other.app, h.app, other.app]) {
-        codes.push(
-          (await app.inject({ url: '/v1/data/price/AAPL', headers: asClient })).statusCode,
-        );
+        answers.push(await app.inject({ url: '/v1/data/price/AAPL', headers: asClient }));
       }
-      expect(codes).toEqual([200, 200, 200, 429]);
+      expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 429]);
+      // Every answer says where the client stands. Across instances "remaining" counts what
+      // the others leased as spent (see LeasedRateLimit), so only its ends are exact.
+      const remaining = answers.map((a) => Number(a.headers['x-ratelimit-remaining']));
+      expect(remaining[0]).toBe(2);
+      expect(remaining[3]).toBe(0);
+      expect(remaining.every((r) => r >= 0 && r <= 2)).toBe(true);
+      expect(answers.every((a) => a.headers['x-ratelimit-limit'] === '3')).toBe(true);
     } finally {
       await other.close();
     }
     const limited = await h.app.inject({ url: '/v1/data/price/AAPL', headers: asClient });
     expect(limited.json()).toMatchObject({ error: { code: 'FIML_RATE_LIMITED' } });
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(limited.headers).toMatchObject({
+      'x-ratelimit-limit': '3',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(retryAfter),
+    });
     // Another key has its own budget; operations routes have none.
     expect(
       (await h.app.inject({ url: '/v1/data/price/AAPL', headers: { 'x-api-key': ADMIN_KEY } }))
