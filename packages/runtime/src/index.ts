@@ -61,3 +61,4 @@ export {
   type WorkerProcess,
   type WorkerProcessOptions,
 } from './lifecycle.js';
+export { fitGcToCpus } from './gc.js';

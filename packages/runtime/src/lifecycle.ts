@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { fitGcToCpus } from './gc.js';
 import { createLogger, type LogLevel, type Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics-registry.js';
 import { startOpsServer, type OpsServer } from './ops-server.js';
@@ -120,7 +121,8 @@ export interface ProcessContext {
 /**
  * What every composition root starts with: the process's one logger (pretty
  * in development, JSON otherwise), its one Prometheus registry, and the
- * shutdown sequence, listening for signals. The whole shutdown gets five
+ * shutdown sequence, listening for signals; and, on one CPU, garbage
+ * collection fitted to it (`fitGcToCpus`). The whole shutdown gets five
  * seconds more than the bound on active work, so connections can still close.
  */
 export function createProcessContext(options: ProcessContextOptions): ProcessContext {
@@ -130,6 +132,7 @@ export function createProcessContext(options: ProcessContextOptions): ProcessCon
     level: config.LOG_LEVEL,
     pretty: config.NODE_ENV === 'development',
   });
+  if (fitGcToCpus()) logger.debug('one CPU available: young-generation GC on the main thread only');
   const registry = createMetricsRegistry({ service });
   const shutdown = createShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
   shutdown.listen();
