@@ -6,7 +6,8 @@
 // Servers run in their own processes (the real api composition root, from
 // source); autocannon drives them from this one. Everything is on 127.0.0.1.
 //
-//   pnpm --filter @fiml/bench bench:api     (ROUNDS=3 SECONDS=8 by default; API_LOG_LEVEL=info)
+//   pnpm --filter @fiml/bench bench:api     (ROUNDS=3 SECONDS=8 by default; API_LOG_LEVEL=info;
+//                                            API_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR")
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,13 +34,15 @@ interface Server {
 
 async function startServer(args: string[], env: Record<string, string>, cpu = 1): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, args, {
+  // A server under test gets core 1 to itself; the load generator, Redis and the simulator share
+  // core 0. Pinned from its first instruction, so it knows it has one CPU (the api then keeps
+  // its scavenges on the main thread, see fitGcToCpus in @fiml/runtime).
+  const command = pinnable ? ['taskset', '-c', String(cpu), process.execPath] : [process.execPath];
+  const child = spawn(command[0]!, [...command.slice(1), ...args], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port), API_PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  // A server under test gets core 1 to itself; the load generator, Redis and the simulator share core 0.
-  pinned = pin(child.pid, cpu) && pinned;
   const url = `http://127.0.0.1:${port}`;
   child.once('error', () => undefined);
   await waitFor(
@@ -97,6 +100,7 @@ const build = spawnSync(
 );
 if (build.status !== 0) throw new Error(`building the api failed (exit ${String(build.status)})`);
 let pinned = pin(process.pid, 0);
+const pinnable = pinned;
 const redis = await startRedisServer();
 pinned = pin(redis.pid, 0) && pinned;
 const servers: Server[] = [];
@@ -123,8 +127,9 @@ servers.push(sim);
 os.setPriority(process.pid, 10);
 try {
   const api = await startServer(
-    // The built api, as deployed (tsx from source adds its own per-call costs).
-    ['apps/api/dist/main.js'],
+    // The built api, as deployed (tsx from source adds its own per-call costs). API_NODE_ARGS
+    // adds node flags: `--cpu-prof --cpu-prof-dir=/tmp/prof` profiles it (written on SIGTERM).
+    [...(process.env.API_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'apps/api/dist/main.js'],
     {
       NODE_ENV: 'production',
       // Request logs at info cost a JSON line per request; API_LOG_LEVEL=info measures them.
