@@ -156,6 +156,40 @@ describe('read-through', () => {
   });
 });
 
+describe('readL1: the L1 step of read, without a promise', () => {
+  it('answers what read would from L1 and counts it as read would; otherwise nothing, counted nothing', async () => {
+    const clock = new ManualClock(T0);
+    const upstream = loader(100);
+    const m = await manager({ clock, loaderFor: () => upstream.loader, coalesceWindowMs: 0 });
+    const hits = recorder(m, 'hit');
+    const misses = recorder(m, 'miss');
+
+    expect(m.readL1('price', 'equity', 'AAPL')).toBeUndefined();
+    expect([hits.length, misses.length, upstream.calls.length]).toEqual([0, 0, 0]);
+
+    await m.read('price', 'equity', 'AAPL');
+    expect(misses).toHaveLength(1);
+    const hit = m.readL1('price', 'equity', 'AAPL');
+    expect(hit).toMatchObject({ from: 'l1', stale: false, found: true, value: { price: 4 } });
+    expect(hits).toEqual([expect.objectContaining({ key: 'price:equity:AAPL', level: 'l1' })]);
+    // Another symbol of the route, never read: a miss read has to make, not this.
+    expect(m.readL1('price', 'equity', 'MSFT')).toBeUndefined();
+    expect(hits).toHaveLength(1);
+
+    // Past freshness, inside the revalidate window: served stale, its refresh asked for once.
+    clock.advance(5 * 60_000 + 1);
+    const refreshed = waitForEvent(m, 'set', { description: 'the background refresh' });
+    expect(m.readL1('price', 'equity', 'AAPL')).toMatchObject({ stale: true, from: 'l1' });
+    await refreshed;
+    expect(upstream.calls).toEqual([['AAPL'], ['AAPL']]);
+    expect(m.readL1('price', 'equity', 'AAPL')).toMatchObject({ stale: false });
+
+    // Refused as read refuses it: a key that cannot be one.
+    expect(() => m.readL1('price', 'equity', '')).toThrow(/key/);
+    await expect(m.read('price', 'equity', '')).rejects.toThrow(/key/);
+  });
+});
+
 describe("fetch admission (the app's per-client upstream budget)", () => {
   /** Admits up to `budget` fetches in all, and records each question. */
   function gate(budget: number) {

@@ -171,6 +171,30 @@ export class CacheManager {
   }
 
   /**
+   * The L1 step of {@link read}, synchronously: L1's answer (fresh, or stale
+   * inside its revalidate window, whose refresh it asks for, as `read`
+   * would), counted as `read` counts it; undefined when L1 has nothing `read`
+   * would answer with, with nothing counted, so the caller goes on with
+   * `read`. For a caller that answers L1 hits without a promise (the api's
+   * hot reads); throws what `read` throws for a key or route it refuses.
+   */
+  readL1<V = unknown>(
+    dataType: DataType,
+    assetType: AssetType,
+    symbol: string,
+  ): CacheRead<V> | undefined {
+    assertDataType(dataType);
+    const key = cacheKey(dataType, assetType, symbol);
+    assertEntryKey(key);
+    const fetcher = this.#routes.fetcher(dataType, assetType);
+    const now = this.#clock.now();
+    const l1 = this.#path.fromL1(key, now, performance.now());
+    return this.#serves(key, l1, now, () => fetcher({ key, asset: { symbol, assetType } }))
+      ? (l1.read as CacheRead<V>)
+      : undefined;
+  }
+
+  /**
    * Read-through for many symbols of one route: one L2 round trip for the L1
    * misses, and the rest fetched in as few upstream calls as the loader's
    * batch size allows. A failure is reported per symbol, never for the batch.
@@ -310,18 +334,10 @@ export class CacheManager {
     const started = performance.now();
     const now = this.#clock.now();
     const l1 = this.#path.fromL1(key, now, started);
-    if (l1 && l1.phase !== 'stale-if-error') {
-      if (l1.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
-      else this.#ahead(key, l1.read, now);
-      return l1.read;
-    }
+    if (this.#serves(key, l1, now, fetch)) return l1.read;
     const { reads, since } = await this.#tiers.readL2([key]);
     const l2 = this.#path.fromL2(key, reads[0], since, now, started);
-    if (l2 && l2.phase !== 'stale-if-error') {
-      if (l2.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
-      else this.#ahead(key, l2.read, now);
-      return l2.read;
-    }
+    if (this.#serves(key, l2, now, fetch)) return l2.read;
     if (admitFetch && !this.#flights.has(key)) {
       const admission = await admitFetch(1);
       if (admission.admitted < 1) {
@@ -329,6 +345,23 @@ export class CacheManager {
       }
     }
     return this.#path.fetchThrough(key, dataType, fetch, l2 ?? l1, started);
+  }
+
+  /**
+   * Whether a tier's answer serves a read. One in its revalidate window is
+   * served stale and its refresh asked for; a fresh one read often may be
+   * refreshed ahead of expiry.
+   */
+  #serves(
+    key: string,
+    answer: TierAnswer | undefined,
+    now: number,
+    fetch: () => Promise<CacheEntry | Error>,
+  ): answer is TierAnswer {
+    if (!answer || answer.phase === 'stale-if-error') return false;
+    if (answer.phase === 'revalidate') this.#refresh(key, () => this.#flights.join(key, fetch));
+    else this.#ahead(key, answer.read, now);
+    return true;
   }
 
   /**
