@@ -1,4 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import {
+  createServer,
+  type IncomingMessage,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
@@ -22,13 +28,15 @@ import {
   refreshRequestSchema,
   warmCycleSchema,
 } from '@fiml/queue';
-import { clientOf, registerAuth, type AuthOptions } from './auth.js';
+import { clientOf, keyIdentifier, registerAuth, type AuthOptions } from './auth.js';
 import {
   HttpError,
   clientErrorHandler,
   frameworkErrorHandler,
   registerErrorHandling,
 } from './errors.js';
+import { handedOver } from './handover.js';
+import { SINGLE_READ_ROUTE, createHotReads } from './hot-reads.js';
 import { LeasedRateLimit } from './leased-rate-limit.js';
 import { registerQueueBoard } from './queue-board.js';
 import { registerRequestLimit } from './request-limit.js';
@@ -86,6 +94,11 @@ export interface AppDeps {
   readonly bodyLimitBytes?: number;
   /** Counts every response by route template (fiml_http_*); absent: not counted. */
   readonly httpMetrics?: HttpMetrics;
+  /**
+   * Whether single reads that L1 answers are served before Fastify routes
+   * them (hot-reads.ts; needs `cache.readL1`). @defaultValue true
+   */
+  readonly hotReads?: boolean;
 }
 
 /** Routes that must answer even when the process is overloaded or a client is over its limit. */
@@ -137,6 +150,15 @@ class OneLinePerRequest extends LogController {
   }
 }
 
+/** The server options Fastify hands a serverFactory, defaults applied (Fastify sets them so). */
+interface ServerTimeouts {
+  readonly http?: ServerOptions;
+  readonly keepAliveTimeout: number;
+  readonly requestTimeout: number;
+  readonly connectionTimeout: number;
+  readonly maxRequestsPerSocket: number;
+}
+
 /**
  * Builds the API without listening, from explicit dependencies, so tests run
  * it with `app.inject()` and no environment. The composition root (main.ts)
@@ -149,10 +171,27 @@ export function buildApp(deps: AppDeps) {
   // they are counted here, under the route label of requests no route matched.
   const unmatched = deps.httpMetrics?.route(HTTP_UNMATCHED_ROUTE);
   const freshId = requestIds();
+  const nextId = (header: string | string[] | undefined) => requestId(header, freshId);
+  // Set once the parts it uses exist (below); until then every request goes to Fastify.
+  let hotRead: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   const app = Fastify({
     loggerInstance,
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
-    genReqId: (req) => requestId(req.headers['x-request-id'], freshId),
+    // The hot reads answer L1 hits before Fastify routes them (hot-reads.ts); the server is
+    // Fastify's own otherwise (its timeouts set as Fastify sets them).
+    serverFactory: (handler, fastifyOptions) => {
+      const options = fastifyOptions as unknown as ServerTimeouts;
+      const server = createServer(options.http ?? {}, (req, res) => {
+        if (hotRead === undefined || !hotRead(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = options.keepAliveTimeout;
+      server.requestTimeout = options.requestTimeout;
+      server.setTimeout(options.connectionTimeout);
+      if (options.maxRequestsPerSocket > 0)
+        server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+      return server;
+    },
+    genReqId: (req) => handedOver(req)?.id ?? nextId(req.headers['x-request-id']),
     logController: new OneLinePerRequest(deps.logger),
     // A request's child logger is made when it logs, not for every request.
     childLoggerFactory: lazyRequestLoggers,
@@ -182,7 +221,13 @@ export function buildApp(deps: AppDeps) {
     app,
     conventions.unmatchedHook ? { onResponse: conventions.unmatchedHook } : {},
   );
-  registerAuth(app, deps.auth);
+  const identify = keyIdentifier(deps.auth);
+  registerAuth(app, deps.auth, identify);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   if (deps.maxEventLoopDelayMs) {
     void app.register(underPressure, {
@@ -198,23 +243,27 @@ export function buildApp(deps: AppDeps) {
       },
     });
   }
-  if (deps.rateLimit && deps.rateLimit.perMinute > 0) {
-    const { perMinute, redis, keyPrefix } = deps.rateLimit;
+  const perMinute = deps.rateLimit?.perMinute ?? 0;
+  // Shared through Redis by leases of requests, not a round trip per request; without Redis,
+  // this instance's own count.
+  const limit =
+    deps.rateLimit && perMinute > 0
+      ? new LeasedRateLimit({
+          ...(deps.rateLimit.redis ? { redis: deps.rateLimit.redis } : {}),
+          // The `limit` key space: a pattern delete of cache entries never touches the counters.
+          keyPrefix: cacheKeySpace(deps.rateLimit.keyPrefix).limit,
+          clock: deps.clock,
+          max: perMinute,
+          windowMs: 60_000,
+        })
+      : undefined;
+  if (limit) {
     // Once under-pressure's hook is in (plugins load in order): an overloaded api refuses
     // a request before it counts against its client.
     app.after((error) => {
       if (error) throw error;
       registerRequestLimit(app, {
-        // Shared through Redis by leases of requests, not a round trip per request; without
-        // Redis, this instance's own count.
-        limit: new LeasedRateLimit({
-          ...(redis ? { redis } : {}),
-          // The `limit` key space: a pattern delete of cache entries never touches the counters.
-          keyPrefix: cacheKeySpace(keyPrefix).limit,
-          clock: deps.clock,
-          max: perMinute,
-          windowMs: 60_000,
-        }),
+        limit,
         max: perMinute,
         clientOf,
         exempt: (request) => OPERATIONS_ROUTES.has(request.routeOptions.url ?? ''),
@@ -257,6 +306,22 @@ export function buildApp(deps: AppDeps) {
     ...(deps.refreshMiss ? { refreshMiss: deps.refreshMiss } : {}),
     ...(deps.gate ? { gate: deps.gate } : {}),
   });
+  if (deps.hotReads !== false && typeof deps.cache.readL1 === 'function') {
+    hotRead = createHotReads({
+      cache: { readL1: deps.cache.readL1.bind(deps.cache) },
+      clock: deps.clock,
+      logger: deps.logger,
+      requestId: nextId,
+      keyName: (req) => identify(req.headers).name,
+      readsRequireKey: deps.auth.readsRequireKey,
+      privateResponses: deps.auth.readsRequireKey,
+      ...(limit ? { limit: { take: (client: string) => limit.take(client), max: perMinute } } : {}),
+      // Decorated by under-pressure (registered above) by the time a request comes.
+      busy: deps.maxEventLoopDelayMs ? () => closing || app.isUnderPressure() : () => closing,
+      ...(deps.access ? { access: deps.access } : {}),
+      ...(deps.httpMetrics ? { recorder: deps.httpMetrics.route(SINGLE_READ_ROUTE) } : {}),
+    });
+  }
   if (deps.report || deps.warming) {
     void app.register(reportRoutes, {
       ...(deps.report ? { report: deps.report } : {}),

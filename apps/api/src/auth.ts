@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 
@@ -49,10 +50,10 @@ function slot(value: string, into: Buffer = Buffer.alloc(KEY_SLOT_BYTES)): Buffe
  * The key a request presents: `X-API-Key`, `Authorization: Bearer <key>`, or
  * the password of HTTP Basic auth (so a browser can open /admin/queues).
  */
-export function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers['x-api-key'];
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const header = headers['x-api-key'];
   if (typeof header === 'string' && header !== '') return header;
-  const authorization = request.headers.authorization;
+  const authorization = headers.authorization;
   if (!authorization) return undefined;
   const [scheme, value] = authorization.split(' ', 2);
   if (!value) return undefined;
@@ -73,38 +74,53 @@ export function clientOf(request: FastifyRequest): string {
   return request.apiKeyName ? `key:${request.apiKeyName}` : `ip:${request.ip}`;
 }
 
+/** Who a key is: the name of the client (or "admin") it belongs to, if any. */
+export interface Identity {
+  readonly name: string | undefined;
+  readonly isAdmin: boolean;
+}
+
 /**
- * API-key authentication. Keys are compared in fixed-size slots with
- * `timingSafeEqual`, against every configured key without stopping early, so
- * neither the length nor the position of a match leaks through timing.
+ * Identifies the key a request's headers present. Keys are compared in
+ * fixed-size slots with `timingSafeEqual`, against every configured key
+ * without stopping early, so neither the length nor the position of a
+ * match leaks through timing.
  */
-export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
+export function keyIdentifier(options: AuthOptions): (headers: IncomingHttpHeaders) => Identity {
   const clients = options.keys.map(({ name, key }) => ({ name, slot: slot(key)! }));
   const admin = options.adminKey === '' ? undefined : slot(options.adminKey);
   // The presented key is written into one reused buffer: checks are synchronous, so
   // no two requests use it at once, and no request allocates one.
   const scratch = Buffer.alloc(KEY_SLOT_BYTES);
+  const nobody: Identity = { name: undefined, isAdmin: false };
 
-  function identify(key: string | undefined): { name: string | undefined; isAdmin: boolean } {
-    if (key === undefined) return { name: undefined, isAdmin: false };
+  return (headers) => {
+    const key = presentedKey(headers);
+    if (key === undefined) return nobody;
     const presented = slot(key, scratch);
-    if (presented === undefined) return { name: undefined, isAdmin: false };
+    if (presented === undefined) return nobody;
     let name: string | undefined;
     for (const client of clients) {
       if (timingSafeEqual(client.slot, presented) && name === undefined) name = client.name;
     }
     const isAdmin = admin !== undefined && timingSafeEqual(admin, presented);
     return { name: isAdmin ? 'admin' : name, isAdmin };
-  }
+  };
+}
 
+/** API-key authentication of every route, by its `access` level (see keyIdentifier). */
+export function registerAuth(
+  app: FastifyInstance,
+  options: AuthOptions,
+  identify: (headers: IncomingHttpHeaders) => Identity = keyIdentifier(options),
+): void {
   app.decorateRequest('apiKeyName', undefined);
   app.decorateRequest('isAdmin', false);
   // A callback hook, not an async one: it runs on every request, and needs no promise.
   app.addHook('onRequest', (request, reply, done) => {
     // Set here, first, so every answer carries it, errors included (one hook, not an onSend per reply).
     void reply.header('x-request-id', request.id);
-    const key = presentedKey(request);
-    const { name, isAdmin } = identify(key);
+    const { name, isAdmin } = identify(request.headers);
     request.apiKeyName = name;
     request.isAdmin = isAdmin;
     const access = request.routeOptions.config.access ?? 'public';
@@ -119,7 +135,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       new HttpError(
         401,
         'FIML_UNAUTHORIZED',
-        key === undefined
+        presentedKey(request.headers) === undefined
           ? 'an API key is required (X-API-Key header or Authorization: Bearer)'
           : 'the API key is not valid',
       ),

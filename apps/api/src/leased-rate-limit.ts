@@ -57,8 +57,14 @@ export interface LeasedRateLimitOptions {
   readonly maxClients?: number;
 }
 
-/** Called with the client's count in the window so far and the ms left in it (synchronously when leased requests remain). */
-type Done = (error: Error | null, result?: { current: number; ttl: number }) => void;
+/** A client's count in the window so far (past `max`: refused) and the ms left in the window. */
+export interface LimitCount {
+  readonly current: number;
+  readonly ttl: number;
+}
+
+/** Called with the client's count (synchronously when leased requests remain). */
+type Done = (error: Error | null, result?: LimitCount) => void;
 
 /**
  * A request limit per client and fixed window, shared by every api instance
@@ -122,34 +128,49 @@ export class LeasedRateLimit {
 
   /** Counts one request of `client`; answers its window's count so far and the time left in it. */
   incr(client: string, done: Done): void {
-    const now = this.#clock.now();
-    const window = Math.floor(now / this.#windowMs);
-    const ttl = (window + 1) * this.#windowMs - now;
-    const state = this.#windowOf(client, window);
-    if (state.tokens > 0) {
-      this.#spend(state, done, ttl);
+    const taken = this.take(client);
+    if (taken) {
+      done(null, taken);
       return;
     }
-    if (state.spent) {
-      done(null, { current: this.#max + 1, ttl });
-      return;
-    }
+    const state = this.#windowOf(client, this.#window(this.#clock.now()));
     this.#lease(state).then(
       () => {
-        if (state.tokens > 0) this.#spend(state, done, ttl);
-        else done(null, { current: this.#max + 1, ttl });
+        // Granted (or the window found spent): counted now. Nothing to count only when the
+        // window turned while the lease was out: then the new window's lease.
+        const taken = this.take(client);
+        if (taken) done(null, taken);
+        else this.incr(client, done);
       },
       (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
     );
   }
 
-  #spend(state: ClientWindow, done: Done, ttl: number): void {
-    state.tokens -= 1;
-    // Past half of the block, the next one is leased in the background.
-    if (state.tokens * 2 < this.#block && !state.spent && !state.leasing) {
-      void this.#lease(state).catch(() => undefined);
+  /**
+   * `incr` when it needs no lease: counts one request of `client` from the
+   * requests leased to this instance (or answers a window spent
+   * everywhere), synchronously; undefined, counting nothing, when this
+   * instance holds none of the client's requests (then `incr` leases).
+   */
+  take(client: string): LimitCount | undefined {
+    const now = this.#clock.now();
+    const window = this.#window(now);
+    const ttl = (window + 1) * this.#windowMs - now;
+    const state = this.#windowOf(client, window);
+    if (state.tokens > 0) {
+      state.tokens -= 1;
+      // Past half of the block, the next one is leased in the background.
+      if (state.tokens * 2 < this.#block && !state.spent && !state.leasing) {
+        void this.#lease(state).catch(() => undefined);
+      }
+      return { current: Math.min(this.#max, state.leasedGlobally - state.tokens), ttl };
     }
-    done(null, { current: Math.min(this.#max, state.leasedGlobally - state.tokens), ttl });
+    if (state.spent) return { current: this.#max + 1, ttl };
+    return undefined;
+  }
+
+  #window(now: number): number {
+    return Math.floor(now / this.#windowMs);
   }
 
   #lease(state: ClientWindow): Promise<void> {

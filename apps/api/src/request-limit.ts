@@ -1,7 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import type { Logger } from '@fiml/runtime';
 import { HttpError } from './errors.js';
-import type { LeasedRateLimit } from './leased-rate-limit.js';
+import { handedOver } from './handover.js';
+import type { LeasedRateLimit, LimitCount } from './leased-rate-limit.js';
 
 export interface RequestLimitOptions {
   readonly limit: LeasedRateLimit;
@@ -37,6 +43,12 @@ export function registerRequestLimit(app: FastifyInstance, options: RequestLimit
       done();
       return;
     }
+    // Counted already by the hot reads, which then handed the request over.
+    const counted = handedOver(request.raw)?.limit;
+    if (counted !== undefined) {
+      answer(reply, counted, done);
+      return;
+    }
     limit.incr(clientOf(request), (error, result) => {
       if (error || result === undefined) {
         if (!unavailable) {
@@ -53,24 +65,29 @@ export function registerRequestLimit(app: FastifyInstance, options: RequestLimit
         unavailable = false;
         logger.info('the request limit reaches the cache Redis again');
       }
-      const reset = Math.ceil(result.ttl / 1000);
-      void reply.header('x-ratelimit-limit', limitHeader);
-      if (result.current <= max) {
-        void reply.header('x-ratelimit-remaining', max - result.current);
-        void reply.header('x-ratelimit-reset', reset);
-        done();
-        return;
-      }
-      void reply.header('x-ratelimit-remaining', 0);
-      void reply.header('x-ratelimit-reset', reset);
-      done(
-        new HttpError(
-          429,
-          'FIML_RATE_LIMITED',
-          `more than ${max} requests per minute; retry in ${reset} s`,
-          { 'retry-after': String(reset) },
-        ),
-      );
+      answer(reply, result, done);
     });
   });
+
+  /** Sets the limit headers; past the limit, refuses with 429. */
+  function answer(reply: FastifyReply, count: LimitCount, done: HookHandlerDoneFunction): void {
+    const reset = Math.ceil(count.ttl / 1000);
+    void reply.header('x-ratelimit-limit', limitHeader);
+    if (count.current <= max) {
+      void reply.header('x-ratelimit-remaining', max - count.current);
+      void reply.header('x-ratelimit-reset', reset);
+      done();
+      return;
+    }
+    void reply.header('x-ratelimit-remaining', 0);
+    void reply.header('x-ratelimit-reset', reset);
+    done(
+      new HttpError(
+        429,
+        'FIML_RATE_LIMITED',
+        `more than ${max} requests per minute; retry in ${reset} s`,
+        { 'retry-after': String(reset) },
+      ),
+    );
+  }
 }

@@ -12,6 +12,7 @@ import { ASSET_TYPES, DATA_TYPES, type AssetType, type Clock, type DataType } fr
 import { ProviderErrorCode } from '@fiml/providers';
 import { z } from 'zod';
 import { clientOf } from '../auth.js';
+import { handedOver } from '../handover.js';
 import { errorResponse } from '../route-conventions.js';
 import { apiSymbol } from '../symbols.js';
 import { ClientShareSpentError } from '../upstream-gate.js';
@@ -41,6 +42,8 @@ export interface DataCache {
     options?: ReadOptions,
   ): Promise<BatchReadResult[]>;
   invalidate(keys: string | readonly string[]): Promise<void>;
+  /** `read`'s L1 step, synchronously (CacheManager.readL1); absent: no hot reads. */
+  readL1?(dataType: DataType, assetType: AssetType, symbol: string): CacheRead | undefined;
 }
 
 /** Where successful reads are recorded for the warmer (an AccessRecorder). */
@@ -194,6 +197,62 @@ function sendSerialized(reply: FastifyReply, body: string): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(body);
 }
 
+/** A read that found a value, as the api answers it (the `datum` schema). */
+function present(
+  read: CacheRead,
+  symbol: string,
+  assetType: AssetType,
+  dataType: DataType,
+): z.infer<typeof datum> {
+  const w = wire(read.entry);
+  return {
+    symbol,
+    assetType,
+    dataType,
+    data: read.value,
+    source: read.entry.source,
+    fetchedAt: w.fetchedAt,
+    expiresAt: w.expiresAt,
+    cache: cacheLabel(read),
+  };
+}
+
+/** The answer to a single read that found a value: its body and caching headers. */
+export interface FoundAnswer {
+  readonly body: string;
+  readonly etag: string;
+  readonly cacheControl: string;
+}
+
+/**
+ * The answer to a single read that found a value, at `now`. The body of an
+ * entry version is serialized once per cache label and reused: the symbol,
+ * asset and data type are the entry's own key, so they cannot differ.
+ * Shared by the route and the hot reads (hot-reads.ts), so both answer alike.
+ */
+export function foundAnswer(
+  read: CacheRead,
+  symbol: string,
+  assetType: AssetType,
+  dataType: DataType,
+  visibility: 'public' | 'private',
+  now: number,
+): FoundAnswer {
+  const w = wire(read.entry);
+  const label = cacheLabel(read);
+  let body = w.bodies.get(label);
+  if (body === undefined) {
+    body = JSON.stringify(present(read, symbol, assetType, dataType));
+    w.bodies.set(label, body);
+  }
+  const remaining = Math.floor((read.entry.softExpiresAt - now) / 1000);
+  const cacheControl =
+    read.stale || remaining <= 0
+      ? `${visibility}, max-age=0, must-revalidate`
+      : `${visibility}, max-age=${remaining}`;
+  return { body, etag: w.etag, cacheControl };
+}
+
 /**
  * What a client is told about an upstream failure: the kind of failure, in
  * our words. Never the error's own text, which names internal URLs, sockets
@@ -270,32 +329,6 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
     }
   }
 
-  function present(read: CacheRead, symbol: string, assetType: AssetType, dataType: DataType) {
-    return {
-      symbol,
-      assetType,
-      dataType,
-      data: read.value,
-      source: read.entry.source,
-      fetchedAt: wire(read.entry).fetchedAt,
-      expiresAt: wire(read.entry).expiresAt,
-      cache: cacheLabel(read),
-    };
-  }
-
-  function cacheHeaders(reply: FastifyReply, read: CacheRead): string {
-    const remaining = Math.floor((read.entry.softExpiresAt - options.clock.now()) / 1000);
-    void reply.header(
-      'cache-control',
-      read.stale || remaining <= 0
-        ? `${visibility}, max-age=0, must-revalidate`
-        : `${visibility}, max-age=${remaining}`,
-    );
-    const { etag } = wire(read.entry);
-    void reply.header('etag', etag);
-    return etag;
-  }
-
   app.get(
     '/v1/data/:dataType/:symbol',
     {
@@ -320,15 +353,19 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
     async (request, reply) => {
       const { dataType, symbol } = request.params;
       const { assetType } = request.query;
-      const readAt = options.clock.now();
+      // A not-found entry the hot reads found in L1 and handed over: already read and counted.
+      const handed = handedOver(request.raw)?.read;
+      const readAt = handed?.at ?? options.clock.now();
       let read: CacheRead;
       try {
-        read = await options.cache.read(
-          dataType,
-          assetType,
-          symbol,
-          options.gate?.readOptions(clientOf(request), dataType, assetType),
-        );
+        read =
+          handed?.value ??
+          (await options.cache.read(
+            dataType,
+            assetType,
+            symbol,
+            options.gate?.readOptions(clientOf(request), dataType, assetType),
+          ));
       } catch (error) {
         const shareMs = clientShareRetryAfterMs(error);
         if (shareMs !== undefined) {
@@ -356,24 +393,24 @@ export const dataRoutes: FastifyPluginAsyncZod<DataRoutesOptions> = (app, option
       }
       // Only a read that found a value counts for the warmer, under the time it was made.
       options.access?.record(cacheKey(dataType, assetType, symbol), readAt);
-      const etag = cacheHeaders(reply, read);
+      const answer = foundAnswer(
+        read,
+        symbol,
+        assetType,
+        dataType,
+        visibility,
+        options.clock.now(),
+      );
+      void reply.header('cache-control', answer.cacheControl);
+      void reply.header('etag', answer.etag);
       const ifNoneMatch = request.headers['if-none-match'];
       if (
         ifNoneMatch &&
-        ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')
+        ifNoneMatch.split(',').some((tag) => tag.trim() === answer.etag || tag.trim() === '*')
       ) {
         return reply.status(304).send();
       }
-      // The body of an entry version is serialized once per cache label and reused:
-      // the symbol, asset and data type are the entry's own key, so they cannot differ.
-      const w = wire(read.entry);
-      const label = cacheLabel(read);
-      let body = w.bodies.get(label);
-      if (body === undefined) {
-        body = JSON.stringify(present(read, symbol, assetType, dataType));
-        w.bodies.set(label, body);
-      }
-      return sendSerialized(reply, body);
+      return sendSerialized(reply, answer.body);
     },
   );
 
