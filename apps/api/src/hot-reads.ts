@@ -41,6 +41,19 @@ const HOT_PATH = new RegExp(
   `^/v1/data/(${DATA_TYPES.join('|')})/([^/?%]+)(?:\\?assetType=(${ASSET_TYPES.join('|')}))?$`,
 );
 
+/** What a hot path names: the read, in the route's terms, and its cache key. */
+interface Target {
+  readonly dataType: DataType;
+  readonly assetType: AssetType;
+  /** Upper-cased, as the route's validation answers it. */
+  readonly symbol: string;
+  readonly key: string;
+}
+
+/** Paths parsed so far (the hot set is small); cleared whole when it reaches its bound. */
+const MAX_TARGETS = 10_000;
+const MAX_TARGET_URL = 96;
+
 /**
  * The api's hot path: a single read (GET /v1/data/:dataType/:symbol) that
  * L1 answers, served before Fastify routes the request. It gives the answer
@@ -64,16 +77,27 @@ export function createHotReads(
   const { cache, clock, logger, limit, access, recorder } = options;
   const visibility = options.privateResponses ? 'private' : 'public';
   const limitHeader = limit ? String(limit.max) : '';
+  // A path read again is parsed once: the regexes, the upper-casing and the cache key.
+  const targets = new Map<string, Target | null>();
+  function targetOf(url: string): Target | undefined {
+    // Longer than any hot path can be: not remembered (the bound is in bytes too).
+    if (url.length > MAX_TARGET_URL) return parse(url) ?? undefined;
+    let target = targets.get(url);
+    if (target === undefined) {
+      target = parse(url);
+      if (targets.size >= MAX_TARGETS) targets.clear();
+      targets.set(url, target);
+    }
+    return target ?? undefined;
+  }
 
   return function hotRead(req, res) {
     if (req.method !== 'GET') return false;
     const url = req.url ?? '';
-    const match = HOT_PATH.exec(url);
-    if (match === null || req.headers['if-none-match'] !== undefined || options.busy()) {
+    const target = targetOf(url);
+    if (target === undefined || req.headers['if-none-match'] !== undefined || options.busy()) {
       return false;
     }
-    const sent = match[2]!;
-    if (!CLIENT_SYMBOL_PATTERN.test(sent)) return false;
     const name = options.keyName(req);
     if (name === undefined && options.readsRequireKey) return false;
 
@@ -87,9 +111,7 @@ export function createHotReads(
       handover.limit = count;
     }
 
-    const dataType = match[1] as DataType;
-    const assetType = (match[3] ?? 'equity') as AssetType;
-    const symbol = sent.toUpperCase();
+    const { dataType, assetType, symbol } = target;
     const at = clock.now();
     const read = cache.readL1(dataType, assetType, symbol);
     if (read === undefined) return handOver(req, handover);
@@ -97,8 +119,8 @@ export function createHotReads(
       handover.read = { value: read, at };
       return handOver(req, handover);
     }
-    access?.record(cacheKey(dataType, assetType, symbol), at);
-    const answer = foundAnswer(read, symbol, assetType, dataType, visibility, clock.now());
+    access?.record(target.key, at);
+    const answer = foundAnswer(read, symbol, assetType, dataType, visibility, at);
     // The route's headers, in its order (Node adds Date, Connection and Keep-Alive).
     const headers = ['x-request-id', id];
     if (count !== undefined) {
@@ -142,6 +164,16 @@ export function createHotReads(
     }
     return true;
   };
+}
+
+/** The read a path names, or null when the route's validation must answer it. */
+function parse(url: string): Target | null {
+  const match = HOT_PATH.exec(url);
+  if (match === null || !CLIENT_SYMBOL_PATTERN.test(match[2]!)) return null;
+  const dataType = match[1] as DataType;
+  const assetType = (match[3] ?? 'equity') as AssetType;
+  const symbol = match[2]!.toUpperCase();
+  return { dataType, assetType, symbol, key: cacheKey(dataType, assetType, symbol) };
 }
 
 function handOver(req: IncomingMessage, handover: HandedOver): false {
