@@ -11,6 +11,12 @@ import type {
 import { DATA_TYPES, type DataType } from '@fiml/market';
 import type { Logger } from '@fiml/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import {
+  cellCounter,
+  cellHistogram,
+  type CounterCell,
+  type HistogramCell,
+} from './cell-metrics.js';
 import { listenerGuard, seconds, type MetricsBridge } from './metrics-bridge.js';
 
 /**
@@ -167,11 +173,11 @@ export function registerCacheMetrics(
   const registers = [registry];
   const log = options.logger?.child({ component: 'cache-metrics' });
 
-  const hits = new Counter({
+  // Hits and latencies are the hot path (every L1 read): cells, read at scrape time.
+  const hits = cellCounter(registry, {
     name: 'fiml_cache_hits_total',
     help: 'Cache lookups answered, by data type and tier. L1 lookups are all reads.',
     labelNames: ['data_type', 'cache_level'],
-    registers,
   });
   const misses = new Counter({
     name: 'fiml_cache_misses_total',
@@ -179,12 +185,11 @@ export function registerCacheMetrics(
     labelNames: ['data_type', 'cache_level'],
     registers,
   });
-  const latency = new Histogram({
+  const latency = cellHistogram(registry, {
     name: 'fiml_cache_latency_seconds',
     help: 'Read latency by data type and the tier that answered; cache_level="miss" includes the upstream fetch.',
     labelNames: ['data_type', 'cache_level'],
-    buckets: [...(options.latencyBuckets ?? CACHE_LATENCY_BUCKETS)],
-    registers,
+    buckets: options.latencyBuckets ?? CACHE_LATENCY_BUCKETS,
   });
   const evictions = new Counter({
     name: 'fiml_cache_evictions_total',
@@ -224,10 +229,10 @@ export function registerCacheMetrics(
   const levels: readonly CacheLevel[] = ['l1', 'l2'];
   for (const data_type of DATA_TYPES) {
     for (const cache_level of levels) {
-      hits.inc({ data_type, cache_level }, 0);
+      hits({ data_type, cache_level });
       misses.inc({ data_type, cache_level }, 0);
     }
-    for (const cache_level of [...levels, 'miss']) latency.zero({ data_type, cache_level });
+    for (const cache_level of [...levels, 'miss']) latency({ data_type, cache_level });
     for (const reason of STALE_REASONS) staleServed.inc({ data_type, reason }, 0);
   }
   for (const reason of EVICTION_CAUSES) evictions.inc({ cache_level: 'l1', reason }, 0);
@@ -253,21 +258,19 @@ export function registerCacheMetrics(
     });
   }
 
-  // Hits are the hot path (every L1 read): the labelled children are looked up once,
-  // not rebuilt from a label object on every event.
-  const hitSeries = new Map<
-    string,
-    { hits: { inc(): void }; latency: { observe(v: number): void } }
-  >();
+  // The cells of each (data type, tier), found without building a label object or key per read.
+  type HitSeries = { hits: CounterCell; latency: HistogramCell };
+  const hitSeries = new Map<string, Map<string, HitSeries>>();
   const seriesFor = (data_type: string, cache_level: string) => {
-    const id = `${data_type}\u0000${cache_level}`;
-    let series = hitSeries.get(id);
+    let byLevel = hitSeries.get(data_type);
+    if (!byLevel) hitSeries.set(data_type, (byLevel = new Map<string, HitSeries>()));
+    let series = byLevel.get(cache_level);
     if (!series) {
       series = {
-        hits: hits.labels({ data_type, cache_level }),
-        latency: latency.labels({ data_type, cache_level }),
+        hits: hits({ data_type, cache_level }),
+        latency: latency({ data_type, cache_level }),
       };
-      hitSeries.set(id, series);
+      byLevel.set(cache_level, series);
     }
     return series;
   };
@@ -281,7 +284,7 @@ export function registerCacheMetrics(
     miss: (e) => {
       misses.inc({ data_type: e.dataType, cache_level: 'l1' });
       misses.inc({ data_type: e.dataType, cache_level: 'l2' });
-      latency.observe({ data_type: e.dataType, cache_level: 'miss' }, seconds(e.latencyMs));
+      latency({ data_type: e.dataType, cache_level: 'miss' }).observe(seconds(e.latencyMs));
     },
     'stale-served': (e) => {
       staleServed.inc({ data_type: e.dataType, reason: e.reason });

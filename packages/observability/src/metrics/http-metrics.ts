@@ -1,6 +1,12 @@
 import type { DataType } from '@fiml/market';
 import type { Logger } from '@fiml/runtime';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import {
+  cellCounter,
+  cellHistogram,
+  type CounterCell,
+  type HistogramCell,
+} from './cell-metrics.js';
 import { listenerGuard, type MetricsBridge } from './metrics-bridge.js';
 
 /** The `route` label of a request no route matched (a 404) or the HTTP parser refused. */
@@ -13,21 +19,6 @@ export const HTTP_UNKNOWN_METHOD = 'unknown';
 export const HTTP_DURATION_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
-
-type RequestLabel = 'method' | 'route' | 'status_code';
-type DurationLabel = 'method' | 'route';
-
-/** The counts of one (route, method): its duration histogram and its requests per status code. */
-interface MethodCells {
-  readonly method: string;
-  readonly labels: { readonly method: string; readonly route: string };
-  /** Observations per bucket (not cumulative); the last slot is above the largest bound. */
-  readonly buckets: Float64Array;
-  sum: number;
-  count: number;
-  /** Requests by status code; a status code's labels are built once, at its first request. */
-  readonly statuses: Map<number, { readonly labels: Record<RequestLabel, string>; value: number }>;
-}
 
 /** Counts the responses of one route template; built once per route, called once per response. */
 export interface HttpRouteRecorder {
@@ -67,99 +58,24 @@ export function registerHttpMetrics(
   registry: Registry,
   options: HttpMetricsOptions = {},
 ): HttpMetrics {
-  const bounds = [...(options.buckets ?? HTTP_DURATION_BUCKETS)].sort((a, b) => a - b);
-  const cells: MethodCells[] = [];
   const recorders = new Map<string, HttpRouteRecorder>();
-
-  // Subclasses whose series come from the cells at scrape time: registered,
-  // typed and reset like any prom-client metric. (prom-client's typings leave
-  // out name, help and the histogram's `le` label, hence the casts.)
-  const REQUESTS = 'fiml_http_requests_total';
-  const REQUESTS_HELP = 'HTTP requests answered, by method, route template and status code.';
-  const DURATION = 'fiml_http_request_duration_seconds';
-  const DURATION_HELP =
-    'HTTP request duration until the response was sent, by method and route template.';
-  type CounterData = Awaited<ReturnType<Counter<RequestLabel>['get']>>;
-  type HistogramData = Awaited<ReturnType<Histogram<DurationLabel>['get']>>;
-
-  class RequestCounter extends Counter<RequestLabel> {
-    override get(): Promise<CounterData> {
-      const values = cells.flatMap((cell) =>
-        [...cell.statuses.values()].map(({ labels, value }) => ({ labels, value })),
-      );
-      return Promise.resolve({
-        name: REQUESTS,
-        help: REQUESTS_HELP,
-        type: 'counter',
-        aggregator: 'sum',
-        values,
-      } as unknown as CounterData);
-    }
-    override reset(): void {
-      for (const cell of cells) for (const status of cell.statuses.values()) status.value = 0;
-    }
-  }
-  class DurationHistogram extends Histogram<DurationLabel> {
-    override get(): Promise<HistogramData> {
-      const bucket = `${DURATION}_bucket`;
-      const values: { labels: object; value: number; metricName: string }[] = [];
-      for (const cell of cells) {
-        let cumulative = 0;
-        bounds.forEach((le, i) => {
-          cumulative += cell.buckets[i]!;
-          values.push({ labels: { ...cell.labels, le }, value: cumulative, metricName: bucket });
-        });
-        values.push(
-          { labels: { ...cell.labels, le: '+Inf' }, value: cell.count, metricName: bucket },
-          { labels: cell.labels, value: cell.sum, metricName: `${DURATION}_sum` },
-          { labels: cell.labels, value: cell.count, metricName: `${DURATION}_count` },
-        );
-      }
-      return Promise.resolve({
-        name: DURATION,
-        help: DURATION_HELP,
-        type: 'histogram',
-        aggregator: 'sum',
-        values,
-      } as unknown as HistogramData);
-    }
-    /** The registry renders text from this when a metric has it (prom-client's Histogram does). */
-    getForPromString(): Promise<HistogramData> {
-      return this.get();
-    }
-    override reset(): void {
-      for (const cell of cells) {
-        cell.buckets.fill(0);
-        cell.sum = 0;
-        cell.count = 0;
-      }
-    }
-  }
-  new RequestCounter({
-    name: REQUESTS,
-    help: REQUESTS_HELP,
+  const requests = cellCounter(registry, {
+    name: 'fiml_http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status code.',
     labelNames: ['method', 'route', 'status_code'],
-    registers: [registry],
   });
-  new DurationHistogram({
-    name: DURATION,
-    help: DURATION_HELP,
+  const durations = cellHistogram(registry, {
+    name: 'fiml_http_request_duration_seconds',
+    help: 'HTTP request duration until the response was sent, by method and route template.',
     labelNames: ['method', 'route'],
-    buckets: bounds,
-    registers: [registry],
+    buckets: options.buckets ?? HTTP_DURATION_BUCKETS,
   });
 
-  function cellsFor(route: string, method: string): MethodCells {
-    const cell: MethodCells = {
-      method,
-      labels: { method, route },
-      buckets: new Float64Array(bounds.length + 1),
-      sum: 0,
-      count: 0,
-      statuses: new Map(),
-    };
-    cells.push(cell);
-    return cell;
+  /** The cells of one (route, method): its durations and its requests per status code. */
+  interface MethodCells {
+    readonly method: string;
+    readonly duration: HistogramCell;
+    readonly statuses: Map<number, CounterCell>;
   }
 
   function recorderFor(route: string): HttpRouteRecorder {
@@ -172,23 +88,18 @@ export function registerHttpMetrics(
         if (cell === undefined || cell.method !== method) {
           cell = byMethod.get(method);
           if (cell === undefined) {
-            cell = cellsFor(route, method);
+            cell = { method, duration: durations({ method, route }), statuses: new Map() };
             byMethod.set(method, cell);
           }
           last = cell;
         }
         let status = cell.statuses.get(statusCode);
         if (status === undefined) {
-          status = { labels: { method, route, status_code: String(statusCode) }, value: 0 };
+          status = requests({ method, route, status_code: String(statusCode) });
           cell.statuses.set(statusCode, status);
         }
-        status.value += 1;
-        if (seconds === undefined || !(seconds >= 0)) return;
-        let i = 0;
-        while (i < bounds.length && seconds > bounds[i]!) i += 1;
-        cell.buckets[i]! += 1;
-        cell.sum += seconds;
-        cell.count += 1;
+        status.inc();
+        if (seconds !== undefined) cell.duration.observe(seconds);
       },
     };
   }
