@@ -40,10 +40,10 @@ function stable(headers: Record<string, string>): Record<string, string> {
 function routeReads(harness: Harness): () => number {
   const read = harness.cache.read.bind(harness.cache);
   let calls = 0;
-  harness.cache.read = ((...args: Parameters<typeof read>) => {
+  harness.cache.read = (...args: Parameters<typeof read>) => {
     calls += 1;
     return read(...args);
-  });
+  };
   return () => calls;
 }
 
