@@ -113,7 +113,13 @@ export function createHotReads(
 
     const { dataType, assetType, symbol } = target;
     const at = clock.now();
-    const read = cache.readL1(dataType, assetType, symbol);
+    let read: CacheRead | undefined;
+    try {
+      read = cache.readL1(dataType, assetType, symbol);
+    } catch {
+      // Refused as read refuses it (a route no provider serves): the route answers why.
+      return handOver(req, handover);
+    }
     if (read === undefined) return handOver(req, handover);
     if (!read.found) {
       handover.read = { value: read, at };

@@ -166,6 +166,19 @@ describe('hot reads: L1 hits answered before routing', () => {
     ).toBe(200);
   });
 
+  it('hand a route no provider serves to the route, which refuses it (the listener never throws)', async () => {
+    h = await startHarness({
+      env: { PROVIDER_ROUTES: 'equity:price=sim-equities;*:fundamentals=sim-reference' },
+    });
+    const base = await listening(h);
+    for (let i = 0; i < 2; i++) {
+      const unsupported = await get(`${base}/v1/data/price/BTC?assetType=crypto`);
+      expect(unsupported.status).toBe(400);
+      expect(JSON.parse(unsupported.text)).toMatchObject({ error: { code: 'FIML_UNSUPPORTED' } });
+    }
+    expect((await get(`${base}/v1/data/price/AAPL`)).status).toBe(200);
+  });
+
   it('write the request log line Fastify writes, under the request id', async () => {
     const { logger, lines } = capturingLogger({ level: 'info', service: 'api' });
     h = await startHarness({ logger });
