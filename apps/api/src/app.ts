@@ -40,7 +40,7 @@ import { SINGLE_READ_ROUTE, createHotReads } from './hot-reads.js';
 import { LeasedRateLimit } from './leased-rate-limit.js';
 import { registerQueueBoard } from './queue-board.js';
 import { registerRequestLimit } from './request-limit.js';
-import { lazyRequestLoggers } from './request-logger.js';
+import { lazyRequestLoggers, requestLine } from './request-logger.js';
 import {
   dataRoutes,
   type AccessLog,
@@ -138,13 +138,13 @@ class OneLinePerRequest extends LogController {
   ): void {
     // The root logger decides: request loggers inherit its level.
     if (!error && !this.root.isLevelEnabled('info')) return;
-    const line = {
-      method: request.method,
-      url: request.url,
-      statusCode: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 100) / 100,
-      key: request.apiKeyName,
-    };
+    const line = requestLine(
+      request.method,
+      request.url,
+      reply.statusCode,
+      reply.elapsedTime,
+      request.apiKeyName,
+    );
     if (error) reply.log.error({ ...line, err: error }, 'request failed');
     else reply.log.info(line, 'request');
   }

@@ -71,7 +71,12 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
  * shares: its API key's name, or its address without one.
  */
 export function clientOf(request: FastifyRequest): string {
-  return request.apiKeyName ? `key:${request.apiKeyName}` : `ip:${request.ip}`;
+  return clientId(request.apiKeyName, request.ip);
+}
+
+/** A client's id from its key's name, or its address without a valid key (see clientOf). */
+export function clientId(keyName: string | undefined, address: string | undefined): string {
+  return keyName ? `key:${keyName}` : `ip:${address}`;
 }
 
 /** Who a key is: the name of the client (or "admin") it belongs to, if any. */

@@ -5,7 +5,9 @@ import { ASSET_TYPES, DATA_TYPES, type AssetType, type Clock, type DataType } fr
 import type { HttpRouteRecorder } from '@fiml/observability';
 import type { Logger } from '@fiml/runtime';
 import type { LimitCount } from './leased-rate-limit.js';
+import { clientId } from './auth.js';
 import { markHandedOver, type HandedOver } from './handover.js';
+import { requestLine } from './request-logger.js';
 import { foundAnswer, type AccessLog } from './routes/data.js';
 import { CLIENT_SYMBOL_PATTERN } from './symbols.js';
 
@@ -106,7 +108,7 @@ export function createHotReads(
     const handover: HandedOver = { id };
     let count: LimitCount | undefined;
     if (limit) {
-      count = limit.take(name === undefined ? `ip:${req.socket.remoteAddress}` : `key:${name}`);
+      count = limit.take(clientId(name, req.socket.remoteAddress));
       if (count === undefined || count.current > limit.max) return handOver(req, handover);
       handover.limit = count;
     }
@@ -156,17 +158,7 @@ export function createHotReads(
     recorder?.record('GET', 200, seconds);
     if (logger.isLevelEnabled('info')) {
       // The line Fastify's request log writes (app.ts, OneLinePerRequest), with its binding.
-      logger.info(
-        {
-          reqId: id,
-          method: 'GET',
-          url,
-          statusCode: 200,
-          ms: Math.round(seconds * 100_000) / 100,
-          key: name,
-        },
-        'request',
-      );
+      logger.info({ reqId: id, ...requestLine('GET', url, 200, seconds * 1000, name) }, 'request');
     }
     return true;
   };

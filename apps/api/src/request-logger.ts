@@ -81,3 +81,14 @@ export function lazyRequestLoggers(
   }
   return new LazyRequestLogger(logger as Logger, bindings);
 }
+
+/** The fields of the api's one log line per request (ms rounded to hundredths). */
+export function requestLine(
+  method: string,
+  url: string,
+  statusCode: number,
+  ms: number,
+  key: string | undefined,
+): { method: string; url: string; statusCode: number; ms: number; key: string | undefined } {
+  return { method, url, statusCode, ms: Math.round(ms * 100) / 100, key };
+}
