@@ -209,7 +209,9 @@ describe('bounded fetches', () => {
     const upstream = gatedLoader(); // never released
     const m = await manager({
       loaderFor: () => upstream.loader,
-      fetchTimeoutMs: 200,
+      // Long enough for the second read (L2, lock, the released loader, the write) on a
+      // loaded CI machine: at 200 ms it timed out there too.
+      fetchTimeoutMs: 1_000,
       coalesceWindowMs: 0,
     });
     const errors = recorder(m, 'error');
