@@ -201,4 +201,42 @@ describe('InvalidationBus', () => {
     await killer.call('CLIENT', 'KILL', 'ID', id);
     await waitFor(() => reconnects === 1, { timeoutMs: 5_000, description: 'the reconnect' });
   });
+
+  it('closes cleanly while its subscriber is reconnecting: no resubscription left to fail', async () => {
+    // ioredis resubscribes by itself once a reconnected client is ready, and
+    // nothing handles that SUBSCRIBE's promise: a close during the ready check
+    // sent QUIT ahead of it, the SUBSCRIBE was refused with "Connection is
+    // closed." and the process saw an unhandled rejection (in the api, a
+    // shutdown right after a Redis restart).
+    const subscriber = new Redis(testRedisUrl());
+    const errors: string[] = [];
+    const bus = new InvalidationBus({
+      publisher: await connection(),
+      subscriber,
+      channel: uniqueName('inv'),
+      instanceId: 'a',
+      onError: (error) => errors.push(error.message),
+    });
+    const id = String(await subscriber.call('CLIENT', 'ID'));
+    await bus.start();
+    // Jest fails the test on an unhandled rejection; nothing to catch here.
+    // Close the moment the reconnected client sends its ready check (INFO):
+    // QUIT goes out behind it, and any resubscription would follow QUIT.
+    let closing: Promise<void> | undefined;
+    const info = subscriber.info.bind(subscriber) as (...args: unknown[]) => Promise<string>;
+    (subscriber as unknown as { info: typeof info }).info = (...args) => {
+      const checked = info(...args);
+      closing ??= bus.close();
+      return checked;
+    };
+    const ended = waitForEvent(subscriber, 'end', { timeoutMs: 5_000, description: 'the close' });
+    await (await connection()).call('CLIENT', 'KILL', 'ID', id);
+    await ended;
+    expect(closing).toBeDefined();
+    await closing;
+    // A rejection nobody handles is reported after the microtasks of its turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    // A close is not an error of the subscription.
+    expect(errors).toEqual([]);
+  });
 });

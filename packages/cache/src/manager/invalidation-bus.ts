@@ -47,6 +47,7 @@ export class InvalidationBus {
   readonly #options: InvalidationBusOptions;
   #wasReady = false;
   #lostSinceReady = false;
+  #closed = false;
 
   constructor(options: InvalidationBusOptions) {
     this.#options = options;
@@ -64,12 +65,28 @@ export class InvalidationBus {
     const lost = () => {
       if (this.#wasReady) this.#lostSinceReady = true;
     };
+    const reconnected = () => {
+      this.#lostSinceReady = false;
+      this.#options.onReconnect?.();
+    };
     const back = () => {
-      if (this.#lostSinceReady) {
-        this.#lostSinceReady = false;
-        this.#options.onReconnect?.();
-      }
       this.#wasReady = true;
+      if (!this.#lostSinceReady || this.#closed) return;
+      if (sharded) {
+        reconnected();
+        return;
+      }
+      // Subscribed again before the owner is told: its L1 is cleared once no
+      // message can be missed any more. A failure (lost again, or closed
+      // meanwhile) leaves the loss standing for the next 'ready'.
+      subscriber.subscribe(channel).then(
+        () => {
+          if (!this.#closed) reconnected();
+        },
+        (error: Error) => {
+          if (!this.#closed) this.#options.onError?.(error, 'subscribe');
+        },
+      );
     };
     if (sharded) {
       subscriber.on('smessageBuffer', onMessage);
@@ -78,6 +95,11 @@ export class InvalidationBus {
       subscriber.on('-subscriber', lost);
       subscriber.on('subscribersReady', back);
     } else {
+      // The bus resubscribes itself (above). ioredis's own resubscription
+      // leaves its SUBSCRIBE's promise unhandled: a close during a reconnect's
+      // ready check queues QUIT ahead of it, the SUBSCRIBE is refused with
+      // "Connection is closed." and the process sees an unhandled rejection.
+      subscriber.options.autoResubscribe = false;
       subscriber.on('messageBuffer', onMessage);
     }
     subscriber.on('close', lost);
@@ -108,6 +130,7 @@ export class InvalidationBus {
   async close(): Promise<void> {
     const { subscriber } = this.#options;
     if (!subscriber) return;
+    this.#closed = true;
     subscriber.removeAllListeners('messageBuffer');
     subscriber.removeAllListeners('smessageBuffer');
     await subscriber.quit().catch(() => subscriber.disconnect());
