@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { queuePrefix } from '@fiml/queue';
 import { createRedisConnection } from '@fiml/runtime';
-import { testRedisUrl, uniqueName } from '@fiml/testing';
+import { testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
 import { ADMIN_KEY, CLIENT_KEY, asClient, logger, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -141,17 +141,24 @@ describe('limits', () => {
   });
 
   it('answers 503 with Retry-After when the event loop is overloaded, but still answers /healthz', async () => {
+    // under-pressure samples the loop's delay every interval (the mean over it, less its
+    // 10 ms resolution) and holds the verdict until the next sample: a long interval keeps
+    // the verdict for the requests below, whatever else runs on the machine.
     h = await startHarness({
       env: { API_MAX_EVENT_LOOP_DELAY_MS: '1' },
-      pressureSampleIntervalMs: 5,
+      pressureSampleIntervalMs: 500,
     });
     await h.app.ready();
-    // Block the event loop well past the limit so the next sample sees the delay.
-    const until = performance.now() + 100;
+    // Block the event loop well past the limit: the interval's mean delay is at least
+    // (300 - 10) / 51 ms, whatever samples came before.
+    const until = performance.now() + 300;
     while (performance.now() < until) {
       // busy: this is the overload under test
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => h!.app.isUnderPressure(), {
+      timeoutMs: 5_000,
+      description: 'the sample after the block',
+    });
     const res = await h.app.inject('/v1/data/price/AAPL');
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
