@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from '@jest/globals';
 import { WarmLedger } from '@fiml/cache';
 import { ManualClock } from '@fiml/market';
@@ -302,4 +303,82 @@ describe('crash safety', () => {
     );
     expect((await survivor.app.scheduler!.pendingKeys()).every((g) => g.keys === 0)).toBe(true);
   }, 180_000);
+});
+
+describe('intake', () => {
+  it('completes a refresh job only behind its add, on the same connection: Redis stores the keys before the job reads as done', async () => {
+    const clock = new ManualClock(T1); // frozen, a long interval: the keys stay pending
+    const sim = await simServer(clock);
+    const { app, producer } = scheduler(
+      { SIM_PROVIDER_URL: sim.url, CACHE_BATCH_INTERVAL: '600' },
+      clock,
+    );
+    await app.worker.worker.waitUntilReady();
+    // Every command the redis-server runs, in the order it runs them, with the client that sent it.
+    const client = redis('test-monitor');
+    if (!(client instanceof Redis)) throw new Error('MONITOR needs a standalone redis-server');
+    const monitor = await client.monitor();
+    open.push(() => Promise.resolve(monitor.disconnect()));
+    const seen: { args: string[]; client: string }[] = [];
+    monitor.on('monitor', (_time: string, args: string[], client: string) =>
+      seen.push({ args, client }),
+    );
+    const completed = new Promise<string>((resolve) =>
+      app.worker.worker.once('completed', (job) => resolve(job.id!)),
+    );
+    await producer.enqueueRefresh({
+      symbols: ['ORDR'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'test',
+    });
+    const jobId = await completed;
+    expect((await app.scheduler!.pendingKeys()).map((g) => g.keys)).toEqual([1]);
+
+    // The add: the script call that carries the symbol. The completion: BullMQ's
+    // moveToFinished, the script call that names the job and its 'completed' target.
+    const script = (c: { args: string[] }) => /^eval(sha)?$/i.test(c.args[0] ?? '');
+    const add = seen.findIndex((c) => script(c) && c.args.includes('ORDR'));
+    const done = seen.findIndex(
+      (c) => script(c) && c.args.includes(jobId) && c.args.includes('completed'),
+    );
+    expect(add).toBeGreaterThanOrEqual(0);
+    expect(done).toBeGreaterThan(add);
+    expect(seen[done]!.client).toBe(seen[add]!.client);
+  });
+
+  it('reports a store failure that comes after its job completed: the job done, its keys failed in the intake event', async () => {
+    const clock = new ManualClock(T1);
+    const sim = await simServer(clock);
+    const prefix = uniqueName('bs');
+    const { app, producer } = scheduler(
+      { SIM_PROVIDER_URL: sim.url, CACHE_BATCH_INTERVAL: '600', QUEUE_PREFIX: prefix },
+      clock,
+    );
+    // The group's state hash replaced by a string: the add script fails with WRONGTYPE.
+    await redis('test-corrupt').set(
+      `${queuePrefix(prefix)}:sched:sim-equities:equity:price:state`,
+      'x',
+    );
+    const intake = new Promise<unknown>((resolve) => app.scheduler!.once('intake', resolve));
+    const completed = new Promise<unknown>((resolve) =>
+      app.worker.worker.once('completed', (_job, result) => resolve(result)),
+    );
+    await producer.enqueueRefresh({
+      symbols: ['LOST1', 'LOST2'],
+      assetType: 'equity',
+      dataType: 'price',
+      source: 'test',
+    });
+    expect(await completed).toMatchObject({ group: 'sim-equities:equity:price', accepted: 2 });
+    expect(await intake).toEqual({
+      provider: 'sim-equities',
+      dataType: 'price',
+      queued: 0,
+      merged: 0,
+      inFlight: 0,
+      fresh: 0,
+      failed: 2,
+    });
+  });
 });

@@ -120,6 +120,12 @@ if (!promtool) {
     expect(readSample(text, 'fiml_batch_size_count', provider)).toBe(1);
     expect(readSample(text, 'fiml_batch_size_sum', provider)).toBe(2);
     expect(readSample(text, 'fiml_batch_upstream_calls_saved_total', provider)).toBe(1);
+    // What intake made of the request's keys, counted once the add replied (after the job).
+    const intake = (outcome: string) =>
+      readSample(text, 'fiml_batch_intake_keys_total', { ...provider, outcome });
+    expect([intake('queued'), intake('merged'), intake('fresh'), intake('failed')]).toEqual([
+      2, 0, 0, 0,
+    ]);
     // The write side only: no read-path families (hits, latency, circuit) in this process.
     const cacheFamilies = [...text.matchAll(/^# TYPE (fiml_cache_\w+)/gm)].map((m) => m[1]);
     expect(cacheFamilies.sort()).toEqual(['fiml_cache_errors_total', 'fiml_cache_writes_total']);

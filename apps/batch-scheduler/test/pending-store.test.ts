@@ -296,26 +296,6 @@ describe('PendingStore', () => {
     ]);
   });
 
-  it('answers every command sent while its writes are held, in order', async () => {
-    const conn = redis('pending-store-hold');
-    const s = new PendingStore({ redis: conn, prefix: uniqueName('ps') });
-    await conn.ping();
-    s.holdWrites();
-    s.holdWrites(); // a second hold in the same turn changes nothing
-    const replies = await Promise.all([
-      s.add(group, [{ symbol: 'A', priority: normal }], NOW),
-      conn.echo('between'),
-      s.add(group, [{ symbol: 'A', priority: urgent }], NOW),
-    ]);
-    expect(replies).toEqual([
-      { outcomes: ['queued'], nonLowPending: 1 },
-      'between',
-      { outcomes: ['merged'], nonLowPending: 1 },
-    ]);
-    // Held writes leave by the end of the turn: later commands go as usual.
-    expect(await conn.echo('after')).toBe('after');
-  });
-
   it('handles requests and batches far larger than one Lua call can unpack', async () => {
     const s = store();
     const keys = Array.from({ length: 10_000 }, (_, i) => ({

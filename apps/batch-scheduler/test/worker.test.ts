@@ -83,7 +83,7 @@ describe('the batch-scheduler process', () => {
     const grouped = await proc.waitForLog(
       (r) => r.msg === 'refresh request grouped' && r.jobId === jobId,
     );
-    expect(grouped).toMatchObject({ group: 'sim-reference:equity:fundamentals', queued: 1 });
+    expect(grouped).toMatchObject({ group: 'sim-reference:equity:fundamentals', accepted: 1 });
     const done = await proc.waitForLog((r) => r.msg === 'batch done');
     expect(done).toMatchObject({ keys: 1, upstreamCalls: 1, written: 1, failed: 0 });
 

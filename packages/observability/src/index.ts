@@ -29,6 +29,7 @@ export {
   BATCH_WAIT_BUCKETS,
   registerBatchMetrics,
   type BatchBudgetWaitEventLike,
+  type BatchIntakeEventLike,
   type BatchFlushEventLike,
   type BatchMetricsOptions,
   type BatchPendingGroupLike,

@@ -5,6 +5,7 @@ import {
   registerBatchMetrics,
   type BatchBudgetWaitEventLike,
   type BatchFlushEventLike,
+  type BatchIntakeEventLike,
   type BatchPendingGroupLike,
   type BatchRateLimitedEventLike,
   type BatchSchedulerSource,
@@ -22,6 +23,7 @@ class SchedulerEvents
     flush: [event: BatchFlushEventLike];
     'rate-limited': [event: BatchRateLimitedEventLike];
     'budget-wait': [event: BatchBudgetWaitEventLike];
+    intake: [event: BatchIntakeEventLike];
   }>
   implements BatchSchedulerSource
 {
@@ -74,6 +76,8 @@ describe('registerBatchMetrics', () => {
       expect(await read(registry, 'fiml_batch_upstream_calls_saved_total', { provider })).toBe(0);
       expect(await read(registry, 'fiml_batch_rate_limited_total', { provider })).toBe(0);
       expect(await read(registry, 'fiml_batch_budget_waits_total', { provider })).toBe(0);
+      for (const outcome of ['queued', 'merged', 'in_flight', 'fresh', 'failed'])
+        expect(await read(registry, 'fiml_batch_intake_keys_total', { provider, outcome })).toBe(0);
       for (const data_type of ['price', 'fundamentals', 'news'])
         expect(await read(registry, 'fiml_batch_pending_keys', { provider, data_type })).toBe(0);
     }
@@ -117,6 +121,35 @@ describe('registerBatchMetrics', () => {
     expect(await read(registry, 'fiml_batch_wait_seconds_count', { provider: 'coingecko' })).toBe(
       1,
     );
+  });
+
+  it('counts what intake made of each requested key, and drops a malformed intake event whole', async () => {
+    const { registry, source, warnings } = setup();
+    const intake = (fields: Partial<BatchIntakeEventLike>): BatchIntakeEventLike => ({
+      provider: 'polygon',
+      queued: 0,
+      merged: 0,
+      inFlight: 0,
+      fresh: 0,
+      failed: 0,
+      ...fields,
+    });
+    source.emit('intake', intake({ queued: 7, merged: 2, inFlight: 1 }));
+    source.emit('intake', intake({ merged: 3, fresh: 4 }));
+    source.emit('intake', intake({ provider: 'somebody-else', failed: 5 }));
+    // A count that is not one: nothing of the event is counted.
+    source.emit('intake', intake({ queued: 100, fresh: -1 }));
+    const keys = (provider: string, outcome: string) =>
+      read(registry, 'fiml_batch_intake_keys_total', { provider, outcome });
+    expect(await keys('polygon', 'queued')).toBe(7);
+    expect(await keys('polygon', 'merged')).toBe(5);
+    expect(await keys('polygon', 'in_flight')).toBe(1);
+    expect(await keys('polygon', 'fresh')).toBe(4);
+    expect(await keys('polygon', 'failed')).toBe(0);
+    expect(await keys('other', 'failed')).toBe(5);
+    expect(await keys('coingecko', 'queued')).toBe(0);
+    expect(warnings()).toHaveLength(1);
+    expect(JSON.stringify(warnings()[0])).toMatch(/fresh is not a count/);
   });
 
   it('never counts negative savings: a flush whose fallbacks made more calls than keys saves 0', async () => {
@@ -270,7 +303,7 @@ describe('registerBatchMetrics', () => {
     source.pending = [{ provider: 'polygon', dataType: 'price', keys: 11 }];
     source.emit('flush', flush());
     await registry.metrics();
-    expect(source.listenerTotal()).toBe(3);
+    expect(source.listenerTotal()).toBe(4);
     bridge.detach();
     expect(source.listenerTotal()).toBe(0);
     source.pending = new Error('closed');
@@ -324,6 +357,14 @@ if (!promtool) {
       source.emit('flush', flush({ provider: 'unknown', keys: 1, upstreamCalls: 2 }));
       source.emit('rate-limited', { provider: 'sim-crypto', retryAfterMs: 60_000 });
       source.emit('budget-wait', { provider: 'sim-equities', waitMs: 12_000 });
+      source.emit('intake', {
+        provider: 'sim-equities',
+        queued: 3,
+        merged: 1,
+        inFlight: 0,
+        fresh: 2,
+        failed: 0,
+      });
       const text = await registry.metrics();
 
       const equities = { provider: 'sim-equities', service: 'batch-scheduler' };
@@ -336,6 +377,9 @@ if (!promtool) {
         17,
       );
       expect(readSample(text, 'fiml_batch_budget_waits_total', equities)).toBe(1);
+      expect(
+        readSample(text, 'fiml_batch_intake_keys_total', { ...equities, outcome: 'merged' }),
+      ).toBe(1);
       expect(readSample(text, 'fiml_batch_rate_limited_total', { provider: 'sim-crypto' })).toBe(1);
       expect(readSample(text, 'fiml_batch_upstream_calls_saved_total', { provider: 'other' })).toBe(
         0,

@@ -2,6 +2,7 @@ import type { AddOutcome, GroupKey, PendingKey, PendingStore } from './pending-s
 
 interface Part {
   readonly keys: readonly PendingKey[];
+  readonly sent: () => void;
   readonly resolve: (result: AddResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -17,14 +18,34 @@ export interface AddResult {
   readonly nonLowPending: number;
 }
 
+/** One caller's add, handed to the coalescer. */
+export interface CoalescedAdd {
+  /**
+   * Resolves once the add's command is on the pending store's connection:
+   * a command issued on that connection afterwards runs after the add.
+   */
+  readonly sent: Promise<void>;
+  /** The add's reply: this caller's keys' outcomes, and the group's non-low keys pending. */
+  readonly result: Promise<AddResult>;
+}
+
 /**
- * The adds of one event-loop turn, per group, as one pending-store call: the
- * intake worker runs several refresh jobs at once, and each would otherwise
- * pay a script call (a Redis round trip and the script's fixed cost) of its
- * own. Nothing waits on a timer: the batch goes out on `setImmediate`, so a
- * lone request is not delayed. Each caller gets its own keys' outcomes; a
- * symbol two requests of one batch share is `queued` for the first and
- * `merged` for the second, as it would be one after the other.
+ * The adds of one burst, per group, as one pending-store call: the intake
+ * worker runs several refresh jobs at once, and each would otherwise pay a
+ * script call (a Redis round trip and the script's fixed cost) of its own.
+ *
+ * A burst is what one microtask drain brings: BullMQ hands the worker the
+ * next jobs in the replies to its completions, and the jobs whose replies
+ * one socket read delivered all reach `add` before the drain ends. The call
+ * goes out on `process.nextTick`, right after it, and nothing waits on a
+ * timer or a loop turn: while the add runs in Redis the worker goes on, so
+ * node and Redis work side by side rather than in turn (a flush on
+ * `setImmediate` held every job of the burst until the next loop turn, and
+ * the two took turns idling: bench/README.md).
+ *
+ * Each caller gets its own keys' outcomes; a symbol two requests of one
+ * call share is `queued` for the first and `merged` for the second, as it
+ * would be one after the other.
  */
 export class AddCoalescer {
   readonly #store: PendingStore;
@@ -35,9 +56,18 @@ export class AddCoalescer {
     this.#store = store;
   }
 
-  add(group: GroupKey, keys: readonly PendingKey[], now: number): Promise<AddResult> {
-    if (keys.length === 0) return Promise.resolve({ outcomes: [], nonLowPending: 0 });
-    return new Promise<AddResult>((resolve, reject) => {
+  add(group: GroupKey, keys: readonly PendingKey[], now: number): CoalescedAdd {
+    if (keys.length === 0) {
+      return {
+        sent: Promise.resolve(),
+        result: Promise.resolve({ outcomes: [], nonLowPending: 0 }),
+      };
+    }
+    let sent!: () => void;
+    const onSent = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    const result = new Promise<AddResult>((resolve, reject) => {
       const id = `${group.provider}:${group.assetType}:${group.dataType}`;
       let waiting = this.#waiting.get(id);
       if (!waiting) {
@@ -45,12 +75,13 @@ export class AddCoalescer {
         this.#waiting.set(id, waiting);
       }
       waiting.now = Math.max(waiting.now, now);
-      waiting.parts.push({ keys, resolve, reject });
+      waiting.parts.push({ keys, sent, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.#flush());
+        process.nextTick(() => this.#flush());
       }
     });
+    return { sent: onSent, result };
   }
 
   #flush(): void {
@@ -59,10 +90,9 @@ export class AddCoalescer {
     this.#waiting.clear();
     for (const { group, now, parts } of batches) {
       const keys = parts.length === 1 ? parts[0]!.keys : parts.flatMap((p) => p.keys);
+      // The store issues its command synchronously: once `add` returns, it is on the connection.
       this.#store.add(group, keys, now).then(
         ({ outcomes, nonLowPending }) => {
-          // Every part's job completes now: one socket write for all their completions.
-          if (parts.length > 1) this.#store.holdWrites();
           let offset = 0;
           for (const part of parts) {
             part.resolve({
@@ -76,6 +106,7 @@ export class AddCoalescer {
           for (const part of parts) part.reject(error);
         },
       );
+      for (const part of parts) part.sent();
     }
   }
 }

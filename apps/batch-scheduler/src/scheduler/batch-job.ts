@@ -109,17 +109,18 @@ export interface BatchOutcome {
   failed: { symbol: string; code: string; message: string; attempts: number }[];
 }
 
-/** A refresh request's result at intake, shown on the queue dashboard. */
+/**
+ * A refresh request's result at intake, shown on the queue dashboard. The
+ * job completes once its keys' add is on its way to the pending store (see
+ * BatchScheduler.accept): what the store made of each key comes after, in
+ * `fiml_batch_intake_keys_total`.
+ */
 export interface IntakeOutcome {
   /** `provider:assetType:dataType`, or undefined when no provider serves the route. */
   readonly group: string | undefined;
-  /** Added to the group. */
-  readonly queued: number;
-  /** Already pending: merged (priority and deadline). */
-  readonly merged: number;
-  /** Being fetched right now: that fetch answers this request too. */
-  readonly inFlight: number;
-  /** Cached recently enough: skipped. */
+  /** Keys handed to the group (queued there, merged with a pending key, answered by a fetch in flight, or skipped as written lately). */
+  readonly accepted: number;
+  /** Skipped: cached more recently than the request's `ifOlderThanMs`. */
   readonly fresh: number;
   /** No provider configured for the route. */
   readonly noRoute: number;

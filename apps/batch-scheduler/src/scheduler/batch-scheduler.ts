@@ -32,7 +32,7 @@ import {
   type PackedBatchJob,
   type IntakeOutcome,
 } from './batch-job.js';
-import { AddCoalescer } from './add-coalescer.js';
+import { AddCoalescer, type AddResult } from './add-coalescer.js';
 import { decideFlush, type BudgetSnapshot, type FlushSettings } from './flush-policy.js';
 import { inLowLoadHour } from './low-load-hours.js';
 import {
@@ -103,6 +103,23 @@ export interface BatchSchedulerEvents {
   ];
   'rate-limited': [event: { provider: string; retryAfterMs: number }];
   'budget-wait': [event: { provider: string; waitMs: number }];
+  /**
+   * What the pending store made of one request's keys, once its add replied
+   * (after the intake job completed): added, merged with a pending key,
+   * answered by a fetch in flight, skipped as written lately, or not added
+   * because the store failed (logged).
+   */
+  intake: [
+    event: {
+      provider: string;
+      dataType: DataType;
+      queued: number;
+      merged: number;
+      inFlight: number;
+      fresh: number;
+      failed: number;
+    },
+  ];
   /** Entries handed to the CacheWriter, and what became of each (fiml_cache_writes_total). */
   write: [event: { writer: 'scheduler'; outcomes: readonly WriteOutcome[] }];
 }
@@ -150,6 +167,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
   readonly #queues = new Map<string, Queue>();
   readonly #workers = new Map<string, JobWorker>();
   readonly #budgetWaiting = new Set<string>();
+  readonly #followUps = new Set<Promise<void>>();
   readonly #tickMs: number;
   readonly #leaseMs: number;
   readonly #deadlineLeadMs: number;
@@ -185,7 +203,11 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     clearTimeout(this.#timer);
     // A tick stuck on a queue Redis that is down would hold the shutdown until Redis is back
     // (the connection queues its commands); what it claimed is leased, so the sweeper returns it.
-    if (this.#deps.queueRedis.status === 'ready') await this.#ticking;
+    if (this.#deps.queueRedis.status === 'ready') {
+      await this.#ticking;
+      // The replies to adds of completed intake jobs (and their re-adds).
+      await Promise.all([...this.#followUps]);
+    }
     await Promise.all([...this.#workers.values()].map((w) => w.close()));
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
   }
@@ -197,19 +219,22 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
 
   // ------------------------------------------------------------------ intake
 
-  /** Adds a refresh request's keys to their group; resolves what became of each. */
+  /**
+   * Hands a refresh request's keys to their group. Resolves once the pending
+   * store's add is on the queue connection, before its reply: the intake job
+   * completes on that same connection (BullMQ's worker is built on it), so
+   * Redis runs the add before the completion, and a crash can lose the
+   * completion but never the keys of a completed job. Waiting for the reply
+   * too would make node and Redis take turns (bench/README.md). What the
+   * store made of each key (queued, merged, in flight, fresh) is known when
+   * the reply comes, after the job: it is counted by the `intake` event, and
+   * a store error is logged, with the keys, as a request lost.
+   */
   async accept(request: RefreshRequest): Promise<IntakeOutcome> {
     const { providers, writer, clock } = this.#deps;
     const primary = providers.route(request.assetType, request.dataType)[0];
     if (!primary) {
-      return {
-        group: undefined,
-        queued: 0,
-        merged: 0,
-        inFlight: 0,
-        fresh: 0,
-        noRoute: request.symbols.length,
-      };
+      return { group: undefined, accepted: 0, fresh: 0, noRoute: request.symbols.length };
     }
     const group: GroupKey = {
       provider: primary.id,
@@ -238,36 +263,90 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       else if (deadline === undefined && !warm) keys.push({ symbol, priority });
       else keys.push({ symbol, priority, ...(deadline === undefined ? {} : { deadline }), warm });
     });
-    let { outcomes: added, nonLowPending } = await this.#adds.add(group, keys, now);
-    if (added.includes('fresh')) {
-      ({ outcomes: added, nonLowPending } = await this.#unlessGone(
-        group,
-        keys,
-        added,
-        nonLowPending,
-        now,
-      ));
-    }
+    const { sent, result } = this.#adds.add(group, keys, now);
     // Look at the group at once only when this request may make it due now; the
     // regular tick finds interval, window and budget flushes (a tick per request
     // would cost three Redis round trips each under a burst of requests).
     const maxBatch = Math.min(primary.maxBatchSize, this.#deps.settings.batchSize);
-    if (urgent || deadline !== undefined || nonLowPending >= maxBatch) this.poke();
-    const outcome = {
-      group: PendingStore.groupId(group),
+    const due = urgent || deadline !== undefined;
+    this.#follow(
+      result.then(
+        (added) => this.#afterAdd(group, keys, added, now, due, maxBatch),
+        (error: unknown) => this.#addFailed(group, keys, error),
+      ),
+    );
+    await sent;
+    return { group: PendingStore.groupId(group), accepted: keys.length, fresh, noRoute: 0 };
+  }
+
+  /** Work that runs after an intake job completed; close() waits for it. */
+  #follow(work: Promise<void>): void {
+    const followUp = work
+      .catch((error: unknown) => {
+        this.#log.error({ err: error }, 'after a refresh request was added');
+      })
+      .finally(() => this.#followUps.delete(followUp));
+    this.#followUps.add(followUp);
+  }
+
+  /** The add's reply: re-adds fresh-marked keys gone from L2, counts the outcomes, pokes the flusher. */
+  async #afterAdd(
+    group: GroupKey,
+    keys: readonly PendingKey[],
+    { outcomes, nonLowPending }: AddResult,
+    now: number,
+    due: boolean,
+    maxBatch: number,
+  ): Promise<void> {
+    let added = outcomes;
+    let pending = nonLowPending;
+    if (added.includes('fresh')) {
+      try {
+        ({ outcomes: added, nonLowPending: pending } = await this.#unlessGone(
+          group,
+          keys,
+          added,
+          pending,
+          now,
+        ));
+      } catch (error) {
+        // The keys stay skipped as written lately; a read that misses fetches them itself.
+        this.#log.warn(
+          { err: error, group: PendingStore.groupId(group) },
+          'could not check skipped keys against L2',
+        );
+      }
+    }
+    const counts = { queued: 0, merged: 0, inFlight: 0, fresh: 0, failed: 0 };
+    for (const a of added) {
+      if (a === 'queued') counts.queued += 1;
+      else if (a === 'merged') counts.merged += 1;
+      else if (a === 'in-flight') counts.inFlight += 1;
+      else counts.fresh += 1;
+    }
+    this.emit('intake', { provider: group.provider, dataType: group.dataType, ...counts });
+    if (due || pending >= maxBatch) this.poke();
+  }
+
+  #addFailed(group: GroupKey, keys: readonly PendingKey[], error: unknown): void {
+    this.emit('intake', {
+      provider: group.provider,
+      dataType: group.dataType,
       queued: 0,
       merged: 0,
       inFlight: 0,
-      fresh,
-      noRoute: 0,
-    };
-    for (const a of added) {
-      if (a === 'queued') outcome.queued += 1;
-      else if (a === 'merged') outcome.merged += 1;
-      else if (a === 'in-flight') outcome.inFlight += 1;
-      else outcome.fresh += 1;
-    }
-    return outcome;
+      fresh: 0,
+      failed: keys.length,
+    });
+    this.#log.error(
+      {
+        err: error,
+        group: PendingStore.groupId(group),
+        keys: keys.length,
+        symbols: keys.slice(0, 20).map((k) => k.symbol),
+      },
+      'refresh request completed but its keys were not added to their group: they will not be refreshed',
+    );
   }
 
   /**
@@ -293,7 +372,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       group,
       gone.map((k) => k.symbol),
     );
-    const again = await this.#adds.add(group, gone, now);
+    const again = await this.#adds.add(group, gone, now).result;
     const bySymbol = new Map(gone.map((k, i) => [k.symbol, again.outcomes[i]!]));
     return {
       outcomes: keys.map((k, i) =>

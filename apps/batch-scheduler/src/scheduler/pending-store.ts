@@ -113,7 +113,6 @@ const ADD_OUTCOMES: readonly AddOutcome[] = ['queued', 'merged', 'in-flight', 'f
 export class PendingStore {
   readonly #redis: Redis | Cluster;
   readonly #base: string;
-  #holding = false;
 
   constructor(options: { redis: Redis | Cluster; prefix: string }) {
     this.#redis = options.redis;
@@ -128,26 +127,6 @@ export class PendingStore {
     })) {
       this.#redis.defineCommand(name, { lua });
     }
-  }
-
-  /**
-   * Holds this connection's writes until the event loop's check phase, so the
-   * commands issued meanwhile leave in one socket write. The adds of a turn
-   * resolve several intake jobs at once, and each job's completion is a
-   * command of its own (BullMQ's, on this connection); written one by one,
-   * the system calls cost more than the commands. Order and replies are
-   * unchanged: only when the bytes leave moves, by less than a loop turn.
-   */
-  holdWrites(): void {
-    // A Cluster client has no one socket (it holds one per node): nothing to hold.
-    const stream = (this.#redis as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
-    if (this.#holding || this.#redis.status !== 'ready' || !stream?.cork || !stream.uncork) return;
-    this.#holding = true;
-    stream.cork();
-    setImmediate(() => {
-      this.#holding = false;
-      stream.uncork!();
-    });
   }
 
   static groupId(group: GroupKey): string {

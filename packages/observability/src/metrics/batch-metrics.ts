@@ -36,6 +36,33 @@ export interface BatchBudgetWaitEventLike {
   readonly waitMs: number;
 }
 
+/**
+ * `intake`: what the pending store made of one refresh request's keys (the
+ * reply to its add, which comes after the intake job completed).
+ */
+export interface BatchIntakeEventLike {
+  readonly provider: string;
+  /** Added to the group. */
+  readonly queued: number;
+  /** Already pending: merged with that key (deduplicated). */
+  readonly merged: number;
+  /** Being fetched: that fetch answers this request too. */
+  readonly inFlight: number;
+  /** Written lately: skipped (REFRESH_MIN_AGE_FRACTION). */
+  readonly fresh: number;
+  /** Not added: the pending store failed (logged by the scheduler). */
+  readonly failed: number;
+}
+
+/** The `outcome` label of fiml_batch_intake_keys_total, per field of the intake event. */
+const INTAKE_OUTCOMES = {
+  queued: 'queued',
+  merged: 'merged',
+  inFlight: 'in_flight',
+  fresh: 'fresh',
+  failed: 'failed',
+} as const;
+
 /** Keys pending in one group (provider, data type) at the moment it is read. */
 export interface BatchPendingGroupLike {
   readonly provider: string;
@@ -48,10 +75,12 @@ export interface BatchSchedulerSource {
   on(event: 'flush', listener: (event: BatchFlushEventLike) => void): unknown;
   on(event: 'rate-limited', listener: (event: BatchRateLimitedEventLike) => void): unknown;
   on(event: 'budget-wait', listener: (event: BatchBudgetWaitEventLike) => void): unknown;
+  on(event: 'intake', listener: (event: BatchIntakeEventLike) => void): unknown;
   /** When present, `detach()` removes the listeners with it (an EventEmitter has it). */
   off?(event: 'flush', listener: (event: BatchFlushEventLike) => void): unknown;
   off?(event: 'rate-limited', listener: (event: BatchRateLimitedEventLike) => void): unknown;
   off?(event: 'budget-wait', listener: (event: BatchBudgetWaitEventLike) => void): unknown;
+  off?(event: 'intake', listener: (event: BatchIntakeEventLike) => void): unknown;
   /**
    * Pending keys per group now (read from the queue Redis at each scrape).
    * Groups of one provider and data type that differ in asset type may come
@@ -93,8 +122,9 @@ export interface BatchMetricsOptions {
 
 /**
  * Registers the fiml_batch_* families of the batch-scheduler and feeds them
- * from its events: keys per flush, upstream calls saved, time keys waited in
- * their group, 429s and budget waits per provider, and (read at each scrape)
+ * from its events: keys per flush, upstream calls saved, what intake made of
+ * each requested key, time keys waited in their group, 429s and budget waits
+ * per provider, and (read at each scrape)
  * keys pending per provider and data type. Every listener is guarded: a bad
  * event is dropped whole and logged once, never thrown into the scheduler.
  *
@@ -127,6 +157,29 @@ export function registerBatchMetrics(
     labelNames: ['provider'],
     registers,
   });
+  const intake = new Counter({
+    name: 'fiml_batch_intake_keys_total',
+    help: 'Keys of refresh requests at intake, by provider and outcome (queued, merged with a pending key, in_flight, fresh: written lately, failed: not added).',
+    labelNames: ['provider', 'outcome'],
+    registers,
+  });
+  // Children per (provider, outcome), bound once: an intake event comes per refresh request.
+  const intakeChildren = new Map<string, Record<keyof typeof INTAKE_OUTCOMES, Counter.Internal>>();
+  const intakeFor = (provider: string) => {
+    let children = intakeChildren.get(provider);
+    if (!children) {
+      const child = (outcome: string) => intake.labels({ provider, outcome });
+      children = {
+        queued: child(INTAKE_OUTCOMES.queued),
+        merged: child(INTAKE_OUTCOMES.merged),
+        inFlight: child(INTAKE_OUTCOMES.inFlight),
+        fresh: child(INTAKE_OUTCOMES.fresh),
+        failed: child(INTAKE_OUTCOMES.failed),
+      };
+      intakeChildren.set(provider, children);
+    }
+    return children;
+  };
   const wait = new Histogram({
     name: 'fiml_batch_wait_seconds',
     help: 'Time each key waited in its group, from its first request to its flush, by provider.',
@@ -185,6 +238,7 @@ export function registerBatchMetrics(
     size.zero({ provider });
     wait.zero({ provider });
     saved.inc({ provider }, 0);
+    for (const child of Object.values(intakeFor(provider))) child.inc(0);
     rateLimited.inc({ provider }, 0);
     budgetWaits.inc({ provider }, 0);
     for (const data_type of DATA_TYPES) pendingSeriesFor(provider, data_type);
@@ -215,15 +269,25 @@ export function registerBatchMetrics(
   const onBudgetWait = guard('budget-wait', (e: BatchBudgetWaitEventLike): void => {
     budgetWaits.inc({ provider: providerLabel(e.provider) });
   });
+  const onIntake = guard('intake', (e: BatchIntakeEventLike): void => {
+    // Checked before anything is counted, so a bad event is dropped whole.
+    const counts = (Object.keys(INTAKE_OUTCOMES) as (keyof typeof INTAKE_OUTCOMES)[]).map(
+      (field) => [field, count(e[field], field)] as const,
+    );
+    const children = intakeFor(providerLabel(e.provider));
+    for (const [field, n] of counts) if (n > 0) children[field].inc(n);
+  });
   source.on('flush', onFlush);
   source.on('rate-limited', onRateLimited);
   source.on('budget-wait', onBudgetWait);
+  source.on('intake', onIntake);
   return {
     detach() {
       detached = true;
       source.off?.('flush', onFlush);
       source.off?.('rate-limited', onRateLimited);
       source.off?.('budget-wait', onBudgetWait);
+      source.off?.('intake', onIntake);
     },
   };
 }
