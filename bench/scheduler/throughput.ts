@@ -839,9 +839,9 @@ try {
     'BullMQ Pro (the commercial edition) lets a worker take up to `size` jobs of one queue at once ' +
       '(`batches: { size, minSize, timeout }`: wait up to `timeout` for at least `minSize`). Ours groups ' +
       'across requests by (provider, asset type, data type) with deduplication of pending and in-flight ' +
-      'keys, a budget-aware flush policy and low-load windows for warming, at the cost of a share of a ' +
-      'Redis round trip per request at intake (the pending-set script, one call for the requests of one ' +
-      'event-loop turn) and a batch job per flush. ' +
+      'keys, a budget-aware flush policy and low-load windows for warming, at the cost of a share of ' +
+      'one add script per burst of intake jobs (the pending-set script, one call for the jobs of one ' +
+      'microtask drain, sent without waiting for its reply) and a batch job per flush. ' +
       "Pro's batches are per queue and know nothing of providers, " +
       'symbols or budgets: a batch of 100 one-symbol jobs would still need its own grouping and ' +
       'deduplication before one upstream call. We did not run BullMQ Pro (it is paid), so the ' +
