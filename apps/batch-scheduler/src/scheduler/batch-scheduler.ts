@@ -283,7 +283,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
   #follow(work: Promise<void>): void {
     const followUp = work
       .catch((error: unknown) => {
-        this.#log.error({ err: error }, 'after a refresh request was added');
+        this.#log.error({ err: error }, 'intake follow-up failed after its job completed');
       })
       .finally(() => this.#followUps.delete(followUp));
     this.#followUps.add(followUp);

@@ -139,7 +139,12 @@ export class PendingStore {
     return { provider, assetType: assetType as AssetType, dataType: dataType as DataType };
   }
 
-  /** Adds keys; resolves each key's outcome and how many urgent and normal keys the group now holds. */
+  /**
+   * Adds keys; resolves each key's outcome and how many urgent and normal keys
+   * the group now holds. The script call is issued before this returns
+   * (nothing is awaited ahead of it): the intake relies on that to complete a
+   * job on the same connection behind its add.
+   */
   async add(
     group: GroupKey,
     keys: readonly PendingKey[],
