@@ -70,6 +70,8 @@ const PROVOKED_BY_FAILURES = [
 const NOT_PROVOKED: Record<string, string> = {
   FimlServiceMissing:
     'needs every target of a service gone from service discovery; the test scrapes static targets',
+  FimlIntakeKeysLost:
+    'needs a pending-set script error after a refresh job completed (the batch-scheduler test corrupts a group key for it)',
 };
 
 /**
