@@ -253,6 +253,18 @@ const ROWS = [
         ],
       },
       {
+        title: 'Intake by outcome',
+        unit: 'short',
+        description:
+          'Keys of refresh requests at intake per second: queued, merged with a pending key or answered by a fetch in flight (deduplicated), fresh (written lately: skipped), failed (not added after the job completed: FimlIntakeKeysLost).',
+        targets: [
+          t(
+            `sum by (provider, outcome) (rate(fiml_batch_intake_keys_total[${R}]))`,
+            '{{provider}} {{outcome}}',
+          ),
+        ],
+      },
+      {
         title: 'Pending keys',
         unit: 'short',
         description:
