@@ -447,22 +447,22 @@ const SLOWLOG = ONLY !== undefined && process.env.SLOWLOG === '1';
 async function printSlowlog(): Promise<void> {
   await admin.config('SET', 'slowlog-log-slower-than', '10000');
   const entries = (await admin.slowlog('GET', '-1')) as [number, number, number, string[]][];
-  const by = new Map<string, { calls: number; usec: number }>();
+  const by = new Map<string, { calls: number; usec: number; firstKey: string }>();
   for (const [, , usec, args] of entries) {
     const command = args[0]?.toLowerCase() ?? '?';
-    const name = command.startsWith('eval')
-      ? `${command} ${args[1]?.slice(0, 8)} ${(args[3] ?? '').split(':').slice(-1)[0]}`
-      : command;
-    const row = by.get(name) ?? { calls: 0, usec: 0 };
+    // A script by its sha; the first key's last segment says which (BullMQ's `wait`, a group, a symbol).
+    const name = command.startsWith('eval') ? `${command} ${args[1]?.slice(0, 8)}` : command;
+    const firstKey = command.startsWith('eval') ? ((args[3] ?? '').split(':').at(-1) ?? '') : '';
+    const row = by.get(name) ?? { calls: 0, usec: 0, firstKey };
     row.calls += 1;
     row.usec += usec;
     by.set(name, row);
   }
-  for (const [name, { calls, usec }] of [...by]
+  for (const [name, { calls, usec, firstKey }] of [...by]
     .sort((a, b) => b[1].usec - a[1].usec)
     .slice(0, 25)) {
     console.log(
-      `  ${name}: ${calls} calls, ${(usec / 1e3).toFixed(0)} ms, ${(usec / calls).toFixed(1)} µs each`,
+      `  ${name}${firstKey ? ` (${firstKey}, ...)` : ''}: ${calls} calls, ${(usec / 1e3).toFixed(0)} ms, ${(usec / calls).toFixed(1)} µs each`,
     );
   }
   await admin.slowlog('RESET');
