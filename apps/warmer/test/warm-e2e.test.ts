@@ -178,6 +178,12 @@ describe.each([
       },
       { timeoutMs: 30_000, description: 'the warmed entries in L2' },
     );
+    // The batch-scheduler books them in the ledger once their write has returned: a read
+    // before that finds nothing to mark used (a CI run read them in that gap).
+    await waitFor(async () => (await ledger.totals()).warmed === SYMBOLS.length, {
+      timeoutMs: 15_000,
+      description: 'the warmed entries booked in the ledger',
+    });
 
     // 4. Three of them are read: hits, and used warms.
     for (const symbol of SYMBOLS.slice(0, 3)) expect((await get(symbol)).cache).not.toBe('miss');
