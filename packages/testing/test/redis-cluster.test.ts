@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { Cluster } from 'ioredis';
+import { retireRedis } from '@fiml/runtime';
 import { startRedisCluster, type RedisCluster } from '../src/index.js';
 
 describe('startRedisCluster', () => {
@@ -17,9 +18,8 @@ describe('startRedisCluster', () => {
   afterAll(async () => {
     client.disconnect();
     // Closed for good: ioredis can re-arm the slot-refresh timer from a refresh in flight at the
-    // disconnect, and would then refresh forever (see retireRedis in @fiml/runtime).
-    client.connect = () => Promise.resolve();
-    (client as unknown as { refreshSlotsCache: () => void }).refreshSlotsCache = () => undefined;
+    // disconnect, and would then refresh forever.
+    retireRedis(client);
     await cluster.stop();
   });
 

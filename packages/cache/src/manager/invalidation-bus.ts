@@ -1,4 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
+import { retireRedis } from '@fiml/runtime';
 
 /** What one invalidation message says: keys were written, deleted, or a fetch lock was released. */
 export interface InvalidationMessage {
@@ -134,16 +135,11 @@ export class InvalidationBus {
     subscriber.removeAllListeners('messageBuffer');
     subscriber.removeAllListeners('smessageBuffer');
     await subscriber.quit().catch(() => subscriber.disconnect());
-    // Closed for good (as @fiml/runtime's retireRedis, which this package does
-    // not depend on). A Cluster's sharded-subscriber group can still act on a
+    // Closed for good: a Cluster's sharded-subscriber group can still act on a
     // topology change it saw before the quit, and its slot-refresh timer can
     // re-arm from a refresh in flight at the quit: either would hold the
     // process open, reconnecting or refreshing forever.
-    subscriber.connect = () => Promise.resolve();
-    if (subscriber instanceof Cluster) {
-      (subscriber as unknown as { refreshSlotsCache: () => void }).refreshSlotsCache = () =>
-        undefined;
-    }
+    retireRedis(subscriber);
   }
 
   #parse(message: Buffer): InvalidationMessage | undefined {
