@@ -29,6 +29,7 @@ import {
 import {
   registerAccessMetrics,
   registerCacheMetrics,
+  registerAcceptQueueMetric,
   registerHttpMetrics,
   registerProviderMetrics,
   registerQueueMetrics,
@@ -429,6 +430,12 @@ export function createApi(config: ApiConfig, overrides: ApiOverrides = {}): Api 
     httpMetrics: registerHttpMetrics(registry),
   });
   resources.push({ name: 'http server', close: () => app.close() });
+  // Connections waiting to be accepted: where a busy loop's slow accepts show (libuv takes one
+  // per iteration), which no request timer sees.
+  registerAcceptQueueMetric(registry, () => {
+    const address = app.server.address();
+    return address !== null && typeof address === 'object' ? address.port : undefined;
+  });
 
   return {
     app,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMetricsRegistry } from '@fiml/runtime';
 import { checkMetrics, findPromtool, readSample } from '@fiml/observability/promtool';
@@ -112,5 +113,9 @@ const refreshBody = { dataType: 'price', assetType: 'equity', symbols: ['AAPL', 
       { timeoutMs: 10_000, description: 'refresh queue counts on /metrics' },
     );
     expect(await checkMetrics(text, promtool!)).toEqual({ exitCode: 0, problems: [] });
+    // Wired to the port the process listens on: nothing waits to be accepted now (Linux; NaN elsewhere).
+    expect(readSample(text, 'fiml_http_accept_queue_connections')).toBe(
+      existsSync('/proc/net/tcp') ? 0 : Number.NaN,
+    );
   });
 });

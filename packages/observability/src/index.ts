@@ -67,6 +67,7 @@ export {
   HTTP_UNKNOWN_METHOD,
   HTTP_UNMATCHED_ROUTE,
   UPSTREAM_REFUSAL_REASONS,
+  registerAcceptQueueMetric,
   registerHttpMetrics,
   registerUpstreamRefusalMetrics,
   type HttpMetrics,

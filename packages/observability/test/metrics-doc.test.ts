@@ -26,6 +26,7 @@ import {
   registerQueueMetrics,
   registerWarmMetrics,
   registerWarmScheduleMetrics,
+  registerAcceptQueueMetric,
   registerHttpMetrics,
   registerUpstreamRefusalMetrics,
 } from '../src/index.js';
@@ -68,6 +69,7 @@ async function everyFamily(): Promise<Map<string, { type: string; labels: string
     { schedulers: ['warm-cycle'], triggers: ['reconnect', 'periodic'] },
   );
   registerHttpMetrics(registry).route('/v1/data/:dataType/:symbol').record('GET', 200, 0.001);
+  registerAcceptQueueMetric(registry, () => undefined);
   registerUpstreamRefusalMetrics(
     registry,
     new EventEmitter<{ refused: [UpstreamRefusalEventLike] }>(),

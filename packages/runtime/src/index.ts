@@ -62,3 +62,4 @@ export {
   type WorkerProcessOptions,
 } from './lifecycle.js';
 export { fitGcToCpus } from './gc.js';
+export { listenQueueLength } from './listen-queue.js';

@@ -1,6 +1,6 @@
 import type { DataType } from '@fiml/market';
-import type { Logger } from '@fiml/runtime';
-import { Counter, type Registry } from 'prom-client';
+import { listenQueueLength, type Logger } from '@fiml/runtime';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import {
   cellCounter,
   cellHistogram,
@@ -183,4 +183,26 @@ export function registerUpstreamRefusalMetrics(
       source.off('refused', onRefused);
     },
   };
+}
+
+/**
+ * Registers fiml_http_accept_queue_connections: connections waiting for the
+ * server to accept them (the kernel's accept queue of its listening socket,
+ * read at scrape time; Linux only, NaN elsewhere or before it listens).
+ * `port` names the listening port when asked (it may be chosen at listen).
+ */
+export function registerAcceptQueueMetric(
+  registry: Registry,
+  port: () => number | undefined,
+): void {
+  new Gauge({
+    name: 'fiml_http_accept_queue_connections',
+    help: "Connections the kernel has accepted for the HTTP server that it has not taken yet (its listen socket's accept queue; NaN where unreadable).",
+    registers: [registry],
+    collect() {
+      const listening = port();
+      const waiting = listening === undefined ? undefined : listenQueueLength(listening);
+      this.set(waiting ?? Number.NaN);
+    },
+  });
 }
