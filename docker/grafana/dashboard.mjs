@@ -374,7 +374,7 @@ const ROWS = [
       {
         title: 'HTTP status rates',
         unit: 'reqps',
-        width: 12,
+        width: 8,
         description: 'Responses per second of the api instances by status code.',
         targets: [
           t(`sum by (status_code) (rate(fiml_http_requests_total[${R}]))`, '{{status_code}}'),
@@ -383,9 +383,17 @@ const ROWS = [
       {
         title: 'HTTP p99 by route',
         unit: 's',
-        width: 12,
+        width: 8,
         description: 'p99 response time per route template, all instances.',
         targets: [t(quantile(0.99, 'fiml_http_request_duration_seconds', ', route'), '{{route}}')],
+      },
+      {
+        title: 'Connections waiting to be accepted',
+        unit: 'short',
+        width: 8,
+        description:
+          'Per api instance: connections the kernel has completed that the api has not taken yet. libuv accepts one per event-loop iteration, so a busy api admits new connections slowly; their wait is in no request timing.',
+        targets: [t('max by (instance) (fiml_http_accept_queue_connections)', '{{instance}}')],
       },
     ],
   },

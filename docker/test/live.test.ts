@@ -86,6 +86,8 @@ const MAY_BE_ZERO: Record<string, string> = {
   'Warming precision and cost': 'precision 0, and calls per used warm infinite: no warm was used',
   'Cache Redis errors and circuit':
     'nothing has failed at the checkpoint; it is checked again once the cache Redis is dead',
+  'Connections waiting to be accepted':
+    "this traffic never opens connections faster than the api takes them (the gauge's reading of a held queue is tested in @fiml/runtime and @fiml/observability)",
 };
 
 const processes = join(__dirname, '../../apps');
