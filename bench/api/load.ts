@@ -2,7 +2,7 @@
 //  1. L1-hit GET throughput and latency of the api beside a bare Fastify route
 //     returning the same JSON, interleaved in the same run (target: >= 0.8x).
 //  2. 1,000 concurrent connections reading a mix of hot and cold keys: errors,
-//     p50/p95/p99.
+//     p50/p95/p99, and how many connections waited to be accepted.
 // Servers run in their own processes (the real api composition root, from
 // source); autocannon drives them from this one. Everything is on 127.0.0.1.
 //
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { simulatedUniverse } from '@fiml/simulator';
+import { listenQueueLength } from '@fiml/runtime';
 import { freePort, startRedisServer, waitFor } from '@fiml/testing';
 import { pin } from '../lib/pin.js';
 import { Prng } from '../lib/prng.js';
@@ -89,6 +90,38 @@ async function cannon(options: autocannon.Options): Promise<Run> {
     non2xx: result.non2xx,
     requests: result.requests.total,
   };
+}
+
+/** What the server's accept queue held during a run: the most, and when it last held any. */
+interface AcceptQueue {
+  /** Most connections waiting to be accepted at one sample (undefined: not readable here). */
+  readonly max: number | undefined;
+  /** Seconds from the start until the last sample with a connection waiting (0: none seen). */
+  readonly lastSeenS: number;
+}
+
+/**
+ * Runs `run` while sampling the listen queue of `url`'s port every 100 ms
+ * (Linux: /proc/net/tcp): connections the server has not accepted yet wait
+ * there, outside every request timing (bench/README.md, "API throughput").
+ */
+async function withAcceptQueue<T>(url: string, run: () => Promise<T>): Promise<[T, AcceptQueue]> {
+  const port = Number(new URL(url).port);
+  const started = performance.now();
+  let max: number | undefined;
+  let lastSeenS = 0;
+  const sample = () => {
+    const waiting = listenQueueLength(port);
+    if (waiting === undefined) return;
+    max = Math.max(max ?? 0, waiting);
+    if (waiting > 0) lastSeenS = (performance.now() - started) / 1_000;
+  };
+  const timer = setInterval(sample, 100);
+  try {
+    return [await run(), { max, lastSeenS }];
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 const info = runInfo('bench:api');
@@ -215,22 +248,21 @@ try {
       .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
   };
   const callsBefore = await upstreamCalls();
-  const mixed = await cannon({ url: api.url, connections: 1_000, duration: SECONDS * 2, requests });
+  const [mixed, mixedQueue] = await withAcceptQueue(api.url, () =>
+    cannon({ url: api.url, connections: 1_000, duration: SECONDS * 2, requests }),
+  );
   const callsDuring = (await upstreamCalls()) - callsBefore;
   console.log(
-    `mixed: ${mixed.rps.toFixed(0)} req/s, p99 ${mixed.p99} ms, errors ${mixed.errors} (timeouts ${mixed.timeouts}), non-2xx ${mixed.non2xx}`,
+    `mixed: ${mixed.rps.toFixed(0)} req/s, p99 ${mixed.p99} ms, errors ${mixed.errors} (timeouts ${mixed.timeouts}), non-2xx ${mixed.non2xx}, most waiting to be accepted ${String(mixedQueue.max)} (last at ${mixedQueue.lastSeenS.toFixed(1)} s)`,
   );
   // The same crowd on the bare route (it answers every path with the hot JSON): what this
   // machine and load generator allow at 1,000 connections, for the api's figures to be read by.
   pin(bare.child.pid, '0,1');
-  const mixedBare = await cannon({
-    url: bare.url,
-    connections: 1_000,
-    duration: SECONDS * 2,
-    requests,
-  });
+  const [mixedBare, mixedBareQueue] = await withAcceptQueue(bare.url, () =>
+    cannon({ url: bare.url, connections: 1_000, duration: SECONDS * 2, requests }),
+  );
   console.log(
-    `mixed, bare route: ${mixedBare.rps.toFixed(0)} req/s, p99 ${mixedBare.p99} ms, errors ${mixedBare.errors} (timeouts ${mixedBare.timeouts})`,
+    `mixed, bare route: ${mixedBare.rps.toFixed(0)} req/s, p99 ${mixedBare.p99} ms, errors ${mixedBare.errors} (timeouts ${mixedBare.timeouts}), most waiting to be accepted ${String(mixedBareQueue.max)} (last at ${mixedBareQueue.lastSeenS.toFixed(1)} s)`,
   );
 
   const rows1 = (['bare', 'api'] as const).map((name) => [
@@ -271,13 +303,14 @@ try {
         'p99 ms',
         'errors (timeouts)',
         'non-2xx',
+        'waiting to be accepted: most (last seen)',
       ],
       (
         [
-          ['api', mixed],
-          ['bare route (every path answered with the hot JSON)', mixedBare],
+          ['api', mixed, mixedQueue],
+          ['bare route (every path answered with the hot JSON)', mixedBare, mixedBareQueue],
         ] as const
-      ).map(([name, run]) => [
+      ).map(([name, run, queue]) => [
         name,
         run.rps.toFixed(0),
         String(run.requests),
@@ -286,8 +319,13 @@ try {
         String(run.p99),
         `${run.errors} (${run.timeouts})`,
         String(run.non2xx),
+        queue.max === undefined ? 'n/a' : `${queue.max} (${queue.lastSeenS.toFixed(1)} s)`,
       ]),
     ),
+    '',
+    "Waiting to be accepted: the listen queue of the server's port, sampled every 100 ms from /proc/net/tcp",
+    '(connections the kernel completed that the server has not taken; libuv takes one per event-loop',
+    'iteration), the most at one sample and when a connection was last seen waiting.',
     '',
     pinned
       ? 'Placement: each server pinned to core 1; autocannon (at nice 10), Redis and the simulator to core 0 (taskset).'
@@ -309,7 +347,9 @@ try {
     ratio,
     ratios,
     mixed,
+    mixedQueue,
     mixedBare,
+    mixedBareQueue,
     callsDuring,
   });
 } finally {
