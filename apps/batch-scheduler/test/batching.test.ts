@@ -9,19 +9,24 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from '@jest/globals';
 import { WarmLedger } from '@fiml/cache';
 import { ManualClock } from '@fiml/market';
-import type { ProviderCallEvent } from '@fiml/providers';
 import { queuePrefix } from '@fiml/queue';
 import { startServiceProcess, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
 import type { BatchOutcome } from '../src/scheduler/batch-job.js';
 import { batchQueueName } from '../src/scheduler/batch-scheduler.js';
-import { T1, open, otherWriter, price, redis, scheduler, simServer, stored } from './support.js';
+import {
+  T1,
+  calls,
+  enqueueThousandOver300,
+  open,
+  otherWriter,
+  price,
+  redis,
+  scheduler,
+  simServer,
+  stored,
+} from './support.js';
 
 /** Records every upstream call a batch-scheduler's registry makes. */
-function calls(app: { providers: { on(e: 'call', l: (e: ProviderCallEvent) => void): unknown } }) {
-  const seen: ProviderCallEvent[] = [];
-  app.providers.on('call', (e) => seen.push(e));
-  return seen;
-}
 
 describe('grouping refresh requests', () => {
   it('turns 1,000 refresh requests for 300 symbols into ceil(300 / batch size) upstream calls', async () => {
@@ -32,24 +37,7 @@ describe('grouping refresh requests', () => {
       clock,
     );
     const made = calls(app);
-    const symbols = Array.from({ length: 300 }, (_, i) => `S${i}`);
-    // Every symbol once, then 700 repeats spread over the same symbols.
-    const requests = [
-      ...symbols,
-      ...Array.from({ length: 700 }, (_, i) => symbols[(i * 7) % 300]!),
-    ];
-    for (let i = 0; i < requests.length; i += 50) {
-      await Promise.all(
-        requests.slice(i, i + 50).map((symbol) =>
-          producer.enqueueRefresh({
-            symbols: [symbol],
-            assetType: 'equity',
-            dataType: 'price',
-            source: 'test',
-          }),
-        ),
-      );
-    }
+    const symbols = await enqueueThousandOver300(producer, 50);
     const reader = otherWriter(keyPrefix, clock);
     await waitFor(
       async () => (await reader.peek(symbols.map(price))).every((e) => e !== undefined),

@@ -5,21 +5,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster } from 'ioredis';
 import { ManualClock } from '@fiml/market';
-import type { ProviderCallEvent } from '@fiml/providers';
 import { startRedisCluster, uniqueName, waitFor, type RedisCluster } from '@fiml/testing';
-import { T1, otherWriter, price, scheduler, simServer, stored } from './support.js';
+import {
+  T1,
+  calls,
+  enqueueThousandOver300,
+  otherWriter,
+  price,
+  scheduler,
+  simServer,
+  stored,
+} from './support.js';
 
 let cluster: RedisCluster;
 beforeAll(async () => {
   cluster = await startRedisCluster();
 }, 60_000);
 afterAll(() => cluster?.stop());
-
-function calls(app: { providers: { on(e: 'call', l: (e: ProviderCallEvent) => void): unknown } }) {
-  const seen: ProviderCallEvent[] = [];
-  app.providers.on('call', (e) => seen.push(e));
-  return seen;
-}
 
 const onCluster = (env: Record<string, string>) => ({
   REDIS_QUEUE_URL: cluster.url,
@@ -37,23 +39,7 @@ describe('the batch-scheduler on a Redis Cluster', () => {
     );
     expect(app.queueRedis).toBeInstanceOf(Cluster);
     const made = calls(app);
-    const symbols = Array.from({ length: 300 }, (_, i) => `S${i}`);
-    const requests = [
-      ...symbols,
-      ...Array.from({ length: 700 }, (_, i) => symbols[(i * 7) % 300]!),
-    ];
-    for (let i = 0; i < requests.length; i += 100) {
-      await Promise.all(
-        requests.slice(i, i + 100).map((symbol) =>
-          producer.enqueueRefresh({
-            symbols: [symbol],
-            assetType: 'equity',
-            dataType: 'price',
-            source: 'test',
-          }),
-        ),
-      );
-    }
+    const symbols = await enqueueThousandOver300(producer, 100);
     const reader = otherWriter(keyPrefix, clock, cluster.url);
     await waitFor(
       async () => (await reader.peek(symbols.map(price))).every((e) => e !== undefined),

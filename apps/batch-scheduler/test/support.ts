@@ -12,6 +12,7 @@ import {
   type SimulatedProviderServer,
   type SimulatedProviderServerOptions,
 } from '@fiml/simulator';
+import type { ProviderCallEvent } from '@fiml/providers';
 import { RefreshProducer } from '@fiml/queue';
 import { testRedisUrl, uniqueName } from '@fiml/testing';
 import {
@@ -106,3 +107,38 @@ export async function stored(writer: CacheWriter, key: string): Promise<CacheEnt
 }
 
 export const price = (symbol: string) => cacheKey('price', 'equity', symbol);
+
+/** Every upstream call the process makes, as it makes it. */
+export function calls(app: {
+  providers: { on(e: 'call', l: (e: ProviderCallEvent) => void): unknown };
+}): ProviderCallEvent[] {
+  const seen: ProviderCallEvent[] = [];
+  app.providers.on('call', (e) => seen.push(e));
+  return seen;
+}
+
+/**
+ * The grouping scenario of issue 13: 1,000 one-symbol refresh requests over
+ * 300 symbols (every symbol once, then 700 repeats spread over the same
+ * symbols), enqueued `perRound` at a time. Resolves the 300 symbols.
+ */
+export async function enqueueThousandOver300(
+  producer: RefreshProducer,
+  perRound: number,
+): Promise<string[]> {
+  const symbols = Array.from({ length: 300 }, (_, i) => `S${i}`);
+  const requests = [...symbols, ...Array.from({ length: 700 }, (_, i) => symbols[(i * 7) % 300]!)];
+  for (let i = 0; i < requests.length; i += perRound) {
+    await Promise.all(
+      requests.slice(i, i + perRound).map((symbol) =>
+        producer.enqueueRefresh({
+          symbols: [symbol],
+          assetType: 'equity',
+          dataType: 'price',
+          source: 'test',
+        }),
+      ),
+    );
+  }
+  return symbols;
+}
