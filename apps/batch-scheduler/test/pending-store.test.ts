@@ -3,7 +3,12 @@
 // a token only ever touches the keys it owns.
 import { describe, expect, it } from '@jest/globals';
 import { uniqueName } from '@fiml/testing';
-import { PendingStore, PRIORITY_RANK, type GroupKey } from '../src/scheduler/pending-store.js';
+import {
+  PendingStore,
+  PRIORITY_RANK,
+  parseMeta,
+  type GroupKey,
+} from '../src/scheduler/pending-store.js';
 import { redis } from './support.js';
 
 const group: GroupKey = { provider: 'sim-equities', assetType: 'equity', dataType: 'price' };
@@ -14,8 +19,14 @@ function store(): PendingStore {
   return new PendingStore({ redis: redis('pending-store'), prefix: uniqueName('ps') });
 }
 
-const claimWith = (s: PendingStore, token: string, max = 100, includeLow = true) =>
-  s.claim(group, { max, includeLow, leaseUntil: NOW + 60_000, token, deadlineBefore: NOW });
+/** Claims a batch and reads its keys back as the batch job does (`parseMeta` per key). */
+async function claimWith(s: PendingStore, token: string, max = 100, includeLow = true) {
+  const options = { max, includeLow, leaseUntil: NOW + 60_000, token, deadlineBefore: NOW };
+  const { symbols, metas, count, after } = await s.claimPacked(group, options);
+  if (count === 0) return { claimed: [], after };
+  const metaList = metas.split(' ');
+  return { claimed: symbols.split(' ').map((sym, i) => parseMeta(sym, metaList[i]!)), after };
+}
 const claimAll = async (s: PendingStore, token: string, max = 100, includeLow = true) =>
   (await claimWith(s, token, max, includeLow)).claimed;
 

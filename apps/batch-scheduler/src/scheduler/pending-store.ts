@@ -231,26 +231,10 @@ export class PendingStore {
 
   /**
    * Claims up to `max` keys for one batch under `token` (see CLAIM); resolves
-   * them and the group's snapshot after the claim.
-   */
-  async claim(
-    group: GroupKey,
-    options: ClaimOptions,
-  ): Promise<{ claimed: ClaimedKey[]; after: GroupSnapshot }> {
-    const { symbols, metas, count, after } = await this.claimPacked(group, options);
-    if (count === 0) return { claimed: [], after };
-    const metaList = metas.split(' ');
-    return {
-      claimed: symbols.split(' ').map((symbol, i) => parseMeta(symbol, metaList[i]!)),
-      after,
-    };
-  }
-
-  /**
-   * {@link claim}, with the symbols and their metas as stored (`parseMeta`
-   * reads one), each list as one space-separated string: what a batch job
-   * carries, so the flusher neither builds an object per key nor has BullMQ
-   * encode one.
+   * their symbols and metas as stored (`parseMeta` reads one), each list as
+   * one space-separated string: what a batch job carries, so the flusher
+   * neither builds an object per key nor has BullMQ encode one. Also the
+   * group's snapshot after the claim.
    */
   async claimPacked(
     group: GroupKey,
