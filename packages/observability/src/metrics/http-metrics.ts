@@ -197,7 +197,7 @@ export function registerAcceptQueueMetric(
 ): void {
   new Gauge({
     name: 'fiml_http_accept_queue_connections',
-    help: "Connections the kernel has accepted for the HTTP server that it has not taken yet (its listen socket's accept queue; NaN where unreadable).",
+    help: "Connections the kernel has completed for the HTTP server that it has not accepted yet (its listen socket's accept queue; NaN where unreadable).",
     registers: [registry],
     collect() {
       const listening = port();
