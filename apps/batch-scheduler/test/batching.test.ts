@@ -26,8 +26,6 @@ import {
   stored,
 } from './support.js';
 
-/** Records every upstream call a batch-scheduler's registry makes. */
-
 describe('grouping refresh requests', () => {
   it('turns 1,000 refresh requests for 300 symbols into ceil(300 / batch size) upstream calls', async () => {
     const clock = new ManualClock(T1); // frozen: only full batches go

@@ -108,7 +108,7 @@ export async function stored(writer: CacheWriter, key: string): Promise<CacheEnt
 
 export const price = (symbol: string) => cacheKey('price', 'equity', symbol);
 
-/** Every upstream call the process makes, as it makes it. */
+/** Records every upstream call a batch-scheduler's registry makes, as it makes it. */
 export function calls(app: {
   providers: { on(e: 'call', l: (e: ProviderCallEvent) => void): unknown };
 }): ProviderCallEvent[] {
