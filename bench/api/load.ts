@@ -110,13 +110,22 @@ async function withAcceptQueue<T>(url: string, run: () => Promise<T>): Promise<[
   const started = performance.now();
   let max: number | undefined;
   let lastSeenS = 0;
-  const sample = () => {
-    const waiting = listenQueueLength(port);
+  let reading = false;
+  const sample = async () => {
+    const at = performance.now();
+    const waiting = await listenQueueLength(port);
     if (waiting === undefined) return;
     max = Math.max(max ?? 0, waiting);
-    if (waiting > 0) lastSeenS = (performance.now() - started) / 1_000;
+    if (waiting > 0) lastSeenS = (at - started) / 1_000;
   };
-  const timer = setInterval(sample, 100);
+  // One reading at a time: a tick that finds the last one still reading is skipped.
+  const timer = setInterval(() => {
+    if (reading) return;
+    reading = true;
+    void sample().finally(() => {
+      reading = false;
+    });
+  }, 100);
   try {
     return [await run(), { max, lastSeenS }];
   } finally {

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listenQueueLength } from './listen-queue.js';
+import { startHeldListener } from './testing.js';
 
 const HEADER =
   '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
@@ -12,6 +13,16 @@ const line = (i: number, address: string, port: number, state: string, rx: numbe
   `  ${i}: ${address}:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 ${state} 00000000:${rx.toString(16).toUpperCase().padStart(8, '0')} 00:00000000 00000000     0        0 1234 1 0000000000000000 100 0 0 10 0`;
 
 const open: (() => void)[] = [];
+
+/** Reads the queue until it shows `expected` or 5 s pass; resolves the last reading. */
+async function readingReaches(port: number, expected: number): Promise<number | undefined> {
+  const deadline = performance.now() + 5_000;
+  let reading = await listenQueueLength(port);
+  while (reading !== expected && performance.now() < deadline) {
+    reading = await listenQueueLength(port);
+  }
+  return reading;
+}
 afterEach(() => {
   for (const close of open.splice(0).reverse()) close();
 });
@@ -27,7 +38,7 @@ function fakeProc(files: Record<string, string[]>): string {
 }
 
 describe('listenQueueLength', () => {
-  it("sums the accept queues of the port's listening sockets, IPv4 and IPv6, and nothing else", () => {
+  it("sums the accept queues of the port's listening sockets, IPv4 and IPv6, and nothing else", async () => {
     const root = fakeProc({
       tcp: [
         line(0, '0100007F', 8080, '0A', 7),
@@ -37,48 +48,33 @@ describe('listenQueueLength', () => {
       ],
       tcp6: [line(0, '00000000000000000000000000000000', 8080, '0A', 5)],
     });
-    expect(listenQueueLength(8080, root)).toBe(12);
-    expect(listenQueueLength(8081, root)).toBe(50);
+    expect(await listenQueueLength(8080, root)).toBe(12);
+    expect(await listenQueueLength(8081, root)).toBe(50);
   });
 
-  it('is undefined with no listening socket on the port, or no /proc/net files at all', () => {
+  it('is undefined with no listening socket on the port, or no /proc/net files at all', async () => {
     const root = fakeProc({ tcp: [line(0, '0100007F', 8080, '01', 0)] });
-    expect(listenQueueLength(8080, root)).toBeUndefined();
-    expect(listenQueueLength(8080, join(root, 'absent'))).toBeUndefined();
+    expect(await listenQueueLength(8080, root)).toBeUndefined();
+    expect(await listenQueueLength(8080, join(root, 'absent'))).toBeUndefined();
   });
 
   (existsSync('/proc/net/tcp') ? it : it.skip)(
-    'counts the connections a real server has not accepted yet (its event loop held)',
+    'counts the connections a real server has not accepted yet, and none once it has',
     async () => {
-      const server: Server = createServer();
-      const accepted: Socket[] = [];
-      server.on('connection', (socket) => accepted.push(socket));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', 511, resolve));
-      open.push(() => server.close());
-      const port = (server.address() as { port: number }).port;
-      expect(listenQueueLength(port)).toBe(0);
+      const listener = await startHeldListener();
+      open.push(() => void listener.close());
+      expect(await listenQueueLength(listener.port)).toBe(0);
 
-      const clients = Array.from({ length: 5 }, () => createConnection(port, '127.0.0.1'));
+      listener.hold();
+      const clients = Array.from({ length: 5 }, () => createConnection(listener.port, '127.0.0.1'));
       open.push(() => {
-        for (const socket of [...clients, ...accepted]) socket.destroy();
+        for (const socket of clients) socket.destroy();
       });
-      // The connects go out on the next tick; until this test lets the loop poll, the server
-      // accepts none of them, so they stay in its queue.
-      await new Promise((resolve) => process.nextTick(resolve));
-      const deadline = performance.now() + 2_000;
-      let waiting = listenQueueLength(port);
-      while (waiting !== clients.length && performance.now() < deadline) {
-        waiting = listenQueueLength(port);
-      }
-      expect(waiting).toBe(clients.length);
+      // The kernel completes the handshakes; the stopped process takes none of them.
+      expect(await readingReaches(listener.port, clients.length)).toBe(clients.length);
 
-      // Once the loop runs, the server takes them (one per iteration) and the queue empties.
-      await new Promise<void>((resolve) => {
-        const check = () => (accepted.length === clients.length ? resolve() : undefined);
-        server.on('connection', check);
-        check();
-      });
-      expect(listenQueueLength(port)).toBe(0);
+      listener.release();
+      expect(await readingReaches(listener.port, 0)).toBe(0);
     },
   );
 });

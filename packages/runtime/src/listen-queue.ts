@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** TCP state LISTEN in /proc/net/tcp (include/net/tcp_states.h). */
@@ -18,7 +18,10 @@ const TCP_LISTEN = '0A';
  * Undefined where there is no such file (not Linux) or no listening socket
  * on the port. `procRoot` is for tests.
  */
-export function listenQueueLength(port: number, procRoot = '/proc'): number | undefined {
+export async function listenQueueLength(
+  port: number,
+  procRoot = '/proc',
+): Promise<number | undefined> {
   // "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000003 ...": slot, local address:port,
   // remote address:port, state, tx_queue:rx_queue. One regex over the text rather than a split of
   // every line: with thousands of sockets the file is megabytes, read at each scrape.
@@ -26,15 +29,16 @@ export function listenQueueLength(port: number, procRoot = '/proc'): number | un
     `^ *\\d+: [0-9A-F]+:${port.toString(16).toUpperCase().padStart(4, '0')} [0-9A-F]+:[0-9A-F]+ ${TCP_LISTEN} [0-9A-F]+:([0-9A-F]+)`,
     'gm',
   );
+  // Read off the event loop: with thousands of sockets the kernel takes tens of ms to write them.
+  const texts = await Promise.all(
+    ['net/tcp', 'net/tcp6'].map((file) =>
+      readFile(join(procRoot, file), 'latin1').catch(() => undefined),
+    ),
+  );
   let found = false;
   let waiting = 0;
-  for (const file of ['net/tcp', 'net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(join(procRoot, file), 'latin1');
-    } catch {
-      continue;
-    }
+  for (const text of texts) {
+    if (text === undefined) continue;
     for (const match of text.matchAll(listening)) {
       found = true;
       waiting += Number.parseInt(match[1]!, 16);

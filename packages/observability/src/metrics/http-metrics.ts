@@ -199,9 +199,9 @@ export function registerAcceptQueueMetric(
     name: 'fiml_http_accept_queue_connections',
     help: "Connections the kernel has completed for the HTTP server that it has not accepted yet (its listen socket's accept queue; NaN where unreadable).",
     registers: [registry],
-    collect() {
+    async collect() {
       const listening = port();
-      const waiting = listening === undefined ? undefined : listenQueueLength(listening);
+      const waiting = listening === undefined ? undefined : await listenQueueLength(listening);
       this.set(waiting ?? Number.NaN);
     },
   });
