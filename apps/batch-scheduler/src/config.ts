@@ -61,13 +61,13 @@ export const batchSchedulerEnv = defineEnv('batch-scheduler', {
   }),
   BATCH_LOCK_DURATION_MS: envVar(integer(1_000, 600_000), {
     description:
-      'BullMQ lock of a running batch job. Its worker renews it at half of it; when a batch-scheduler dies mid-batch, another replica takes the batch over once the lock has lapsed and the stalled check runs.',
+      'BullMQ lock of a job the batch-scheduler runs (a batch, or a refresh request it is grouping). Its worker renews it at half of it; when a batch-scheduler dies mid-job, another replica takes the job over once the lock has lapsed and the stalled check runs.',
     expected: 'integer milliseconds 1000-600000',
     default: '30000',
   }),
   BATCH_STALLED_INTERVAL_MS: envVar(integer(500, 600_000), {
     description:
-      'How often each batch-scheduler looks for batch jobs whose worker died (their lock lapsed) and hands them to a live worker.',
+      'How often each batch-scheduler looks for batch and refresh jobs whose worker died (their lock lapsed) and hands them to a live worker.',
     expected: 'integer milliseconds 500-600000',
     default: '15000',
   }),

@@ -212,6 +212,9 @@ export function createBatchScheduler(
     refresh: (request) => (scheduler ? scheduler.accept(request) : refresh.refresh(request)),
     concurrency: config.WORKER_CONCURRENCY,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    // A request taken by a replica that died is redelivered as fast as a batch is.
+    lockDurationMs: overrides.scheduler?.lockDurationMs ?? config.BATCH_LOCK_DURATION_MS,
+    stalledIntervalMs: overrides.scheduler?.stalledIntervalMs ?? config.BATCH_STALLED_INTERVAL_MS,
   });
   closer.add('refresh worker', () => worker.close());
   registerQueueMetrics(registry, { queues: [refreshQueue], workers: [worker.worker], logger });

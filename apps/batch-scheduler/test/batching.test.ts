@@ -4,12 +4,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { QueueEvents } from 'bullmq';
+import { QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from '@jest/globals';
 import { WarmLedger } from '@fiml/cache';
 import { ManualClock } from '@fiml/market';
-import { queuePrefix } from '@fiml/queue';
+import { QueueName, RefreshProducer, queuePrefix } from '@fiml/queue';
 import { startServiceProcess, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
 import type { BatchOutcome } from '../src/scheduler/batch-job.js';
 import { batchQueueName } from '../src/scheduler/batch-scheduler.js';
@@ -289,6 +289,61 @@ describe('crash safety', () => {
     );
     expect((await survivor.app.scheduler!.pendingKeys()).every((g) => g.keys === 0)).toBe(true);
   }, 180_000);
+
+  it('a refresh request taken by a replica that died is grouped by another once its lock lapses (BATCH_LOCK_DURATION_MS, BATCH_STALLED_INTERVAL_MS)', async () => {
+    const clock = new ManualClock(T1);
+    const sim = await simServer(clock);
+    const names = {
+      QUEUE_PREFIX: uniqueName('bs'),
+      CACHE_KEY_PREFIX: uniqueName('c'),
+      PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
+    };
+    // The replica that dies: it takes the request and never finishes it; closed
+    // by force, it stops renewing its lock, as a killed process would. (Its
+    // stalled check is the deployment's too: BullMQ skips a queue's check for
+    // a stalled interval after any worker ran one.)
+    const dead = new Worker(QueueName.REFRESH, () => new Promise<never>(() => undefined), {
+      connection: redis('test-dead'),
+      prefix: queuePrefix(names.QUEUE_PREFIX),
+      lockDuration: 2_000,
+      stalledInterval: 1_000,
+    });
+    open.push(() => dead.close(true));
+    const taken = new Promise((resolve) => dead.once('active', resolve));
+    const producer = new RefreshProducer({
+      connection: redis('test-p'),
+      prefix: names.QUEUE_PREFIX,
+    });
+    open.push(() => producer.close());
+    await producer.enqueueRefresh({
+      symbols: ['LOCK'],
+      assetType: 'equity',
+      dataType: 'price',
+      priority: 'urgent',
+      source: 'test',
+    });
+    await taken;
+    await dead.close(true);
+
+    // BullMQ's own stalled interval (30 s) would leave the request with the dead
+    // replica for the whole wait; the configured one hands it over in seconds.
+    const { app } = scheduler(
+      {
+        ...names,
+        SIM_PROVIDER_URL: sim.url,
+        CACHE_BATCH_INTERVAL: '0',
+        BATCH_LOCK_DURATION_MS: '2000',
+        BATCH_STALLED_INTERVAL_MS: '1000',
+      },
+      clock,
+    );
+    const reader = otherWriter(names.CACHE_KEY_PREFIX, clock);
+    await waitFor(async () => (await reader.peek([price('LOCK')]))[0] !== undefined, {
+      timeoutMs: 15_000,
+      description: 'the request redelivered to the live replica and written',
+    });
+    expect(app.worker.worker.opts).toMatchObject({ lockDuration: 2_000, stalledInterval: 1_000 });
+  }, 60_000);
 });
 
 describe('intake', () => {
