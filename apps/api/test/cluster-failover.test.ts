@@ -37,7 +37,14 @@ describe('a Redis Cluster failover', () => {
       CACHE_KEY_PREFIX: writer.prefix,
       L1_MAX_ENTRIES: '1',
     });
-    const scheduler = startSchedulerFor(writer, { CACHE_BATCH_INTERVAL: '0' });
+    // A job the scheduler held when the master died (a request it was grouping,
+    // or a batch) is redelivered once its lock lapses: short here, so the
+    // wait below covers it.
+    const scheduler = startSchedulerFor(writer, {
+      CACHE_BATCH_INTERVAL: '0',
+      BATCH_LOCK_DURATION_MS: '3000',
+      BATCH_STALLED_INTERVAL_MS: '1000',
+    });
     open.push(() => scheduler.close());
     const universe = simulatedUniverse(7).equity;
     const readSymbols = universe.slice(0, 60);
@@ -49,7 +56,7 @@ describe('a Redis Cluster failover', () => {
     // would). The manual clock moves on so the cache's circuit breaker can close.
     let stop = false;
     const reads = { ok: 0, failed: [] as number[], slowestMs: 0 };
-    const accepted: { symbol: string; at: number }[] = [];
+    const accepted: { symbol: string; at: number; jobId: string }[] = [];
     let refused = 0;
     const readLoop = (async () => {
       for (let i = 0; !stop; i++) {
@@ -75,9 +82,10 @@ describe('a Redis Cluster failover', () => {
             priority: 'urgent',
           },
         });
-        if (res.statusCode === 202)
-          accepted.push({ symbol: refreshSymbols[next++]!, at: performance.now() });
-        else refused++;
+        if (res.statusCode === 202) {
+          const [jobId] = res.json<{ requestIds: string[] }>().requestIds;
+          accepted.push({ symbol: refreshSymbols[next++]!, at: performance.now(), jobId: jobId! });
+        } else refused++;
         await pause(10);
       }
     })();
@@ -127,9 +135,11 @@ describe('a Redis Cluster failover', () => {
     stop = true;
     await Promise.all([readLoop, refreshLoop]);
 
-    // No accepted refresh is lost: each one's symbol is written to L2. A batch
-    // whose job died with the master is returned to pending when its lease runs
-    // out (60 s of the scheduler's clock), so the clock moves on while we wait.
+    // No accepted refresh is lost: each one's symbol is written to L2. A job
+    // the master died holding as active (its completion not yet replicated)
+    // runs again once its lock lapses; keys claimed for a batch whose job add
+    // was lost go back to pending when the batch's lease runs out (60 s of the
+    // scheduler's clock), so the clock moves on while we wait.
     const symbols = accepted.map((a) => a.symbol);
     const written = await waitFor(
       async () => {
@@ -140,14 +150,18 @@ describe('a Redis Cluster failover', () => {
       { timeoutMs: 30_000, intervalMs: 50, description: 'every accepted refresh written' },
     ).catch(async () => inL2(symbols));
     const lost = accepted.filter((_, i) => !written[i]);
+    // Where each lost one stopped: its refresh job ('unknown': the add did not
+    // survive the failover) and the scheduler's pending store.
     const held = await scheduler.scheduler!.store.holds(
       group,
       lost.map((a) => a.symbol),
     );
+    const jobStates = await Promise.all(lost.map((a) => writer.refresh.queue.getJobState(a.jobId)));
     expect(
       lost.map((a, i) => ({
         symbol: a.symbol,
         acceptedMsAfterKill: Math.round(a.at - killedAt),
+        refreshJob: jobStates[i],
         heldByScheduler: held[i],
       })),
     ).toEqual([]);
