@@ -16,6 +16,7 @@ import { batchQueueName } from '../src/scheduler/batch-scheduler.js';
 import {
   T1,
   calls,
+  deploymentNames,
   enqueueThousandOver300,
   open,
   otherWriter,
@@ -116,11 +117,7 @@ describe('grouping refresh requests', () => {
   it('two replicas share a provider budget and never fetch one key twice', async () => {
     const clock = new ManualClock(T1);
     const sim = await simServer(clock);
-    const names = {
-      QUEUE_PREFIX: uniqueName('bs'),
-      CACHE_KEY_PREFIX: uniqueName('c'),
-      PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
-    };
+    const names = deploymentNames();
     const env = {
       ...names,
       SIM_PROVIDER_URL: sim.url,
@@ -238,11 +235,7 @@ describe('crash safety', () => {
         return gate;
       },
     });
-    const names = {
-      QUEUE_PREFIX: uniqueName('bs'),
-      CACHE_KEY_PREFIX: uniqueName('c'),
-      PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
-    };
+    const names = deploymentNames();
     const shared = {
       ...names,
       SIM_PROVIDER_URL: sim.url,
@@ -293,11 +286,7 @@ describe('crash safety', () => {
   it('a refresh request taken by a replica that died is grouped by another once its lock lapses (BATCH_LOCK_DURATION_MS, BATCH_STALLED_INTERVAL_MS)', async () => {
     const clock = new ManualClock(T1);
     const sim = await simServer(clock);
-    const names = {
-      QUEUE_PREFIX: uniqueName('bs'),
-      CACHE_KEY_PREFIX: uniqueName('c'),
-      PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
-    };
+    const names = deploymentNames();
     // The replica that dies: it takes the request and never finishes it; closed
     // by force, it stops renewing its lock, as a killed process would. (Its
     // stalled check is the deployment's too: BullMQ skips a queue's check for

@@ -5,10 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster } from 'ioredis';
 import { ManualClock } from '@fiml/market';
-import { startRedisCluster, uniqueName, waitFor, type RedisCluster } from '@fiml/testing';
+import { startRedisCluster, waitFor, type RedisCluster } from '@fiml/testing';
 import {
   T1,
   calls,
+  deploymentNames,
   enqueueThousandOver300,
   otherWriter,
   price,
@@ -53,9 +54,7 @@ describe('the batch-scheduler on a Redis Cluster', () => {
     const clock = new ManualClock(T1);
     const sim = await simServer(clock);
     const env = onCluster({
-      QUEUE_PREFIX: uniqueName('bs'),
-      CACHE_KEY_PREFIX: uniqueName('c'),
-      PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
+      ...deploymentNames(),
       SIM_PROVIDER_URL: sim.url,
       PROVIDER_RATE_LIMITS: 'sim-crypto=30/min',
       CACHE_BATCH_SIZE: '1',

@@ -52,6 +52,15 @@ export async function simServer(
   return server;
 }
 
+/** Fresh key prefixes for one deployment: every replica of it gets the same. */
+export function deploymentNames() {
+  return {
+    QUEUE_PREFIX: uniqueName('bs'),
+    CACHE_KEY_PREFIX: uniqueName('c'),
+    PROVIDER_RATE_LIMIT_PREFIX: uniqueName('rl'),
+  };
+}
+
 /** The batch-scheduler as the process builds it, against its own key prefixes. */
 export function scheduler(
   env: Record<string, string>,
