@@ -9,13 +9,13 @@ import { startRedisCluster, waitFor, type RedisCluster } from '@fiml/testing';
 import {
   T1,
   calls,
-  deploymentNames,
   enqueueThousandOver300,
   otherWriter,
   price,
   scheduler,
   simServer,
   stored,
+  twoReplicasShareABudget,
 } from './support.js';
 
 let cluster: RedisCluster;
@@ -53,42 +53,6 @@ describe('the batch-scheduler on a Redis Cluster', () => {
   it('two replicas share a provider budget and never fetch one key twice', async () => {
     const clock = new ManualClock(T1);
     const sim = await simServer(clock);
-    const env = onCluster({
-      ...deploymentNames(),
-      SIM_PROVIDER_URL: sim.url,
-      PROVIDER_RATE_LIMITS: 'sim-crypto=30/min',
-      CACHE_BATCH_SIZE: '1',
-      CACHE_BATCH_INTERVAL: '0',
-    });
-    const a = scheduler(env, clock);
-    const b = scheduler(env, clock);
-    const made = [calls(a.app), calls(b.app)];
-    const writes = new Map<string, number>();
-    for (const { app } of [a, b]) {
-      app.writer.on('set', (e) => writes.set(e.key, (writes.get(e.key) ?? 0) + 1));
-    }
-    const symbols = Array.from({ length: 40 }, (_, i) => `C${i}`);
-    await Promise.all(
-      symbols.map((symbol, i) =>
-        (i % 2 ? a : b).producer.enqueueRefresh({
-          symbols: [symbol],
-          assetType: 'crypto',
-          dataType: 'price',
-          source: 'test',
-        }),
-      ),
-    );
-    const total = () => made[0]!.length + made[1]!.length;
-    await waitFor(() => total() >= 14, { timeoutMs: 20_000, description: '14 calls' });
-    expect(total()).toBeLessThanOrEqual(30);
-    expect([...writes.values()].every((n) => n === 1)).toBe(true);
-    await waitFor(
-      async () => (await a.app.refreshQueue.getJobCounts('completed')).completed === symbols.length,
-      { timeoutMs: 10_000, description: 'every request accepted' },
-    );
-    const group = { provider: 'sim-crypto', assetType: 'crypto', dataType: 'price' } as const;
-    const held = await a.app.scheduler!.store.holds(group, symbols);
-    const written = new Set([...writes.keys()]);
-    expect(symbols.filter((s, i) => !held[i] && !written.has(`price:crypto:${s}`))).toEqual([]);
+    await twoReplicasShareABudget(onCluster({ SIM_PROVIDER_URL: sim.url }), clock);
   });
 });

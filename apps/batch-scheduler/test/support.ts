@@ -1,7 +1,7 @@
 // Shared by the batch-scheduler's integration suites: real redis-server
 // connections, the simulated provider's HTTP server, and the process built by
 // createBatchScheduler against its own key prefixes.
-import { afterEach } from '@jest/globals';
+import { afterEach, expect } from '@jest/globals';
 import { type CacheEntry, cacheKey, CacheWriter, TtlPolicy } from '@fiml/cache';
 import { loadConfig } from '@fiml/config';
 import { batchSchedulerEnv, type BatchSchedulerConfig } from '../src/config.js';
@@ -14,7 +14,7 @@ import {
 } from '@fiml/simulator';
 import type { ProviderCallEvent } from '@fiml/providers';
 import { RefreshProducer } from '@fiml/queue';
-import { testRedisUrl, uniqueName } from '@fiml/testing';
+import { testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
 import {
   createBatchScheduler,
   type BatchSchedulerOverrides,
@@ -150,4 +150,58 @@ export async function enqueueThousandOver300(
     );
   }
   return symbols;
+}
+
+/**
+ * Two replicas of one deployment (`env`: where Redis is, the provider's URL)
+ * under a 30-a-minute crypto limit, one key per batch, asked for 40 symbols
+ * by turns. Asserts what they must do together: share the budget (the fast
+ * part of it, 14 to 30 calls between them), fetch no key twice, and lose no
+ * request (each symbol written, or held by the scheduler). Resolves each
+ * replica's calls.
+ */
+export async function twoReplicasShareABudget(
+  env: Record<string, string>,
+  clock: ManualClock,
+): Promise<[ProviderCallEvent[], ProviderCallEvent[]]> {
+  const deployment = {
+    ...deploymentNames(),
+    PROVIDER_RATE_LIMITS: 'sim-crypto=30/min',
+    CACHE_BATCH_SIZE: '1',
+    CACHE_BATCH_INTERVAL: '0',
+    ...env,
+  };
+  const a = scheduler(deployment, clock);
+  const b = scheduler(deployment, clock);
+  const made: [ProviderCallEvent[], ProviderCallEvent[]] = [calls(a.app), calls(b.app)];
+  const writes = new Map<string, number>();
+  for (const { app } of [a, b]) {
+    app.writer.on('set', (e) => writes.set(e.key, (writes.get(e.key) ?? 0) + 1));
+  }
+  const symbols = Array.from({ length: 40 }, (_, i) => `C${i}`);
+  await Promise.all(
+    symbols.map((symbol, i) =>
+      (i % 2 ? a : b).producer.enqueueRefresh({
+        symbols: [symbol],
+        assetType: 'crypto',
+        dataType: 'price',
+        source: 'test',
+      }),
+    ),
+  );
+  const total = () => made[0].length + made[1].length;
+  await waitFor(() => total() >= 14, { timeoutMs: 20_000, description: '14 calls' });
+  expect(total()).toBeLessThanOrEqual(30);
+  expect([...writes.values()].every((n) => n === 1)).toBe(true);
+  // Nothing lost: once every request is accepted, each symbol is written, or held
+  // (pending or in flight) by the scheduler.
+  await waitFor(
+    async () => (await a.app.refreshQueue.getJobCounts('completed')).completed === symbols.length,
+    { timeoutMs: 10_000, description: 'every request accepted' },
+  );
+  const group = { provider: 'sim-crypto', assetType: 'crypto', dataType: 'price' } as const;
+  const held = await a.app.scheduler!.store.holds(group, symbols);
+  const written = new Set([...writes.keys()]);
+  expect(symbols.filter((s, i) => !held[i] && !written.has(`price:crypto:${s}`))).toEqual([]);
+  return made;
 }
