@@ -2,7 +2,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Cluster } from 'ioredis';
 import { simulatedUniverse } from '@fiml/simulator';
 import { startRedisCluster, waitFor, type RedisCluster } from '@fiml/testing';
-import { asClient, startHarness, startSchedulerFor, type Harness } from './harness.js';
+import {
+  asClient,
+  expectStaleReadRefreshedByScheduler,
+  readPrice,
+  startHarness,
+  type Datum,
+  type Harness,
+} from './harness.js';
 
 // The api end to end on a real Redis Cluster (3 masters, 3 replicas) for both
 // Redis roles, named by a redis+cluster:// URL: the same createApi, the same
@@ -27,16 +34,6 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
   return h;
 }
 
-interface Datum {
-  status?: string;
-  cache: string;
-  fetchedAt: string;
-}
-const read = async (h: Harness, symbol: string) =>
-  (await h.app.inject(`/v1/data/price/${symbol}`)).json<Datum>();
-
-const PAST_FRESHNESS_MS = 5 * 60_000 + 1_000;
-
 describe('the api on a Redis Cluster', () => {
   it('opens Cluster clients for both roles and reads 100 cold equities with one upstream call; a second instance reads them from L2', async () => {
     const a = await harness();
@@ -56,43 +53,22 @@ describe('the api on a Redis Cluster', () => {
   });
 
   it('refreshes a stale key through the batch-scheduler, whose write reaches the api’s L1 over sharded pub/sub', async () => {
-    const h = await harness();
-    const first = await read(h, 'AAPL');
-    const scheduler = startSchedulerFor(h);
-    open.push(() => scheduler.close());
-    h.clock.advance(PAST_FRESHNESS_MS);
-    expect((await read(h, 'AAPL')).cache).toBe('stale');
-    await waitFor(
-      async () => {
-        const [entry] = await scheduler.writer.peek(['price:equity:AAPL']);
-        return entry && entry.fetchedAt > Date.parse(first.fetchedAt);
-      },
-      { timeoutMs: 10_000, description: 'the L2 entry refreshed by the batch-scheduler' },
-    );
-    const fresh = await waitFor(
-      async () => {
-        const now = await read(h, 'AAPL');
-        return now.cache !== 'stale' ? now : undefined;
-      },
-      { description: 'the api serving the refreshed entry' },
-    );
-    expect(Date.parse(fresh.fetchedAt)).toBe(h.clock.now());
-    expect(h.calls).toHaveLength(1);
+    await expectStaleReadRefreshedByScheduler(await harness(), 'AAPL');
   });
 
   it('drops a deleted key from every instance, and lists its queues on the dashboard', async () => {
     const a = await harness();
     const b = await harness({ QUEUE_PREFIX: a.prefix, CACHE_KEY_PREFIX: a.prefix });
-    await read(a, 'NVDA');
-    expect((await read(b, 'NVDA')).cache).toBe('l2');
-    expect((await read(b, 'NVDA')).cache).toBe('l1');
+    await readPrice(a, 'NVDA');
+    expect((await readPrice(b, 'NVDA')).cache).toBe('l2');
+    expect((await readPrice(b, 'NVDA')).cache).toBe('l1');
     const deleted = await a.app.inject({
       method: 'DELETE',
       url: '/v1/cache/price/NVDA',
       headers: asClient,
     });
     expect(deleted.statusCode).toBe(204);
-    await waitFor(async () => (await read(b, 'NVDA')).cache === 'miss', {
+    await waitFor(async () => (await readPrice(b, 'NVDA')).cache === 'miss', {
       description: 'the other instance to drop its L1 copy',
     });
     const board = await a.app.inject({ url: '/admin/queues/api/queues', headers: asClient });

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import {
   createBatchScheduler,
   type BatchSchedulerApp,
@@ -9,7 +10,7 @@ import { ManualClock } from '@fiml/market';
 import { createLogger, type Logger, type Registry } from '@fiml/runtime';
 import { type ProviderCallEvent } from '@fiml/providers';
 import { startSimulatedProviderServer } from '@fiml/simulator';
-import { testRedisUrl, uniqueName, waitForEvent } from '@fiml/testing';
+import { testRedisUrl, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
 import { createApi, type Api } from '../src/create-api.js';
 
 export const logger: Logger = createLogger({ service: 'test', level: 'silent' });
@@ -135,4 +136,54 @@ export function startSchedulerFor(
     }),
     { logger, clock: h.clock, ...overrides },
   );
+}
+
+/** Past the 5-minute market-hours price TTL, inside the stale-while-revalidate window. */
+export const PAST_FRESHNESS_MS = 5 * 60_000 + 1_000;
+
+/** The fields of a read's answer (or of one result of a batch read) the tests look at. */
+export interface Datum {
+  status?: string;
+  cache: string;
+  fetchedAt: string;
+}
+
+/** A price read through the api. */
+export async function readPrice(h: Harness, symbol: string): Promise<Datum> {
+  return (await h.app.inject(`/v1/data/price/${symbol}`)).json<Datum>();
+}
+
+/**
+ * The stale-read path end to end, with a batch-scheduler built by its own
+ * composition function: a read past freshness answers stale and asks for a
+ * refresh; the scheduler writes a newer entry to L2 and publishes its
+ * invalidation; the api drops its L1 copy and serves the new one. Only the
+ * first read went upstream from the api: the refresh was the scheduler's.
+ */
+export async function expectStaleReadRefreshedByScheduler(h: Harness, symbol: string) {
+  const first = await readPrice(h, symbol);
+  const scheduler = startSchedulerFor(h);
+  try {
+    h.clock.advance(PAST_FRESHNESS_MS);
+    expect((await readPrice(h, symbol)).cache).toBe('stale');
+    const [entry] = await waitFor(
+      async () => {
+        const peeked = await scheduler.writer.peek([`price:equity:${symbol}`]);
+        return peeked[0] && peeked[0].fetchedAt > Date.parse(first.fetchedAt) ? peeked : undefined;
+      },
+      { timeoutMs: 10_000, description: 'the L2 entry refreshed by the batch-scheduler' },
+    );
+    expect(entry?.fetchedAt).toBe(h.clock.now());
+    const fresh = await waitFor(
+      async () => {
+        const now = await readPrice(h, symbol);
+        return now.cache !== 'stale' ? now : undefined;
+      },
+      { description: 'the api serving the refreshed entry' },
+    );
+    expect(Date.parse(fresh.fetchedAt)).toBe(h.clock.now());
+    expect(h.calls).toHaveLength(1);
+  } finally {
+    await scheduler.close();
+  }
 }

@@ -3,7 +3,13 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@fiml/runtime';
 import { startRedisServer, waitFor } from '@fiml/testing';
 import { STALE_REFRESH_DEDUP_TTL_MS } from '../src/create-api.js';
-import { startHarness, startSchedulerFor, type Harness } from './harness.js';
+import {
+  PAST_FRESHNESS_MS,
+  expectStaleReadRefreshedByScheduler,
+  readPrice,
+  startHarness,
+  type Harness,
+} from './harness.js';
 
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -16,23 +22,13 @@ async function harness(...args: Parameters<typeof startHarness>): Promise<Harnes
   return h;
 }
 
-interface Datum {
-  cache: string;
-  fetchedAt: string;
-}
-const read = async (h: Harness, symbol: string) =>
-  (await h.app.inject(`/v1/data/price/${symbol}`)).json<Datum>();
-
-/** Past the 5-minute market-hours price TTL, inside the stale-while-revalidate window. */
-const PAST_FRESHNESS_MS = 5 * 60_000 + 1_000;
-
 describe('stale reads in the running api', () => {
   it('enqueue one deduplicated urgent refresh per key, however many instances and reads', async () => {
     const a = await harness();
     // A second instance of the same deployment: same queue and cache prefixes.
     const b = await harness({ env: { QUEUE_PREFIX: a.prefix, CACHE_KEY_PREFIX: a.prefix } });
-    expect((await read(a, 'MSFT')).cache).toBe('miss');
-    expect((await read(b, 'MSFT')).cache).toBe('l2');
+    expect((await readPrice(a, 'MSFT')).cache).toBe('miss');
+    expect((await readPrice(b, 'MSFT')).cache).toBe('l2');
     const asked = [
       jest.spyOn(a.refresh, 'enqueueRefresh'),
       jest.spyOn(b.refresh, 'enqueueRefresh'),
@@ -41,8 +37,8 @@ describe('stale reads in the running api', () => {
     a.clock.advance(PAST_FRESHNESS_MS);
     b.clock.advance(PAST_FRESHNESS_MS);
     for (let i = 0; i < 3; i++) {
-      expect((await read(a, 'MSFT')).cache).toBe('stale');
-      expect((await read(b, 'MSFT')).cache).toBe('stale');
+      expect((await readPrice(a, 'MSFT')).cache).toBe('stale');
+      expect((await readPrice(b, 'MSFT')).cache).toBe('stale');
     }
     const calls = await waitFor(
       () => {
@@ -73,33 +69,7 @@ describe('stale reads in the running api', () => {
   });
 
   it('get refreshed by the batch-scheduler, built by its own composition function', async () => {
-    const h = await harness();
-    const first = await read(h, 'AAPL');
-    const scheduler = startSchedulerFor(h);
-    open.push(() => scheduler.close());
-
-    h.clock.advance(PAST_FRESHNESS_MS);
-    expect((await read(h, 'AAPL')).cache).toBe('stale');
-    // The scheduler writes a newer entry to L2 and publishes its invalidation;
-    // the api drops its L1 copy and reads the new one.
-    const [entry] = await waitFor(
-      async () => {
-        const peeked = await scheduler.writer.peek(['price:equity:AAPL']);
-        return peeked[0] && peeked[0].fetchedAt > Date.parse(first.fetchedAt) ? peeked : undefined;
-      },
-      { timeoutMs: 10_000, description: 'the L2 entry refreshed by the batch-scheduler' },
-    );
-    expect(entry?.fetchedAt).toBe(h.clock.now());
-    const fresh = await waitFor(
-      async () => {
-        const now = await read(h, 'AAPL');
-        return now.cache !== 'stale' ? now : undefined;
-      },
-      { description: 'the api serving the refreshed entry' },
-    );
-    expect(Date.parse(fresh.fetchedAt)).toBe(h.clock.now());
-    // Only the first read went upstream from the api; the refresh was the scheduler's.
-    expect(h.calls).toHaveLength(1);
+    await expectStaleReadRefreshedByScheduler(await harness(), 'AAPL');
   });
 
   it('get refreshed in-process when the queue Redis is down, and the failure is logged', async () => {
@@ -119,15 +89,15 @@ describe('stale reads in the running api', () => {
       }),
     });
     const h = await harness({ env: { REDIS_QUEUE_URL: queueServer.url }, logger: capturing });
-    const first = await read(h, 'NVDA');
+    const first = await readPrice(h, 'NVDA');
     await queueServer.kill();
 
     h.clock.advance(PAST_FRESHNESS_MS);
-    expect((await read(h, 'NVDA')).cache).toBe('stale');
+    expect((await readPrice(h, 'NVDA')).cache).toBe('stale');
     await waitFor(() => h.calls.length === 2, { description: 'the in-process refresh fetch' });
     const fresh = await waitFor(
       async () => {
-        const now = await read(h, 'NVDA');
+        const now = await readPrice(h, 'NVDA');
         return now.cache !== 'stale' ? now : undefined;
       },
       { description: 'the refreshed entry served' },
