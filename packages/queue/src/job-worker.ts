@@ -126,6 +126,16 @@ export function createJobWorker<S extends z.ZodType, R>(
       final ? 'job failed for good' : 'job attempt failed; will retry',
     );
   });
+  // Emitted by the worker whose stalled check found the job: another worker
+  // (a process that died, or a loop blocked past the lock) held it and stopped
+  // renewing its lock. BullMQ moves it back to wait, or fails it once it has
+  // stalled more often than allowed.
+  worker.on('stalled', (jobId) => {
+    log.warn(
+      { jobId },
+      'job stalled: the worker running it stopped renewing its lock; handed to a live worker',
+    );
+  });
   worker.on('error', (error) => {
     // BullMQ reports every failed fetch of an outage here, from the shared
     // connection and from its own blocking one, at each reconnection attempt.
