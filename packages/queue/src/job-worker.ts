@@ -133,7 +133,7 @@ export function createJobWorker<S extends z.ZodType, R>(
   worker.on('stalled', (jobId) => {
     log.warn(
       { jobId },
-      'job stalled: the worker running it stopped renewing its lock; handed to a live worker',
+      'job stalled: the worker running it stopped renewing its lock; it waits for a live worker (failed instead past the stall limit)',
     );
   });
   worker.on('error', (error) => {
