@@ -67,17 +67,12 @@ export function scheduler(
   clock: ManualClock,
   overrides: Omit<BatchSchedulerOverrides, 'logger' | 'clock'> = {},
 ) {
-  // Unique prefixes, unless the test shares them between replicas.
-  const names = {
-    QUEUE_PREFIX: env.QUEUE_PREFIX ?? uniqueName('bs'),
-    CACHE_KEY_PREFIX: env.CACHE_KEY_PREFIX ?? uniqueName('c'),
-    PROVIDER_RATE_LIMIT_PREFIX: env.PROVIDER_RATE_LIMIT_PREFIX ?? uniqueName('rl'),
-  };
   const config: BatchSchedulerConfig = loadConfig(batchSchedulerEnv, {
     env: {
       REDIS_QUEUE_URL: testRedisUrl(),
       REDIS_CACHE_URL: testRedisUrl(),
-      ...names,
+      // Unique prefixes, unless the test shares them between replicas.
+      ...deploymentNames(),
       ...env,
     },
     dotenvPath: false,
@@ -91,10 +86,10 @@ export function scheduler(
   open.push(() => app.close());
   const producer = new RefreshProducer({
     connection: redis('test-p', config.REDIS_QUEUE_URL),
-    prefix: names.QUEUE_PREFIX,
+    prefix: config.QUEUE_PREFIX,
   });
   open.push(() => producer.close());
-  return { app, producer, keyPrefix: names.CACHE_KEY_PREFIX };
+  return { app, producer, keyPrefix: config.CACHE_KEY_PREFIX };
 }
 
 /** Another writer of the same cache (an api reading through), with its own clock. */
