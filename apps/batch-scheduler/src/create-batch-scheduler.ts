@@ -168,6 +168,12 @@ export function createBatchScheduler(
   refreshQueue.on('error', (error) => logger.debug({ err: error }, 'refresh queue error'));
   closer.add('refresh queue', () => refreshQueue.close());
 
+  // BullMQ's lock and stalled check, the same for the batch workers and the refresh worker:
+  // a batch or a request held by a replica that died moves on as soon as either.
+  const jobTimings = {
+    lockDurationMs: overrides.scheduler?.lockDurationMs ?? config.BATCH_LOCK_DURATION_MS,
+    stalledIntervalMs: overrides.scheduler?.stalledIntervalMs ?? config.BATCH_STALLED_INTERVAL_MS,
+  };
   let scheduler: BatchScheduler | undefined;
   if (config.CACHE_BATCH_ENABLED) {
     const batching = new BatchScheduler({
@@ -188,9 +194,8 @@ export function createBatchScheduler(
         maxAttempts: config.REFRESH_MAX_ATTEMPTS,
         fetchTimeoutMs: config.REFRESH_FETCH_TIMEOUT_MS,
         batchConcurrency: Math.min(8, config.WORKER_CONCURRENCY),
-        lockDurationMs: config.BATCH_LOCK_DURATION_MS,
-        stalledIntervalMs: config.BATCH_STALLED_INTERVAL_MS,
         ...overrides.scheduler,
+        ...jobTimings,
       },
     });
     registerBatchMetrics(registry, batching, {
@@ -212,9 +217,7 @@ export function createBatchScheduler(
     refresh: (request) => (scheduler ? scheduler.accept(request) : refresh.refresh(request)),
     concurrency: config.WORKER_CONCURRENCY,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    // A request taken by a replica that died is redelivered as fast as a batch is.
-    lockDurationMs: overrides.scheduler?.lockDurationMs ?? config.BATCH_LOCK_DURATION_MS,
-    stalledIntervalMs: overrides.scheduler?.stalledIntervalMs ?? config.BATCH_STALLED_INTERVAL_MS,
+    ...jobTimings,
   });
   closer.add('refresh worker', () => worker.close());
   registerQueueMetrics(registry, { queues: [refreshQueue], workers: [worker.worker], logger });

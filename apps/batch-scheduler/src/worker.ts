@@ -25,10 +25,10 @@ export interface WorkerDeps {
   readonly concurrency?: number;
   /** @defaultValue 10000 */
   readonly shutdownTimeoutMs?: number;
-  /** BullMQ's lock of a job in progress; after a crash, its job runs again once the lock lapsed. @defaultValue BullMQ's 30000 */
-  readonly lockDurationMs?: number;
-  /** How often this worker looks for jobs whose lock lapsed. @defaultValue BullMQ's 30000 */
-  readonly stalledIntervalMs?: number;
+  /** BullMQ's lock of a job in progress; after a crash, its job runs again once the lock lapsed. */
+  readonly lockDurationMs: number;
+  /** How often this worker looks for jobs whose lock lapsed. */
+  readonly stalledIntervalMs: number;
 }
 
 /**
@@ -47,8 +47,8 @@ export function buildWorker(deps: WorkerDeps): JobWorker {
     logger: deps.logger,
     concurrency: deps.concurrency ?? 8,
     shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 10_000,
-    ...(deps.lockDurationMs === undefined ? {} : { lockDurationMs: deps.lockDurationMs }),
-    ...(deps.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: deps.stalledIntervalMs }),
+    lockDurationMs: deps.lockDurationMs,
+    stalledIntervalMs: deps.stalledIntervalMs,
     process: async (request, job): Promise<RefreshOutcome | IntakeOutcome> => {
       log.info(
         {
