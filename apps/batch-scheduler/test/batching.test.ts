@@ -4,12 +4,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { QueueEvents, Worker } from 'bullmq';
+import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from '@jest/globals';
 import { WarmLedger } from '@fiml/cache';
 import { ManualClock } from '@fiml/market';
 import { QueueName, RefreshProducer, queuePrefix } from '@fiml/queue';
+import { dyingWorker } from '@fiml/queue/testing';
 import { startServiceProcess, testRedisUrl, uniqueName, waitFor } from '@fiml/testing';
 import type { BatchOutcome } from '../src/scheduler/batch-job.js';
 import { batchQueueName } from '../src/scheduler/batch-scheduler.js';
@@ -243,18 +244,15 @@ describe('crash safety', () => {
     const clock = new ManualClock(T1);
     const sim = await simServer(clock);
     const names = deploymentNames();
-    // The replica that dies: it takes the request and never finishes it; closed
-    // by force, it stops renewing its lock, as a killed process would. (Its
-    // stalled check is the deployment's too: BullMQ skips a queue's check for
-    // a stalled interval after any worker ran one.)
-    const dead = new Worker(QueueName.REFRESH, () => new Promise<never>(() => undefined), {
+    // The replica that dies with the request, its timings the deployment's.
+    const dead = dyingWorker({
+      queueName: QueueName.REFRESH,
+      prefix: names.QUEUE_PREFIX,
       connection: redis('test-dead'),
-      prefix: queuePrefix(names.QUEUE_PREFIX),
-      lockDuration: 2_000,
-      stalledInterval: 1_000,
+      lockDurationMs: 2_000,
+      stalledIntervalMs: 1_000,
     });
-    open.push(() => dead.close(true));
-    const taken = new Promise((resolve) => dead.once('active', resolve));
+    open.push(() => dead.close());
     const producer = new RefreshProducer({
       connection: redis('test-p'),
       prefix: names.QUEUE_PREFIX,
@@ -267,8 +265,7 @@ describe('crash safety', () => {
       priority: 'urgent',
       source: 'test',
     });
-    await taken;
-    await dead.close(true);
+    await dead.died;
 
     // BullMQ's own stalled interval (30 s) would leave the request with the dead
     // replica for the whole wait; the configured one hands it over in seconds.

@@ -1,15 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Worker } from 'bullmq';
 import { capturingLogger } from '@fiml/runtime/testing';
 import { createRedisConnection } from '@fiml/runtime';
 import { startRedisServer, uniqueName, waitFor, waitForEvent } from '@fiml/testing';
-import {
-  QueueName,
-  RefreshProducer,
-  createJobWorker,
-  queuePrefix,
-  refreshRequestSchema,
-} from '../src/index.js';
+import { QueueName, RefreshProducer, createJobWorker, refreshRequestSchema } from '../src/index.js';
+import { dyingWorker } from '../src/testing.js';
 
 const open: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -27,16 +21,14 @@ describe('a job whose worker died', () => {
       return connection;
     };
     const prefix = uniqueName('stalled');
-    const timings = { lockDuration: 1_000, stalledInterval: 500 };
-    // The worker that dies: it takes the job and never finishes it; closed by
-    // force, it stops renewing its lock, as a killed process would.
-    const dead = new Worker(QueueName.REFRESH, () => new Promise<never>(() => undefined), {
+    const timings = { lockDurationMs: 1_000, stalledIntervalMs: 500 };
+    const dead = dyingWorker({
+      queueName: QueueName.REFRESH,
+      prefix,
       connection: connect('dead'),
-      prefix: queuePrefix(prefix),
       ...timings,
     });
-    open.push(() => dead.close(true));
-    const taken = waitForEvent(dead, 'active', { timeoutMs: 10_000 });
+    open.push(() => dead.close());
     const producer = new RefreshProducer({ connection: connect('producer'), prefix });
     open.push(() => producer.close());
     const { jobId } = await producer.enqueueRefresh({
@@ -45,8 +37,7 @@ describe('a job whose worker died', () => {
       dataType: 'price',
       source: 'test',
     });
-    await taken;
-    await dead.close(true);
+    expect(await dead.died).toBe(jobId);
 
     const live = createJobWorker({
       queueName: QueueName.REFRESH,
@@ -55,8 +46,7 @@ describe('a job whose worker died', () => {
       schema: refreshRequestSchema,
       logger,
       process: () => Promise.resolve('done'),
-      lockDurationMs: timings.lockDuration,
-      stalledIntervalMs: timings.stalledInterval,
+      ...timings,
     });
     open.push(() => live.close());
     const [completed] = await waitForEvent<[{ id?: string }]>(live.worker, 'completed', {
