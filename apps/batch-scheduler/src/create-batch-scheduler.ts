@@ -220,7 +220,12 @@ export function createBatchScheduler(
     ...jobTimings,
   });
   closer.add('refresh worker', () => worker.close());
-  registerQueueMetrics(registry, { queues: [refreshQueue], workers: [worker.worker], logger });
+  const batches = scheduler?.batchQueues() ?? { queues: [], workers: [] };
+  registerQueueMetrics(registry, {
+    queues: [refreshQueue, ...batches.queues],
+    workers: [worker.worker, ...batches.workers],
+    logger,
+  });
 
   return {
     logger,

@@ -8,6 +8,7 @@ import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from '@jest/globals';
 import { WarmLedger } from '@fiml/cache';
+import { readSample } from '@fiml/observability/promtool';
 import { ManualClock } from '@fiml/market';
 import { QueueName, RefreshProducer, queuePrefix } from '@fiml/queue';
 import { dyingWorker } from '@fiml/queue/testing';
@@ -165,6 +166,12 @@ describe('bad answers', () => {
       description: 'the first batch',
     });
     expect(outcomes[0]).toMatchObject({ keys: 2, retrying: 2, written: 0, failed: [] });
+    const keysCounted = async (outcome: string) =>
+      readSample(await app.registry.metrics(), 'fiml_batch_keys_total', {
+        provider: 'sim-equities',
+        outcome,
+      });
+    expect([await keysCounted('retrying'), await keysCounted('failed')]).toEqual([2, 0]);
     clock.advance(5_000); // past the backoff (1-2 s with jitter)
     await app.scheduler!.tick();
     await waitFor(() => outcomes.length === 2, { timeoutMs: 15_000, description: 'the retry' });
@@ -175,6 +182,14 @@ describe('bad answers', () => {
     expect(await app.scheduler!.pendingKeys()).toEqual([
       { provider: 'sim-equities', dataType: 'price', keys: 0 },
     ]);
+    // Failed for good, counted where an alert sees them (FimlRefreshKeysFailed); no batch job failed.
+    expect([await keysCounted('retrying'), await keysCounted('failed')]).toEqual([2, 2]);
+    expect(await keysCounted('written')).toBe(0);
+    expect(
+      readSample(await app.registry.metrics(), 'fiml_queue_jobs_completed_total', {
+        queue: batchQueueName('sim-equities'),
+      }),
+    ).toBe(2);
   });
 });
 
@@ -285,6 +300,12 @@ describe('crash safety', () => {
       description: 'the request redelivered to the live replica and written',
     });
     expect(app.worker.worker.opts).toMatchObject({ lockDuration: 2_000, stalledInterval: 1_000 });
+    // The take-over is counted by the replica that found it.
+    expect(
+      readSample(await app.registry.metrics(), 'fiml_queue_jobs_stalled_total', {
+        queue: QueueName.REFRESH,
+      }),
+    ).toBe(1);
   }, 60_000);
 });
 

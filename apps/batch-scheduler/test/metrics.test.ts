@@ -69,6 +69,8 @@ if (!promtool) {
     });
 
     const queue = { queue: 'refresh', service: 'batch-scheduler' };
+    // The batch-scheduler's own queue for the provider: one job per upstream call.
+    const batchQueue = { queue: 'refresh-batch-sim-equities', service: 'batch-scheduler' };
     const text = await waitFor(
       async () => {
         const body = await (await fetch(metricsUrl)).text();
@@ -82,7 +84,9 @@ if (!promtool) {
           service: 'batch-scheduler',
           provider: 'sim-equities',
         });
-        return accepted && written === 2 && flushed === 1 ? body : undefined;
+        // The batch job's completion is recorded after its writes.
+        const batchDone = readSample(body, 'fiml_queue_jobs_completed_total', batchQueue) === 1;
+        return accepted && written === 2 && flushed === 1 && batchDone ? body : undefined;
       },
       { timeoutMs: 15_000, description: 'the refresh job accepted and its batch written' },
     );
@@ -91,6 +95,21 @@ if (!promtool) {
     expect(readSample(text, 'fiml_queue_jobs_failed_total', { ...queue, final: 'true' })).toBe(0);
     expect(readSample(text, 'fiml_queue_job_wait_seconds_count', queue)).toBe(1);
     expect(readSample(text, 'fiml_queue_job_run_seconds_count', queue)).toBe(1);
+    expect(readSample(text, 'fiml_queue_jobs_stalled_total', queue)).toBe(0);
+    // The batch queue and its worker are exported as the refresh queue is.
+    expect(readSample(text, 'fiml_queue_jobs', { ...batchQueue, state: 'completed' })).toBe(1);
+    expect(readSample(text, 'fiml_queue_jobs', { ...batchQueue, state: 'waiting' })).toBe(0);
+    expect(readSample(text, 'fiml_queue_jobs_failed_total', { ...batchQueue, final: 'true' })).toBe(
+      0,
+    );
+    expect(readSample(text, 'fiml_queue_job_run_seconds_count', batchQueue)).toBe(1);
+    expect(readSample(text, 'fiml_queue_jobs_stalled_total', batchQueue)).toBe(0);
+    expect(
+      readSample(text, 'fiml_queue_jobs_completed_total', {
+        queue: 'refresh-batch-sim-crypto',
+        service: 'batch-scheduler',
+      }),
+    ).toBe(0);
     // One upstream call for the two symbols, both written by the scheduler.
     const service = { service: 'batch-scheduler' };
     expect(
@@ -126,6 +145,10 @@ if (!promtool) {
     expect([intake('queued'), intake('merged'), intake('fresh'), intake('failed')]).toEqual([
       2, 0, 0, 0,
     ]);
+    // What the batch made of them.
+    const batchKeys = (outcome: string) =>
+      readSample(text, 'fiml_batch_keys_total', { ...provider, outcome });
+    expect([batchKeys('written'), batchKeys('retrying'), batchKeys('failed')]).toEqual([2, 0, 0]);
     // The write side only: no read-path families (hits, latency, circuit) in this process.
     const cacheFamilies = [...text.matchAll(/^# TYPE (fiml_cache_\w+)/gm)].map((m) => m[1]);
     expect(cacheFamilies.sort()).toEqual(['fiml_cache_errors_total', 'fiml_cache_writes_total']);

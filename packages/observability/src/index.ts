@@ -34,6 +34,7 @@ export {
   type BatchMetricsOptions,
   type BatchPendingGroupLike,
   type BatchRateLimitedEventLike,
+  type BatchRunEventLike,
   type BatchSchedulerSource,
 } from './metrics/batch-metrics.js';
 export {

@@ -8,6 +8,7 @@ import {
   type BatchIntakeEventLike,
   type BatchPendingGroupLike,
   type BatchRateLimitedEventLike,
+  type BatchRunEventLike,
   type BatchSchedulerSource,
 } from '../src/index.js';
 import { createMetricsRegistry, type Registry } from '@fiml/runtime';
@@ -24,6 +25,7 @@ class SchedulerEvents
     'rate-limited': [event: BatchRateLimitedEventLike];
     'budget-wait': [event: BatchBudgetWaitEventLike];
     intake: [event: BatchIntakeEventLike];
+    batch: [event: BatchRunEventLike];
   }>
   implements BatchSchedulerSource
 {
@@ -42,6 +44,15 @@ class SchedulerEvents
 }
 
 const providers = ['polygon', 'coingecko'];
+const BATCH_KEY_OUTCOMES = [
+  'written',
+  'not_found',
+  'skipped_newer',
+  'skipped_fresh',
+  'retrying',
+  'waiting_for_budget',
+  'failed',
+];
 
 function flush(fields: Partial<BatchFlushEventLike> = {}): BatchFlushEventLike {
   return {
@@ -78,6 +89,8 @@ describe('registerBatchMetrics', () => {
       expect(await read(registry, 'fiml_batch_budget_waits_total', { provider })).toBe(0);
       for (const outcome of ['queued', 'merged', 'in_flight', 'fresh', 'failed'])
         expect(await read(registry, 'fiml_batch_intake_keys_total', { provider, outcome })).toBe(0);
+      for (const outcome of BATCH_KEY_OUTCOMES)
+        expect(await read(registry, 'fiml_batch_keys_total', { provider, outcome })).toBe(0);
       for (const data_type of ['price', 'fundamentals', 'news'])
         expect(await read(registry, 'fiml_batch_pending_keys', { provider, data_type })).toBe(0);
     }
@@ -150,6 +163,42 @@ describe('registerBatchMetrics', () => {
     expect(await keys('coingecko', 'queued')).toBe(0);
     expect(warnings()).toHaveLength(1);
     expect(JSON.stringify(warnings()[0])).toMatch(/fresh is not a count/);
+  });
+
+  it('counts what each batch made of its keys, and drops a malformed batch event whole', async () => {
+    const { registry, source, warnings } = setup();
+    const batch = (fields: Partial<BatchRunEventLike>): BatchRunEventLike => ({
+      provider: 'polygon',
+      written: 0,
+      notFound: 0,
+      skippedNewer: 0,
+      skippedFresh: 0,
+      retrying: 0,
+      waitingForBudget: 0,
+      failed: 0,
+      ...fields,
+    });
+    source.emit('batch', batch({ written: 95, notFound: 2, skippedNewer: 1, skippedFresh: 2 }));
+    source.emit('batch', batch({ retrying: 3, waitingForBudget: 40 }));
+    source.emit('batch', batch({ written: 1, failed: 3 }));
+    source.emit('batch', batch({ provider: 'coingecko', failed: 1 }));
+    source.emit('batch', batch({ provider: 'somebody-else', written: 6 }));
+    // A count that is not one: nothing of the event is counted.
+    source.emit('batch', batch({ written: 100, failed: Number.NaN }));
+    const keys = (provider: string, outcome: string) =>
+      read(registry, 'fiml_batch_keys_total', { provider, outcome });
+    expect(await keys('polygon', 'written')).toBe(96);
+    expect(await keys('polygon', 'not_found')).toBe(2);
+    expect(await keys('polygon', 'skipped_newer')).toBe(1);
+    expect(await keys('polygon', 'skipped_fresh')).toBe(2);
+    expect(await keys('polygon', 'retrying')).toBe(3);
+    expect(await keys('polygon', 'waiting_for_budget')).toBe(40);
+    expect(await keys('polygon', 'failed')).toBe(3);
+    expect(await keys('coingecko', 'failed')).toBe(1);
+    expect(await keys('coingecko', 'written')).toBe(0);
+    expect(await keys('other', 'written')).toBe(6);
+    expect(warnings()).toHaveLength(1);
+    expect(JSON.stringify(warnings()[0])).toMatch(/failed is not a count/);
   });
 
   it('never counts negative savings: a flush whose fallbacks made more calls than keys saves 0', async () => {
@@ -303,7 +352,7 @@ describe('registerBatchMetrics', () => {
     source.pending = [{ provider: 'polygon', dataType: 'price', keys: 11 }];
     source.emit('flush', flush());
     await registry.metrics();
-    expect(source.listenerTotal()).toBe(4);
+    expect(source.listenerTotal()).toBe(5);
     bridge.detach();
     expect(source.listenerTotal()).toBe(0);
     source.pending = new Error('closed');

@@ -92,6 +92,7 @@ describe('registerQueueMetrics', () => {
     expect(
       await sample(registry, 'fiml_queue_job_run_seconds_count', { queue: 'refresh' }),
     ).toBeGreaterThanOrEqual(4);
+    expect(await sample(registry, 'fiml_queue_jobs_stalled_total', { queue: 'refresh' })).toBe(0);
   });
 
   it('registers nothing without queues, and only job counts for a producer without workers', async () => {
@@ -120,6 +121,8 @@ describe('registerQueueMetrics', () => {
     );
     worker.emit('failed', job({ processedOn: 1_500 }), new Error('x'));
     worker.emit('failed', undefined, new Error('lost'));
+    // Found by this worker's stalled check: the worker that held it stopped renewing its lock.
+    worker.emit('stalled', 'job-7', 'active');
     expect(
       await sample(registry, 'fiml_queue_job_wait_seconds_sum', { queue: 'warm' }),
     ).toBeCloseTo(0.75, 9);
@@ -131,6 +134,7 @@ describe('registerQueueMetrics', () => {
     expect(
       await sample(registry, 'fiml_queue_jobs_failed_total', { queue: 'warm', final: 'true' }),
     ).toBe(2);
+    expect(await sample(registry, 'fiml_queue_jobs_stalled_total', { queue: 'warm' })).toBe(1);
   });
 
   it('keeps exporting the last counts within its deadline while the queue Redis is down', async () => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { Job, Queue } from 'bullmq';
+import { Job, Queue, type Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import {
   cacheKey,
@@ -120,6 +120,23 @@ export interface BatchSchedulerEvents {
       failed: number;
     },
   ];
+  /**
+   * What became of the keys of one batch that ran to its end
+   * (fiml_batch_keys_total); a batch whose job failed sends none.
+   */
+  batch: [
+    event: {
+      provider: string;
+      dataType: DataType;
+      written: number;
+      notFound: number;
+      skippedNewer: number;
+      skippedFresh: number;
+      retrying: number;
+      waitingForBudget: number;
+      failed: number;
+    },
+  ];
   /** Entries handed to the CacheWriter, and what became of each (fiml_cache_writes_total). */
   write: [event: { writer: 'scheduler'; outcomes: readonly WriteOutcome[] }];
 }
@@ -193,8 +210,22 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
-    for (const provider of this.#deps.providers.providers()) this.#workerFor(provider.id);
+    for (const provider of this.#deps.providers.providers()) {
+      this.#queueFor(provider.id);
+      this.#workerFor(provider.id);
+    }
     this.#schedule(0);
+  }
+
+  /**
+   * The per-provider batch queues and their workers (one each per configured
+   * provider, from `start()` on), for the queue metrics.
+   */
+  batchQueues(): { queues: Queue[]; workers: Worker[] } {
+    return {
+      queues: [...this.#queues.values()],
+      workers: [...this.#workers.values()].map((w) => w.worker),
+    };
   }
 
   /** Stops the loop, lets running batches finish (bounded), closes the batch queues. */
@@ -649,6 +680,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     };
     if (keys.length === 0) {
       await this.store.settle(group, batch.token, fresh, started, true);
+      this.#ran(batch, outcome);
       return outcome;
     }
     // Released now, not after the fetch: an urgent request for one of them meanwhile is queued.
@@ -764,6 +796,7 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
       // Redis round trip more; a fast batch's completion says it all).
       if (job && clock.now() - started >= LONG_BATCH_MS) await job.updateProgress(100);
       if (requeued > 0) this.poke();
+      this.#ran(batch, outcome);
       const { failed, ...counts } = outcome;
       this.#log[failed.length > 0 ? 'warn' : 'info'](
         {
@@ -779,6 +812,21 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
     } finally {
       clearInterval(renewal);
     }
+  }
+
+  /** Reports what became of the keys of a batch that ran to its end. */
+  #ran(batch: BatchJob, outcome: BatchOutcome): void {
+    this.emit('batch', {
+      provider: batch.provider,
+      dataType: batch.dataType,
+      written: outcome.written,
+      notFound: outcome.notFound,
+      skippedNewer: outcome.skippedNewer,
+      skippedFresh: outcome.skippedFresh,
+      retrying: outcome.retrying,
+      waitingForBudget: outcome.waitingForBudget,
+      failed: outcome.failed.length,
+    });
   }
 
   /** Books the warmer's entries this batch wrote, each with its share of the batch's calls. */

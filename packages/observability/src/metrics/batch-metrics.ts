@@ -63,6 +63,39 @@ const INTAKE_OUTCOMES = {
   failed: 'failed',
 } as const;
 
+/**
+ * `batch`: what became of the keys of one batch that ran to its end (a batch
+ * whose job failed is counted by fiml_queue_jobs_failed_total instead).
+ */
+export interface BatchRunEventLike {
+  readonly provider: string;
+  /** Fetched and written. */
+  readonly written: number;
+  /** Cached as not found (the provider's positive answer). */
+  readonly notFound: number;
+  /** Fetched, not written: a newer entry was already there. */
+  readonly skippedNewer: number;
+  /** Not fetched: written lately since it was asked for (REFRESH_MIN_AGE_FRACTION). */
+  readonly skippedFresh: number;
+  /** Failed this time; back in its group after a backoff. */
+  readonly retrying: number;
+  /** Stopped by the rate budget or a 429; back in its group, no attempt spent. */
+  readonly waitingForBudget: number;
+  /** Given up after the last attempt (REFRESH_MAX_ATTEMPTS). */
+  readonly failed: number;
+}
+
+/** The `outcome` label of fiml_batch_keys_total, per field of the batch event. */
+const BATCH_KEY_OUTCOMES = {
+  written: 'written',
+  notFound: 'not_found',
+  skippedNewer: 'skipped_newer',
+  skippedFresh: 'skipped_fresh',
+  retrying: 'retrying',
+  waitingForBudget: 'waiting_for_budget',
+  failed: 'failed',
+} as const;
+
 /** Keys pending in one group (provider, data type) at the moment it is read. */
 export interface BatchPendingGroupLike {
   readonly provider: string;
@@ -76,11 +109,13 @@ export interface BatchSchedulerSource {
   on(event: 'rate-limited', listener: (event: BatchRateLimitedEventLike) => void): unknown;
   on(event: 'budget-wait', listener: (event: BatchBudgetWaitEventLike) => void): unknown;
   on(event: 'intake', listener: (event: BatchIntakeEventLike) => void): unknown;
+  on(event: 'batch', listener: (event: BatchRunEventLike) => void): unknown;
   /** When present, `detach()` removes the listeners with it (an EventEmitter has it). */
   off?(event: 'flush', listener: (event: BatchFlushEventLike) => void): unknown;
   off?(event: 'rate-limited', listener: (event: BatchRateLimitedEventLike) => void): unknown;
   off?(event: 'budget-wait', listener: (event: BatchBudgetWaitEventLike) => void): unknown;
   off?(event: 'intake', listener: (event: BatchIntakeEventLike) => void): unknown;
+  off?(event: 'batch', listener: (event: BatchRunEventLike) => void): unknown;
   /**
    * Pending keys per group now (read from the queue Redis at each scrape).
    * Groups of one provider and data type that differ in asset type may come
@@ -123,7 +158,7 @@ export interface BatchMetricsOptions {
 /**
  * Registers the fiml_batch_* families of the batch-scheduler and feeds them
  * from its events: keys per flush, upstream calls saved, what intake made of
- * each requested key, time keys waited in their group, 429s and budget waits
+ * each requested key, what each batch made of its keys, time keys waited in their group, 429s and budget waits
  * per provider, and (read at each scrape) keys pending per provider and data
  * type. Every listener is guarded: a bad event is dropped whole and logged
  * once, never thrown into the scheduler.
@@ -157,29 +192,24 @@ export function registerBatchMetrics(
     labelNames: ['provider'],
     registers,
   });
-  const intake = new Counter({
-    name: 'fiml_batch_intake_keys_total',
-    help: 'Keys of refresh requests at intake, by provider and outcome (queued, merged with a pending key, in_flight, fresh: written lately, failed: not added).',
-    labelNames: ['provider', 'outcome'],
-    registers,
-  });
-  // Children per (provider, outcome), bound once: an intake event comes per refresh request.
-  const intakeChildren = new Map<string, Record<keyof typeof INTAKE_OUTCOMES, Counter.Internal>>();
-  const intakeFor = (provider: string) => {
-    let children = intakeChildren.get(provider);
-    if (!children) {
-      const child = (outcome: string) => intake.labels({ provider, outcome });
-      children = {
-        queued: child(INTAKE_OUTCOMES.queued),
-        merged: child(INTAKE_OUTCOMES.merged),
-        inFlight: child(INTAKE_OUTCOMES.inFlight),
-        fresh: child(INTAKE_OUTCOMES.fresh),
-        failed: child(INTAKE_OUTCOMES.failed),
-      };
-      intakeChildren.set(provider, children);
-    }
-    return children;
-  };
+  const intake = outcomeCounter(
+    new Counter({
+      name: 'fiml_batch_intake_keys_total',
+      help: 'Keys of refresh requests at intake, by provider and outcome (queued, merged with a pending key, in_flight, fresh: written lately, failed: not added).',
+      labelNames: ['provider', 'outcome'],
+      registers,
+    }),
+    INTAKE_OUTCOMES,
+  );
+  const batchKeys = outcomeCounter(
+    new Counter({
+      name: 'fiml_batch_keys_total',
+      help: 'Keys of the batches run, by provider and what became of them (written, not_found, skipped_newer: a newer entry was there, skipped_fresh: written lately, retrying: after a backoff, waiting_for_budget: back to its group, failed: no attempt left).',
+      labelNames: ['provider', 'outcome'],
+      registers,
+    }),
+    BATCH_KEY_OUTCOMES,
+  );
   const wait = new Histogram({
     name: 'fiml_batch_wait_seconds',
     help: 'Time each key waited in its group, from its first request to its flush, by provider.',
@@ -238,7 +268,8 @@ export function registerBatchMetrics(
     size.zero({ provider });
     wait.zero({ provider });
     saved.inc({ provider }, 0);
-    for (const child of Object.values(intakeFor(provider))) child.inc(0);
+    intake.zero(provider);
+    batchKeys.zero(provider);
     rateLimited.inc({ provider }, 0);
     budgetWaits.inc({ provider }, 0);
     for (const data_type of DATA_TYPES) pendingSeriesFor(provider, data_type);
@@ -270,17 +301,16 @@ export function registerBatchMetrics(
     budgetWaits.inc({ provider: providerLabel(e.provider) });
   });
   const onIntake = guard('intake', (e: BatchIntakeEventLike): void => {
-    // Checked before anything is counted, so a bad event is dropped whole.
-    const counts = (Object.keys(INTAKE_OUTCOMES) as (keyof typeof INTAKE_OUTCOMES)[]).map(
-      (field) => [field, count(e[field], field)] as const,
-    );
-    const children = intakeFor(providerLabel(e.provider));
-    for (const [field, n] of counts) if (n > 0) children[field].inc(n);
+    intake.add(providerLabel(e.provider), e);
+  });
+  const onBatch = guard('batch', (e: BatchRunEventLike): void => {
+    batchKeys.add(providerLabel(e.provider), e);
   });
   source.on('flush', onFlush);
   source.on('rate-limited', onRateLimited);
   source.on('budget-wait', onBudgetWait);
   source.on('intake', onIntake);
+  source.on('batch', onBatch);
   return {
     detach() {
       detached = true;
@@ -288,12 +318,51 @@ export function registerBatchMetrics(
       source.off?.('rate-limited', onRateLimited);
       source.off?.('budget-wait', onBudgetWait);
       source.off?.('intake', onIntake);
+      source.off?.('batch', onBatch);
     },
   };
 }
 
 function dataTypeLabel(dataType: unknown): string {
   return (DATA_TYPES as readonly unknown[]).includes(dataType) ? (dataType as string) : OTHER;
+}
+
+/**
+ * A counter by (provider, outcome) fed from an event's count fields, one
+ * outcome per field. Its children are bound once per provider: these events
+ * come per request or per batch.
+ */
+function outcomeCounter<F extends string>(
+  counter: Counter<'provider' | 'outcome'>,
+  outcomes: Readonly<Record<F, string>>,
+) {
+  const fields = Object.keys(outcomes) as F[];
+  const children = new Map<string, Record<F, Counter.Internal>>();
+  const childrenOf = (provider: string) => {
+    let bound = children.get(provider);
+    if (!bound) {
+      bound = {} as Record<F, Counter.Internal>;
+      for (const field of fields) {
+        bound[field] = counter.labels({ provider, outcome: outcomes[field] });
+      }
+      children.set(provider, bound);
+    }
+    return bound;
+  };
+  return {
+    /** Every outcome's series of a provider, at 0. */
+    zero(provider: string): void {
+      for (const child of Object.values<Counter.Internal>(childrenOf(provider))) child.inc(0);
+    },
+    /** Counts an event's fields; one that is not a count drops the whole event (thrown). */
+    add(provider: string, event: Readonly<Record<F, unknown>>): void {
+      const counts = fields.map((field) => count(event[field], field));
+      const bound = childrenOf(provider);
+      fields.forEach((field, i) => {
+        if (counts[i]! > 0) bound[field].inc(counts[i]);
+      });
+    },
+  };
 }
 
 /** A count an event carries: a finite number not below 0. */

@@ -55,7 +55,10 @@ type Counts = Readonly<Record<string, number>>;
 /**
  * Registers the BullMQ queue metric families: job counts by state for every
  * queue given, and for the workers given, completed and failed attempts with
- * their wait and run times. Queue names are the system's fixed QueueName set.
+ * their wait and run times, and the stalled jobs their stalled checks found.
+ * Queue names are the system's fixed QueueName set and the batch-scheduler's
+ * per-provider batch queues (`refresh-batch-<provider>`, one per configured
+ * provider).
  */
 export function registerQueueMetrics(
   registry: Registry,
@@ -113,6 +116,12 @@ export function registerQueueMetrics(
     buckets: [...JOB_RUN_BUCKETS],
     registers,
   });
+  const stalled = new Counter({
+    name: 'fiml_queue_jobs_stalled_total',
+    help: 'Jobs this process’s stalled checks found held by a worker that stopped renewing their lock (a process that died, or a loop blocked past the lock), by queue.',
+    labelNames: ['queue'],
+    registers,
+  });
 
   // Guarded: a failing listener must not throw into the BullMQ worker.
   const guard = listenerGuard(log);
@@ -123,6 +132,7 @@ export function registerQueueMetrics(
     failed.inc({ queue, final: 'false' }, 0);
     wait.zero({ queue });
     run.zero({ queue });
+    stalled.inc({ queue }, 0);
 
     const time = (job: Job): void => {
       if (job.processedOn === undefined) return;
@@ -144,11 +154,17 @@ export function registerQueueMetrics(
       failed.inc({ queue, final: final ? 'true' : 'false' });
       if (job) time(job);
     });
+    // Counted where it was found: the worker that held the job may be gone.
+    const onStalled = guard('stalled', (): void => {
+      stalled.inc({ queue });
+    });
     worker.on('completed', onCompleted);
     worker.on('failed', onFailed);
+    worker.on('stalled', onStalled);
     return () => {
       worker.off('completed', onCompleted);
       worker.off('failed', onFailed);
+      worker.off('stalled', onStalled);
     };
   });
   return {
