@@ -265,6 +265,18 @@ const ROWS = [
         ],
       },
       {
+        title: 'Batch keys by outcome',
+        unit: 'short',
+        description:
+          'Keys of the batches run per second: written, not_found, skipped_newer (a newer entry was there), skipped_fresh (written lately: not fetched), retrying (after a backoff), waiting_for_budget (back to its group), failed (no attempt left: FimlRefreshKeysFailed).',
+        targets: [
+          t(
+            `sum by (provider, outcome) (rate(fiml_batch_keys_total[${R}]))`,
+            '{{provider}} {{outcome}}',
+          ),
+        ],
+      },
+      {
         title: 'Pending keys',
         unit: 'short',
         description:
@@ -316,15 +328,17 @@ const ROWS = [
         targets: [t(quantile(0.95, 'fiml_queue_job_wait_seconds', ', queue'), '{{queue}}')],
       },
       {
-        title: 'Jobs completed and failed',
+        title: 'Jobs completed, failed and stalled',
         unit: 'ops',
-        description: 'Jobs the workers finished, and failed attempts (final: no retry left).',
+        description:
+          'Jobs the workers finished, failed attempts (final: no retry left), and jobs found held by a worker that stopped renewing their lock (each runs again; FimlJobsStalling). Batch queues are refresh-batch-<provider>.',
         targets: [
           t(`sum by (queue) (rate(fiml_queue_jobs_completed_total[${R}]))`, 'completed {{queue}}'),
           t(
             `sum by (queue, final) (rate(fiml_queue_jobs_failed_total[${R}]))`,
             'failed {{queue}} final={{final}}',
           ),
+          t(`sum by (queue) (rate(fiml_queue_jobs_stalled_total[${R}]))`, 'stalled {{queue}}'),
         ],
       },
     ],

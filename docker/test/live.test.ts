@@ -72,6 +72,10 @@ const NOT_PROVOKED: Record<string, string> = {
     'needs every target of a service gone from service discovery; the test scrapes static targets',
   FimlIntakeKeysLost:
     'needs a pending-set script error after a refresh job completed (the batch-scheduler test corrupts a group key for it)',
+  FimlRefreshKeysFailed:
+    'needs a provider failing every attempt at some keys; the simulated upstreams of this test answer every call (the batch-scheduler test of a provider answering garbage counts them)',
+  FimlJobsStalling:
+    'needs jobs stalling in every 15-minute window for half an hour (a stall is counted in the batch-scheduler and queue tests)',
   FimlApiAcceptBacklog:
     'needs connections arriving faster than the api accepts them for two minutes; the runtime test holds a queue for seconds only',
 };
