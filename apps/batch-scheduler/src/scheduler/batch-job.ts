@@ -109,6 +109,11 @@ export interface BatchOutcome {
   failed: { symbol: string; code: string; message: string; attempts: number }[];
 }
 
+/** What a batch that ran made of its keys, one count per outcome (fiml_batch_keys_total). */
+export type BatchKeyCounts = Omit<BatchOutcome, 'keys' | 'upstreamCalls' | 'failed'> & {
+  failed: number;
+};
+
 /**
  * A refresh request's result at intake, shown on the queue dashboard. The
  * job completes once its keys' add is on its way to the pending store (see

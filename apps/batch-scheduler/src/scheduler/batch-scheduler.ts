@@ -28,6 +28,7 @@ import {
 import {
   batchJobSchema,
   type BatchJob,
+  type BatchKeyCounts,
   type BatchOutcome,
   type PackedBatchJob,
   type IntakeOutcome,
@@ -124,19 +125,7 @@ export interface BatchSchedulerEvents {
    * What became of the keys of one batch that ran to its end
    * (fiml_batch_keys_total); a batch whose job failed sends none.
    */
-  batch: [
-    event: {
-      provider: string;
-      dataType: DataType;
-      written: number;
-      notFound: number;
-      skippedNewer: number;
-      skippedFresh: number;
-      retrying: number;
-      waitingForBudget: number;
-      failed: number;
-    },
-  ];
+  batch: [event: { provider: string; dataType: DataType } & BatchKeyCounts];
   /** Entries handed to the CacheWriter, and what became of each (fiml_cache_writes_total). */
   write: [event: { writer: 'scheduler'; outcomes: readonly WriteOutcome[] }];
 }
@@ -816,16 +805,12 @@ export class BatchScheduler extends EventEmitter<BatchSchedulerEvents> {
 
   /** Reports what became of the keys of a batch that ran to its end. */
   #ran(batch: BatchJob, outcome: BatchOutcome): void {
+    const { keys: _keys, upstreamCalls: _calls, failed, ...counts } = outcome;
     this.emit('batch', {
       provider: batch.provider,
       dataType: batch.dataType,
-      written: outcome.written,
-      notFound: outcome.notFound,
-      skippedNewer: outcome.skippedNewer,
-      skippedFresh: outcome.skippedFresh,
-      retrying: outcome.retrying,
-      waitingForBudget: outcome.waitingForBudget,
-      failed: outcome.failed.length,
+      ...counts,
+      failed: failed.length,
     });
   }
 
