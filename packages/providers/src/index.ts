@@ -50,6 +50,7 @@ export {
   getJson,
   parseBody,
   retryAfterFrom,
+  DEFAULT_MAX_RESPONSE_BYTES,
   type HttpJsonRequest,
   type HttpJsonResponse,
 } from './http/http-json.js';

@@ -112,6 +112,12 @@ export const providerVars = {
     expected: 'integer milliseconds 100-120000',
     default: '5000',
   }),
+  PROVIDER_MAX_RESPONSE_BYTES: envVar(integer(1_024, 1_073_741_824), {
+    description:
+      'Most bytes of one upstream answer’s body read, after decompression (16 MiB by default, far above any batch’s answer). A longer answer fails its call as FIML_PROVIDER_BAD_RESPONSE and its connection is dropped, so an upstream that streams without end or a compressed bomb cannot exhaust memory.',
+    expected: 'integer bytes 1024-1073741824',
+    default: '16777216',
+  }),
   PROVIDER_RATE_LIMITS: envVar(rateLimits(), {
     description:
       'Overrides of providers’ default rate limits (their free plans), for paid plans or shared keys: `<provider>=<n>/<unit>[+<n>/<unit>…]` joined by `;`; units s, min, h, day, month, optionally with a multiple (100/15min). Every window is enforced at once across all processes.',

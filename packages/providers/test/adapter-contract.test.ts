@@ -33,7 +33,7 @@ import {
 interface AdapterCase {
   readonly name: string;
   readonly start: () => Promise<FixtureServer>;
-  readonly make: (url: string, timeoutMs: number) => BaseProvider;
+  readonly make: (url: string, timeoutMs: number, maxResponseBytes?: number) => BaseProvider;
   readonly assetType: AssetType;
   /** Symbols the fixture knows; a batch adapter gets them in one call. */
   readonly known: readonly string[];
@@ -55,11 +55,12 @@ const cases: AdapterCase[] = [
   {
     name: 'coingecko',
     start: startCoinGeckoFixture,
-    make: (url, timeoutMs) =>
+    make: (url, timeoutMs, maxResponseBytes) =>
       new CoinGeckoProvider({
         baseUrl: url,
         apiKey: COINGECKO_KEY,
         timeoutMs,
+        ...(maxResponseBytes ? { maxResponseBytes } : {}),
         clock,
         ids: { DEAD: COINGECKO_PRICELESS_ID },
       }),
@@ -74,8 +75,14 @@ const cases: AdapterCase[] = [
   {
     name: 'finnhub',
     start: startFinnhubFixture,
-    make: (url, timeoutMs) =>
-      new FinnhubProvider({ baseUrl: url, apiKey: FINNHUB_KEY, timeoutMs, clock }),
+    make: (url, timeoutMs, maxResponseBytes) =>
+      new FinnhubProvider({
+        baseUrl: url,
+        apiKey: FINNHUB_KEY,
+        timeoutMs,
+        ...(maxResponseBytes ? { maxResponseBytes } : {}),
+        clock,
+      }),
     assetType: 'equity',
     known: ['AAPL'],
     unknown: 'ZZZZ',
@@ -86,8 +93,14 @@ const cases: AdapterCase[] = [
   {
     name: 'polygon',
     start: startPolygonFixture,
-    make: (url, timeoutMs) =>
-      new PolygonProvider({ baseUrl: url, apiKey: POLYGON_KEY, timeoutMs, clock }),
+    make: (url, timeoutMs, maxResponseBytes) =>
+      new PolygonProvider({
+        baseUrl: url,
+        apiKey: POLYGON_KEY,
+        timeoutMs,
+        ...(maxResponseBytes ? { maxResponseBytes } : {}),
+        clock,
+      }),
     assetType: 'equity',
     known: ['AAPL', 'MSFT', 'BRK.B'],
     unknown: 'ZZZZ',
@@ -245,6 +258,21 @@ describe.each(cases)('$name adapter contract', (c) => {
     expect(error.body).toMatch(/^\{"truncated"/);
     expect(error.body).toMatch(/… \(\d+ chars\)$/);
     expect(error.retryable).toBe(false);
+  });
+
+  it('stops reading an answer that never ends at its bound: BAD_RESPONSE, the connection dropped, before the timeout', async () => {
+    fixture.mode = 'endless';
+    const bounded = c.make(fixture.url, 30_000, 1024 * 1024);
+    const closed = waitForEvent(fixture.events, 'aborted', { description: 'the socket to close' });
+    const response = await withDeadline(
+      bounded.fetch('price', assets(c.known)),
+      10_000,
+      'the call to give up on the body',
+    );
+    const error = expectCallError(response, c.known, ProviderErrorCode.BAD_RESPONSE);
+    expect(error.message).toContain('is larger than 1048576 bytes');
+    expect(error.retryable).toBe(false);
+    await closed;
   });
 
   it('reports a schema mismatch as BAD_RESPONSE naming the field', async () => {

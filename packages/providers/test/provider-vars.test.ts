@@ -46,6 +46,7 @@ describe('providerVars', () => {
         COINGECKO_ID_MAP: 'BTC',
         SIM_PROVIDER_URL: 'ftp://x',
         PROVIDER_TIMEOUT_MS: '5',
+        PROVIDER_MAX_RESPONSE_BYTES: '16MB',
         COINGECKO_PLAN: 'gold',
       });
     } catch (e) {
@@ -55,6 +56,7 @@ describe('providerVars', () => {
     expect((error as ConfigError).problems.map((p) => p.variable).sort()).toEqual([
       'COINGECKO_ID_MAP',
       'COINGECKO_PLAN',
+      'PROVIDER_MAX_RESPONSE_BYTES',
       'PROVIDER_RATE_LIMITS',
       'PROVIDER_ROUTES',
       'PROVIDER_TIMEOUT_MS',

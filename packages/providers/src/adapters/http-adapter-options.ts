@@ -10,6 +10,11 @@ export interface HttpAdapterOptions {
   readonly apiKey?: string;
   /** Per call, including reading the body. @defaultValue 5000 */
   readonly timeoutMs?: number;
+  /**
+   * Most bytes of an answer's body (after decompression); a longer one is a
+   * BAD_RESPONSE, its connection dropped. @defaultValue 16 MiB (DEFAULT_MAX_RESPONSE_BYTES)
+   */
+  readonly maxResponseBytes?: number;
   /** The limits the limiter enforces. @defaultValue the adapter's documented free-plan limits */
   readonly rateLimits?: readonly RateLimitWindow[];
   /** @defaultValue the adapter's documented batch size */
@@ -47,7 +52,8 @@ export interface AdapterCall {
 
 /**
  * The request of one upstream call, assembled the same way by every HTTP
- * adapter: the configured timeout and fetch, and the caller's cancellation.
+ * adapter: the configured timeout, body bound and fetch, and the caller's
+ * cancellation.
  */
 export function httpRequest(c: AdapterCall): HttpJsonRequest {
   return {
@@ -57,6 +63,9 @@ export function httpRequest(c: AdapterCall): HttpJsonRequest {
     timeoutMs: c.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     clock: c.clock,
     defaultRetryAfterMs: c.defaultRetryAfterMs,
+    ...(c.options.maxResponseBytes === undefined
+      ? {}
+      : { maxResponseBytes: c.options.maxResponseBytes }),
     ...(c.call.signal ? { signal: c.call.signal } : {}),
     ...(c.options.fetch ? { fetch: c.options.fetch } : {}),
   };

@@ -16,7 +16,19 @@ export interface HttpJsonRequest {
   readonly clock: Clock;
   /** Retry-After assumed when a 429 carries none (the API's shortest window, usually). */
   readonly defaultRetryAfterMs: number;
+  /**
+   * Most bytes of body read (after decompression); a longer answer is a
+   * BAD_RESPONSE and its connection is dropped. @defaultValue {@link DEFAULT_MAX_RESPONSE_BYTES}
+   */
+  readonly maxResponseBytes?: number;
 }
+
+/**
+ * 16 MiB: far above any batch's answer from the adapters here (a 100-symbol
+ * price answer is tens of kilobytes), and still a bounded allocation when an
+ * upstream streams without end.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 export interface HttpJsonResponse {
   readonly status: number;
@@ -107,6 +119,7 @@ export async function getJson(request: HttpJsonRequest): Promise<HttpJsonRespons
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
   const doFetch = request.fetch ?? fetch;
+  const maxBytes = request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   let status: number;
   let headers: Headers;
   let text: string;
@@ -119,8 +132,21 @@ export async function getJson(request: HttpJsonRequest): Promise<HttpJsonRespons
     status = response.status;
     headers = response.headers;
     // The timeout covers the body too: a server that stalls mid-body is a timeout.
-    text = await response.text();
+    const body = await readBody(response, maxBytes);
+    if (body === undefined) {
+      if (status >= 200 && status <= 299) {
+        throw new ProviderError(
+          ProviderErrorCode.BAD_RESPONSE,
+          `response from ${where} is larger than ${maxBytes} bytes; not read further`,
+          { providerId: request.providerId, status },
+        );
+      }
+      text = `(a body of more than ${maxBytes} bytes, not read)`;
+    } else {
+      text = body;
+    }
   } catch (error) {
+    if (error instanceof ProviderError) throw error;
     if (timeout.aborted) {
       throw new ProviderError(
         ProviderErrorCode.TIMEOUT,
@@ -165,6 +191,41 @@ export async function getJson(request: HttpJsonRequest): Promise<HttpJsonRespons
     );
   }
   return { status, headers, text, json };
+}
+
+/**
+ * The body as text, or undefined past `maxBytes` (its connection dropped). A
+ * body whose Content-Length says it fits and that is not compressed is read
+ * whole (undici reads no more than that length); any other (chunked, or
+ * compressed: a few kilobytes of gzip can inflate to gigabytes) is counted as
+ * it arrives.
+ */
+async function readBody(response: Response, maxBytes: number): Promise<string | undefined> {
+  const length = response.headers.get('content-length');
+  const encoding = response.headers.get('content-encoding');
+  const identity = encoding === null || encoding.trim().toLowerCase() === 'identity';
+  if (identity && length !== null && /^\d+$/.test(length.trim())) {
+    if (Number(length) > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    return response.text();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  const decoder = new TextDecoder();
+  let read = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    read += value.byteLength;
+    if (read > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
 }
 
 /** Validates a response body; a mismatch is a BAD_RESPONSE naming the first problems. */

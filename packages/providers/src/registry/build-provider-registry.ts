@@ -5,6 +5,7 @@ import { CoinGeckoProvider, type CoinGeckoPlan } from '../adapters/coingecko-pro
 import { FinnhubProvider } from '../adapters/finnhub-provider.js';
 import { PolygonProvider } from '../adapters/polygon-provider.js';
 import { SimHttpProvider } from '../adapters/sim-http-provider.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../http/http-json.js';
 import type { MarketDataProvider } from '../provider.js';
 import { ProviderConfigError, UnknownProviderError } from '../provider-config-error.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
@@ -20,6 +21,7 @@ import { parseRoutes, type ProviderRoutes } from './routes.js';
 export interface ProviderSettings {
   readonly PROVIDER_ROUTES: ProviderRoutes;
   readonly PROVIDER_TIMEOUT_MS: number;
+  readonly PROVIDER_MAX_RESPONSE_BYTES: number;
   /** Overrides of providers' default limits, by provider id. */
   readonly PROVIDER_RATE_LIMITS: Readonly<Record<string, readonly RateLimitWindow[]>>;
   readonly PROVIDER_RATE_LIMIT_PREFIX: string;
@@ -42,6 +44,7 @@ export const DEFAULT_PROVIDER_SETTINGS: ProviderSettings = {
     'equity:price=sim-equities;crypto:price=sim-crypto;*:fundamentals=sim-reference;*:news=sim-reference',
   ),
   PROVIDER_TIMEOUT_MS: 5_000,
+  PROVIDER_MAX_RESPONSE_BYTES: DEFAULT_MAX_RESPONSE_BYTES,
   PROVIDER_RATE_LIMITS: {},
   PROVIDER_RATE_LIMIT_PREFIX: 'fiml-rl',
   SIM_PROVIDER_URL: 'http://127.0.0.1:9200',
@@ -107,6 +110,7 @@ export function buildProviderRegistry(
     const rateLimits = limitsFor(id);
     return {
       timeoutMs: settings.PROVIDER_TIMEOUT_MS,
+      maxResponseBytes: settings.PROVIDER_MAX_RESPONSE_BYTES,
       ...(rateLimits ? { rateLimits } : {}),
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
