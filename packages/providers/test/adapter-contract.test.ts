@@ -33,7 +33,8 @@ import {
 interface AdapterCase {
   readonly name: string;
   readonly start: () => Promise<FixtureServer>;
-  readonly make: (url: string, timeoutMs: number, maxResponseBytes?: number) => BaseProvider;
+  /** Builds the adapter with the options every case shares, plus its own key and settings. */
+  readonly make: (common: CommonOptions) => BaseProvider;
   readonly assetType: AssetType;
   /** Symbols the fixture knows; a batch adapter gets them in one call. */
   readonly known: readonly string[];
@@ -51,17 +52,27 @@ interface AdapterCase {
 
 const clock = new ManualClock('2026-11-24T15:00:00Z');
 
+interface CommonOptions {
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly maxResponseBytes?: number;
+  readonly clock: ManualClock;
+}
+const common = (baseUrl: string, timeoutMs: number, maxResponseBytes?: number): CommonOptions => ({
+  baseUrl,
+  timeoutMs,
+  ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
+  clock,
+});
+
 const cases: AdapterCase[] = [
   {
     name: 'coingecko',
     start: startCoinGeckoFixture,
-    make: (url, timeoutMs, maxResponseBytes) =>
+    make: (options) =>
       new CoinGeckoProvider({
-        baseUrl: url,
+        ...options,
         apiKey: COINGECKO_KEY,
-        timeoutMs,
-        ...(maxResponseBytes ? { maxResponseBytes } : {}),
-        clock,
         ids: { DEAD: COINGECKO_PRICELESS_ID },
       }),
     assetType: 'crypto',
@@ -75,14 +86,7 @@ const cases: AdapterCase[] = [
   {
     name: 'finnhub',
     start: startFinnhubFixture,
-    make: (url, timeoutMs, maxResponseBytes) =>
-      new FinnhubProvider({
-        baseUrl: url,
-        apiKey: FINNHUB_KEY,
-        timeoutMs,
-        ...(maxResponseBytes ? { maxResponseBytes } : {}),
-        clock,
-      }),
+    make: (options) => new FinnhubProvider({ ...options, apiKey: FINNHUB_KEY }),
     assetType: 'equity',
     known: ['AAPL'],
     unknown: 'ZZZZ',
@@ -93,14 +97,7 @@ const cases: AdapterCase[] = [
   {
     name: 'polygon',
     start: startPolygonFixture,
-    make: (url, timeoutMs, maxResponseBytes) =>
-      new PolygonProvider({
-        baseUrl: url,
-        apiKey: POLYGON_KEY,
-        timeoutMs,
-        ...(maxResponseBytes ? { maxResponseBytes } : {}),
-        clock,
-      }),
+    make: (options) => new PolygonProvider({ ...options, apiKey: POLYGON_KEY }),
     assetType: 'equity',
     known: ['AAPL', 'MSFT', 'BRK.B'],
     unknown: 'ZZZZ',
@@ -115,7 +112,7 @@ describe.each(cases)('$name adapter contract', (c) => {
   let provider: BaseProvider;
   beforeEach(async () => {
     fixture = await c.start();
-    provider = c.make(fixture.url, 2_000);
+    provider = c.make(common(fixture.url, 2_000));
   });
   afterEach(async () => {
     await fixture.close();
@@ -230,14 +227,14 @@ describe.each(cases)('$name adapter contract', (c) => {
 
   it('gives up at the timeout with a TIMEOUT error', async () => {
     fixture.mode = 'hang';
-    const impatient = c.make(fixture.url, 100);
+    const impatient = c.make(common(fixture.url, 100));
     const response = await impatient.fetch('price', assets(c.known));
     expectCallError(response, c.known, ProviderErrorCode.TIMEOUT);
   });
 
   it('cancels the call in flight when the caller aborts: ABORTED, the server sees the socket closed', async () => {
     fixture.mode = 'hang';
-    const patient = c.make(fixture.url, 30_000);
+    const patient = c.make(common(fixture.url, 30_000));
     const controller = new AbortController();
     const arrived = waitForEvent(fixture.events, 'request');
     const closed = waitForEvent(fixture.events, 'aborted', { description: 'the socket to close' });
@@ -262,7 +259,7 @@ describe.each(cases)('$name adapter contract', (c) => {
 
   it('stops reading an answer that never ends at its bound: BAD_RESPONSE, the connection dropped, before the timeout', async () => {
     fixture.mode = 'endless';
-    const bounded = c.make(fixture.url, 30_000, 1024 * 1024);
+    const bounded = c.make(common(fixture.url, 30_000, 1024 * 1024));
     const closed = waitForEvent(fixture.events, 'aborted', { description: 'the socket to close' });
     const response = await withDeadline(
       bounded.fetch('price', assets(c.known)),
@@ -293,7 +290,7 @@ describe.each(cases)('$name adapter contract', (c) => {
   it('reports a refused connection as NETWORK, never a rejection', async () => {
     const { url } = fixture;
     await fixture.close();
-    const response = await c.make(url, 2_000).fetch('price', assets(c.known));
+    const response = await c.make(common(url, 2_000)).fetch('price', assets(c.known));
     expectCallError(response, c.known, ProviderErrorCode.NETWORK);
   });
 
