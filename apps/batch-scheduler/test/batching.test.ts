@@ -182,7 +182,8 @@ describe('bad answers', () => {
     expect(await app.scheduler!.pendingKeys()).toEqual([
       { provider: 'sim-equities', dataType: 'price', keys: 0 },
     ]);
-    // Failed for good, counted where an alert sees them (FimlRefreshKeysFailed); no batch job failed.
+    // Failed for good, counted where an alert sees them (FimlRefreshKeysFailed); no batch job
+    // failed.
     expect([await keysCounted('retrying'), await keysCounted('failed')]).toEqual([2, 2]);
     expect(await keysCounted('written')).toBe(0);
     expect(

@@ -158,9 +158,9 @@ export interface BatchMetricsOptions {
 /**
  * Registers the fiml_batch_* families of the batch-scheduler and feeds them
  * from its events: keys per flush, upstream calls saved, what intake made of
- * each requested key, what each batch made of its keys, time keys waited in their group, 429s and budget waits
- * per provider, and (read at each scrape) keys pending per provider and data
- * type. Every listener is guarded: a bad event is dropped whole and logged
+ * each requested key, what each batch made of its keys, time keys waited in
+ * their group, 429s and budget waits per provider, and (read at each scrape)
+ * keys pending per provider and data type. Every listener is guarded: a bad event is dropped whole and logged
  * once, never thrown into the scheduler.
  *
  * fiml_batch_size is the family the api's cache bridge also exports (keys per
