@@ -2,6 +2,7 @@ import { envVar, parsers } from '@fiml/config';
 import { z } from 'zod';
 import { parseRateLimits, type RateLimitWindow } from './rate-limit/rate-limit-window.js';
 import { parseRoutes } from './registry/routes.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './http/http-json.js';
 
 const { integer, keyPrefix, oneOf } = parsers;
 
@@ -116,7 +117,7 @@ export const providerVars = {
     description:
       'Most bytes of one upstream answer’s body read, after decompression (16 MiB by default, far above any batch’s answer). A longer answer fails its call as FIML_PROVIDER_BAD_RESPONSE and its connection is dropped, so an upstream that streams without end or a compressed bomb cannot exhaust memory.',
     expected: 'integer bytes 1024-1073741824',
-    default: '16777216',
+    default: String(DEFAULT_MAX_RESPONSE_BYTES),
   }),
   PROVIDER_RATE_LIMITS: envVar(rateLimits(), {
     description:
