@@ -59,6 +59,12 @@ export const apiEnv = defineEnv('api', {
     expected: 'decimal 0-1',
     default: '0.25',
   }),
+  API_ACCEPT_HANDLES: envVar(integer(1, 64), {
+    description:
+      "Listening handles the api takes new connections on, all on its one socket: libuv accepts one connection per handle per event-loop iteration, so a busy api with one handle (Node's way) takes a crowd of new connections at tens a second. 1 turns the extra handles off.",
+    expected: 'integer 1-64',
+    default: '32',
+  }),
   API_MAX_EVENT_LOOP_DELAY_MS: envVar(integer(0, 60_000), {
     description:
       'Above this event-loop delay the api answers 503 with Retry-After instead of queueing more work it cannot serve in time; 0 turns the check off.',

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulatedProviderServer } from '@fiml/simulator';
 import {
@@ -26,6 +27,27 @@ function startApi(env: Record<string, string>): ServiceProcess {
   return service;
 }
 
+/**
+ * Descriptors `pid` holds on the TCP socket listening on `port` (Linux /proc):
+ * the socket's inode from /proc/net/tcp, then the process's fds linking to it.
+ */
+function listeningDescriptors(pid: number, port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const listen = readFileSync('/proc/net/tcp', 'latin1')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((fields) => fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A');
+  if (!listen) return 0;
+  const socket = `socket:[${listen[9]}]`;
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === socket;
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
+}
+
 async function status(url: string): Promise<number> {
   return (await fetch(url)).status;
 }
@@ -42,7 +64,10 @@ describe('the api process', () => {
       API_KEYS: 'tester:0123456789abcdef01',
       SIM_PROVIDER_URL: sim.url,
     });
-    await api.waitForLog((r) => r.msg === 'api ready');
+    const ready = await api.waitForLog((r) => r.msg === 'api ready');
+    // API_ACCEPT_HANDLES at its default: that many descriptors of the one listening socket.
+    expect(ready.acceptHandles).toBe(32);
+    if (existsSync('/proc/net/tcp')) expect(listeningDescriptors(api.child.pid!, port)).toBe(32);
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await status(`${base}/readyz`)) === 200, {
       description: '/readyz 200',
@@ -60,6 +85,7 @@ describe('the api process', () => {
     api.child.kill('SIGTERM');
     await expect(api.exited).resolves.toEqual({ code: 0, signal: null });
     expect(api.logs.filter((r) => r.msg === 'closed').map((r) => r.step)).toEqual([
+      'accept handles',
       'http server',
       'warm read recorder',
       'access recorder',
@@ -73,8 +99,14 @@ describe('the api process', () => {
   it('starts without Redis, ready but degraded meanwhile, and plainly ready when Redis comes up', async () => {
     const [apiPort, redisPort] = [await freePort(), await freePort()];
     const url = `redis://127.0.0.1:${redisPort}`;
-    const api = startApi({ REDIS_QUEUE_URL: url, REDIS_CACHE_URL: url, API_PORT: String(apiPort) });
-    await api.waitForLog((r) => r.msg === 'api ready');
+    const api = startApi({
+      REDIS_QUEUE_URL: url,
+      REDIS_CACHE_URL: url,
+      API_PORT: String(apiPort),
+      API_ACCEPT_HANDLES: '1', // Node's own way: the extra handles off
+    });
+    expect((await api.waitForLog((r) => r.msg === 'api ready')).acceptHandles).toBe(1);
+    if (existsSync('/proc/net/tcp')) expect(listeningDescriptors(api.child.pid!, apiPort)).toBe(1);
     const base = `http://127.0.0.1:${apiPort}`;
     const readiness = async () => {
       const res = await fetch(`${base}/readyz`);

@@ -63,3 +63,8 @@ export {
 } from './lifecycle.js';
 export { fitGcToCpus } from './gc.js';
 export { listenQueueLength } from './listen-queue.js';
+export {
+  addAcceptHandles,
+  type AcceptHandleOptions,
+  type AcceptHandles,
+} from './accept-handles.js';
