@@ -154,6 +154,16 @@ describe('addAcceptHandles', () => {
     await handles.close(); // idempotent
   });
 
+  it('adds none, with the reason, when the helper does not hand the copies back in time', async () => {
+    const server = await listening(createHttpServer((_, response) => response.end('ok')));
+    const late = await addAcceptHandles(server, { copies: 3, backlog: 511, timeoutMs: 1 });
+    expect(late.added).toBe(0);
+    expect(late.failure?.message).toMatch(/did not answer within 1 ms/);
+    // The server keeps its own handle and serves.
+    const answer = await fetch(`http://127.0.0.1:${portOf(server)}/`);
+    expect(await answer.text()).toBe('ok');
+  });
+
   it('adds none, with the reason, to a server that is not listening on TCP', async () => {
     const idle = createServer();
     const notListening = await addAcceptHandles(idle, { copies: 2, backlog: 511 });

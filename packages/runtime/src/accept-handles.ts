@@ -143,6 +143,8 @@ function copiesOf(
     const finish = (error?: Error) => {
       clearTimeout(timer);
       child.removeAllListeners();
+      // A child process with no 'error' listener throws its errors (a failed kill): none matter now.
+      child.on('error', () => undefined);
       if (child.connected) child.disconnect();
       if (child.exitCode === null && child.signalCode === null) child.kill();
       if (error === undefined) resolve(received);
