@@ -6,6 +6,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addAcceptHandles, type AcceptHandles } from './accept-handles.js';
+import { waitingIn } from './listen-queue.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -45,15 +46,10 @@ function clients(port: number, count: number): Socket[] {
  * on purpose: the server must not run while the queue fills.
  */
 function blockUntilQueued(port: number, count: number): number {
-  const pattern = new RegExp(
-    `^ *\\d+: [0-9A-F]+:${port.toString(16).toUpperCase().padStart(4, '0')} [0-9A-F]+:[0-9A-F]+ 0A [0-9A-F]+:([0-9A-F]+)`,
-    'm',
-  );
   const deadline = performance.now() + 5_000;
   let queued = 0;
   while (queued < count && performance.now() < deadline) {
-    const match = pattern.exec(readFileSync('/proc/net/tcp', 'latin1'));
-    queued = match ? Number.parseInt(match[1]!, 16) : 0;
+    queued = waitingIn([readFileSync('/proc/net/tcp', 'latin1')], port) ?? 0;
   }
   return queued;
 }

@@ -8,6 +8,8 @@ import { Server, type ServerOpts, type Socket } from 'node:net';
 export interface AcceptHandles {
   /** How many were added (0 when none could be). */
   readonly added: number;
+  /** Why fewer than asked for were added (none then), when so. */
+  readonly failure?: Error;
   /** Stops accepting on them; connections already accepted stay with the server. Idempotent. */
   close(): Promise<void>;
 }
@@ -52,7 +54,7 @@ export interface AcceptHandleOptions {
 export async function addAcceptHandles(
   server: Server,
   options: AcceptHandleOptions,
-): Promise<AcceptHandles & { readonly failure?: Error }> {
+): Promise<AcceptHandles> {
   const copies = Math.max(0, Math.floor(options.copies));
   const address = server.address();
   if (copies === 0) return { added: 0, close: () => Promise.resolve() };

@@ -22,18 +22,31 @@ export async function listenQueueLength(
   port: number,
   procRoot = '/proc',
 ): Promise<number | undefined> {
+  // Read off the event loop: with thousands of sockets the kernel takes tens of ms to write them.
+  const texts = await Promise.all(
+    ['net/tcp', 'net/tcp6'].map((file) =>
+      readFile(join(procRoot, file), 'latin1').catch(() => undefined),
+    ),
+  );
+  return waitingIn(texts, port);
+}
+
+/**
+ * The accept-queue length of the listening socket(s) on `port` in the text
+ * of /proc/net/tcp (and tcp6) files; undefined when none listens there. For
+ * {@link listenQueueLength}, and for callers that must read the files
+ * synchronously.
+ */
+export function waitingIn(
+  texts: readonly (string | undefined)[],
+  port: number,
+): number | undefined {
   // "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000003 ...": slot, local address:port,
   // remote address:port, state, tx_queue:rx_queue. One regex over the text rather than a split of
   // every line: with thousands of sockets the file is megabytes, read at each scrape.
   const listening = new RegExp(
     `^ *\\d+: [0-9A-F]+:${port.toString(16).toUpperCase().padStart(4, '0')} [0-9A-F]+:[0-9A-F]+ ${TCP_LISTEN} [0-9A-F]+:([0-9A-F]+)`,
     'gm',
-  );
-  // Read off the event loop: with thousands of sockets the kernel takes tens of ms to write them.
-  const texts = await Promise.all(
-    ['net/tcp', 'net/tcp6'].map((file) =>
-      readFile(join(procRoot, file), 'latin1').catch(() => undefined),
-    ),
   );
   let found = false;
   let waiting = 0;
