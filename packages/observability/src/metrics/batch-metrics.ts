@@ -160,8 +160,8 @@ export interface BatchMetricsOptions {
  * from its events: keys per flush, upstream calls saved, what intake made of
  * each requested key, what each batch made of its keys, time keys waited in
  * their group, 429s and budget waits per provider, and (read at each scrape)
- * keys pending per provider and data type. Every listener is guarded: a bad event is dropped whole and logged
- * once, never thrown into the scheduler.
+ * keys pending per provider and data type. Every listener is guarded: a bad
+ * event is dropped whole and logged once, never thrown into the scheduler.
  *
  * fiml_batch_size is the family the api's cache bridge also exports (keys per
  * read-through fetch); the two never share a registry, and they share the
